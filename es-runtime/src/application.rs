@@ -1,0 +1,303 @@
+//! Applications: save aggregates, load them back, read the event log.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::aggregate::Aggregate;
+use crate::codec::{Codec, JsonCodec};
+use crate::error::Error;
+use crate::event::DomainEvent;
+use crate::metadata::Metadata;
+use crate::record::{NewEvent, StoredEvent};
+use crate::replay::replay;
+use crate::store::{
+    AppendOutcome, AppendRequest, EventStore, LogQuery, MemoryStore, StreamAppend, StreamQuery,
+};
+
+/// An event-sourced application: a store, a codec, and the operations that
+/// tie aggregates to them. Cheap to clone; clones share the store.
+pub struct Application<S = MemoryStore, C = JsonCodec> {
+    inner: Arc<Inner<S, C>>,
+}
+
+struct Inner<S, C> {
+    store: S,
+    codec: C,
+}
+
+impl<S, C> Clone for Application<S, C> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl Application<MemoryStore, JsonCodec> {
+    /// An application on a fresh in-memory store with the JSON codec.
+    pub fn in_memory() -> Self {
+        Self::new(MemoryStore::new())
+    }
+}
+
+impl<S: EventStore> Application<S, JsonCodec> {
+    /// An application on `store` with the JSON codec.
+    pub fn new(store: S) -> Self {
+        Self::with_codec(store, JsonCodec)
+    }
+}
+
+impl<S: EventStore, C: Codec> Application<S, C> {
+    /// An application on `store` encoding payloads with `codec`.
+    pub fn with_codec(store: S, codec: C) -> Self {
+        Self {
+            inner: Arc::new(Inner { store, codec }),
+        }
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    /// The payload codec.
+    pub fn codec(&self) -> &C {
+        &self.inner.codec
+    }
+
+    /// Appends the pending events of one or more aggregates in one atomic
+    /// write, then clears them. Accepts `&mut aggregate`, `&mut [A]`,
+    /// `&mut Vec<A>` and tuples of these (`(&mut dog, &mut school)`).
+    ///
+    /// On error nothing is written and the aggregates keep their pending events.
+    pub async fn save<T: Changes>(&self, changes: T) -> Result<AppendOutcome, Error> {
+        self.save_with(changes, &Metadata::default()).await
+    }
+
+    /// Like [`save`](Self::save), filling each event's unset metadata
+    /// (correlation, causation, key/values) from `metadata`.
+    pub async fn save_with<T: Changes>(
+        &self,
+        mut changes: T,
+        metadata: &Metadata,
+    ) -> Result<AppendOutcome, Error> {
+        let mut request = AppendRequest::default();
+        changes.append_to(&self.inner.codec, metadata, &mut request.streams)?;
+        if request.streams.is_empty() {
+            return Ok(AppendOutcome {
+                last_position: None,
+                written: false,
+            });
+        }
+        let outcome = self.inner.store.append(request).await?;
+        changes.mark_saved();
+        Ok(outcome)
+    }
+
+    /// The repository of this application's aggregates.
+    pub fn repository(&self) -> Repository<'_, S, C> {
+        Repository { app: self }
+    }
+
+    /// Loads the aggregate `id` at its latest version.
+    pub async fn get<A: Aggregate>(&self, id: Uuid) -> Result<A, Error> {
+        self.repository().get(id).await
+    }
+
+    /// Reads the application's event log: up to `query.limit` events after
+    /// `query.after`, in position order.
+    pub async fn read_log(&self, query: LogQuery) -> Result<Vec<StoredEvent>, Error> {
+        Ok(self.inner.store.read_log(query).await?)
+    }
+
+    /// The position of the newest event in the log (0 when empty).
+    pub async fn last_position(&self) -> Result<u64, Error> {
+        Ok(self.inner.store.last_position().await?)
+    }
+}
+
+/// Loads aggregates by id from an application's store.
+pub struct Repository<'a, S, C> {
+    app: &'a Application<S, C>,
+}
+
+impl<S: EventStore, C: Codec> Repository<'_, S, C> {
+    /// The aggregate `id` at its latest version.
+    pub async fn get<A: Aggregate>(&self, id: Uuid) -> Result<A, Error> {
+        self.load(id, StreamQuery::all())
+            .await?
+            .ok_or(Error::NotFound {
+                aggregate: A::TYPE_NAME,
+                id,
+            })
+    }
+
+    /// The aggregate `id` as it was at `version` (a temporal query).
+    pub async fn get_at<A: Aggregate>(&self, id: Uuid, version: u64) -> Result<A, Error> {
+        let aggregate: A = self
+            .load(id, StreamQuery::all().to_version(version))
+            .await?
+            .ok_or(Error::NotFound {
+                aggregate: A::TYPE_NAME,
+                id,
+            })?;
+        let latest = aggregate.meta().version();
+        if latest != version {
+            return Err(Error::VersionNotFound {
+                aggregate: A::TYPE_NAME,
+                id,
+                requested: version,
+                latest,
+            });
+        }
+        Ok(aggregate)
+    }
+
+    /// True when the store holds an aggregate with this id.
+    pub async fn contains(&self, id: Uuid) -> Result<bool, Error> {
+        let first = self
+            .app
+            .inner
+            .store
+            .read_stream(id, StreamQuery::all().limit(1))
+            .await?;
+        Ok(!first.is_empty())
+    }
+
+    async fn load<A: Aggregate>(&self, id: Uuid, query: StreamQuery) -> Result<Option<A>, Error> {
+        let records = self.app.inner.store.read_stream(id, query).await?;
+        replay(&self.app.inner.codec, records)
+    }
+}
+
+/// Aggregates whose pending events can be saved together. Implemented for
+/// `&mut A`, `&mut [A]`, `&mut Vec<A>` and tuples of up to six of these.
+pub trait Changes {
+    /// Encodes the pending events as appends, one per aggregate that has any.
+    fn append_to<C: Codec>(
+        &self,
+        codec: &C,
+        metadata: &Metadata,
+        out: &mut Vec<StreamAppend>,
+    ) -> Result<(), Error>;
+
+    /// Clears the pending events after a successful save.
+    fn mark_saved(&mut self);
+}
+
+/// Appends `aggregate`'s pending events, encoded, to `out`.
+fn encode_pending<A: Aggregate, C: Codec>(
+    aggregate: &A,
+    codec: &C,
+    metadata: &Metadata,
+    out: &mut Vec<StreamAppend>,
+) -> Result<(), Error> {
+    let meta = aggregate.meta();
+    let pending = meta.pending_events();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut events = Vec::with_capacity(pending.len());
+    for envelope in pending {
+        let event_type = envelope.event.event_type();
+        let payload = envelope
+            .event
+            .encode_payload(codec)
+            .map_err(|source| Error::Encode {
+                stream_id: envelope.stream_id,
+                version: envelope.version,
+                event_type,
+                source,
+            })?;
+        events.push(NewEvent {
+            event_id: envelope.event_id,
+            event_type: event_type.to_owned(),
+            schema_version: 1,
+            timestamp: envelope.timestamp,
+            metadata: envelope.metadata.clone().or(metadata),
+            payload,
+        });
+    }
+    out.push(StreamAppend {
+        stream_id: meta.id(),
+        expected_version: meta.saved_version(),
+        events,
+    });
+    Ok(())
+}
+
+impl<A: Aggregate> Changes for &mut A {
+    fn append_to<C: Codec>(
+        &self,
+        codec: &C,
+        metadata: &Metadata,
+        out: &mut Vec<StreamAppend>,
+    ) -> Result<(), Error> {
+        encode_pending(&**self, codec, metadata, out)
+    }
+
+    fn mark_saved(&mut self) {
+        self.meta_mut().mark_saved();
+    }
+}
+
+impl<A: Aggregate> Changes for &mut [A] {
+    fn append_to<C: Codec>(
+        &self,
+        codec: &C,
+        metadata: &Metadata,
+        out: &mut Vec<StreamAppend>,
+    ) -> Result<(), Error> {
+        self.iter()
+            .try_for_each(|aggregate| encode_pending(aggregate, codec, metadata, out))
+    }
+
+    fn mark_saved(&mut self) {
+        self.iter_mut()
+            .for_each(|aggregate| aggregate.meta_mut().mark_saved());
+    }
+}
+
+impl<A: Aggregate> Changes for &mut Vec<A> {
+    fn append_to<C: Codec>(
+        &self,
+        codec: &C,
+        metadata: &Metadata,
+        out: &mut Vec<StreamAppend>,
+    ) -> Result<(), Error> {
+        self.iter()
+            .try_for_each(|aggregate| encode_pending(aggregate, codec, metadata, out))
+    }
+
+    fn mark_saved(&mut self) {
+        self.iter_mut()
+            .for_each(|aggregate| aggregate.meta_mut().mark_saved());
+    }
+}
+
+macro_rules! tuple_changes {
+    ($($name:ident . $index:tt),+) => {
+        impl<$($name: Changes),+> Changes for ($($name,)+) {
+            fn append_to<C: Codec>(
+                &self,
+                codec: &C,
+                metadata: &Metadata,
+                out: &mut Vec<StreamAppend>,
+            ) -> Result<(), Error> {
+                $(self.$index.append_to(codec, metadata, out)?;)+
+                Ok(())
+            }
+
+            fn mark_saved(&mut self) {
+                $(self.$index.mark_saved();)+
+            }
+        }
+    };
+}
+
+tuple_changes!(T0 . 0, T1 . 1);
+tuple_changes!(T0 . 0, T1 . 1, T2 . 2);
+tuple_changes!(T0 . 0, T1 . 1, T2 . 2, T3 . 3);
+tuple_changes!(T0 . 0, T1 . 1, T2 . 2, T3 . 3, T4 . 4);
+tuple_changes!(T0 . 0, T1 . 1, T2 . 2, T3 . 3, T4 . 4, T5 . 5);

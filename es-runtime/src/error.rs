@@ -1,0 +1,110 @@
+//! The application-level error type.
+
+use uuid::Uuid;
+
+use crate::aggregate::ApplyError;
+use crate::codec::CodecError;
+use crate::event::PayloadError;
+use crate::store::StoreError;
+
+/// Why an application operation failed. Every variant names what was wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No aggregate of this type has this id.
+    #[error("{aggregate} {id} not found")]
+    NotFound {
+        /// The aggregate type.
+        aggregate: &'static str,
+        /// The id asked for.
+        id: Uuid,
+    },
+    /// The aggregate exists but has not reached the requested version.
+    #[error("{aggregate} {id} has no version {requested}: its latest version is {latest}")]
+    VersionNotFound {
+        /// The aggregate type.
+        aggregate: &'static str,
+        /// The id asked for.
+        id: Uuid,
+        /// The version asked for.
+        requested: u64,
+        /// The stream's latest version.
+        latest: u64,
+    },
+    /// Optimistic concurrency: another writer saved this stream first.
+    /// Nothing of the save was written; reload and retry the command.
+    #[error("concurrency conflict on stream {stream_id}: expected version {expected}, actual version {actual}")]
+    Conflict {
+        /// The stream.
+        stream_id: Uuid,
+        /// The version the save expected.
+        expected: u64,
+        /// The version the store holds.
+        actual: u64,
+    },
+    /// A pending event could not be encoded.
+    #[error("cannot encode event `{event_type}` (stream {stream_id}, version {version}): {source}")]
+    Encode {
+        /// The stream.
+        stream_id: Uuid,
+        /// The event's version.
+        version: u64,
+        /// The event type.
+        event_type: &'static str,
+        /// The codec's error.
+        source: CodecError,
+    },
+    /// A stored event could not be decoded.
+    #[error("cannot decode event `{event_type}` (stream {stream_id}, version {version}): {source}")]
+    Decode {
+        /// The stream.
+        stream_id: Uuid,
+        /// The event's version.
+        version: u64,
+        /// The stored type name.
+        event_type: String,
+        /// What went wrong.
+        source: PayloadError,
+    },
+    /// A stored event decoded but does not fit the stream (a gap in versions,
+    /// a creation event in the middle, ...).
+    #[error("cannot replay {aggregate} {stream_id} at version {version}: {source}")]
+    Replay {
+        /// The aggregate type.
+        aggregate: &'static str,
+        /// The stream.
+        stream_id: Uuid,
+        /// The stored version that does not fit.
+        version: u64,
+        /// What went wrong.
+        source: ApplyError,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for Error {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict {
+                stream_id,
+                expected,
+                actual,
+            } => Error::Conflict {
+                stream_id,
+                expected,
+                actual,
+            },
+            other => Error::Store(other),
+        }
+    }
+}
+
+impl Error {
+    /// True for an optimistic-concurrency conflict, which a caller usually
+    /// answers by reloading and retrying.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Error::Conflict { .. })
+    }
+}

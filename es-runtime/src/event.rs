@@ -1,0 +1,88 @@
+//! Domain events and their envelopes.
+
+use std::fmt::Debug;
+
+use uuid::Uuid;
+
+use crate::codec::{Codec, CodecError};
+use crate::metadata::Metadata;
+use crate::timestamp::Timestamp;
+
+/// The events of one aggregate type: implemented by `#[aggregate]` for the
+/// generated `<Name>Event` enum.
+pub trait DomainEvent: Debug + Clone + Send + Sync + Sized + 'static {
+    /// Every event type name this enum can hold, in declaration order.
+    const EVENT_TYPES: &'static [&'static str];
+
+    /// The stored name of this event (`"TrickAdded"`).
+    fn event_type(&self) -> &'static str;
+
+    /// Encodes the event's fields (without the type name, which the envelope keeps).
+    fn encode_payload<C: Codec>(&self, codec: &C) -> Result<Vec<u8>, CodecError>;
+
+    /// Decodes the fields of the event named `event_type`.
+    fn decode_payload<C: Codec>(
+        codec: &C,
+        event_type: &str,
+        payload: &[u8],
+    ) -> Result<Self, PayloadError>;
+}
+
+/// Why a stored payload could not become an event.
+#[derive(Debug, thiserror::Error)]
+pub enum PayloadError {
+    /// No variant of the event enum has this name.
+    #[error("unknown event type `{event_type}`")]
+    UnknownEventType {
+        /// The stored type name.
+        event_type: String,
+    },
+    /// The payload did not decode into the event's fields.
+    #[error("payload does not decode: {0}")]
+    Codec(#[from] CodecError),
+}
+
+/// Where an event sits in its stream, and when it happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventHeader {
+    /// The aggregate the event belongs to.
+    pub stream_id: Uuid,
+    /// The aggregate's version after this event (the first event is version 1).
+    pub version: u64,
+    /// When the event was recorded.
+    pub timestamp: Timestamp,
+}
+
+/// An event with everything known about it: ids, position in its stream,
+/// time and metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope<E> {
+    /// This event's own id; retries with the same id are idempotent.
+    pub event_id: Uuid,
+    /// The aggregate's id.
+    pub stream_id: Uuid,
+    /// The aggregate's version after this event.
+    pub version: u64,
+    /// When the event was recorded.
+    pub timestamp: Timestamp,
+    /// Correlation, causation and user key/values.
+    pub metadata: Metadata,
+    /// The domain event itself.
+    pub event: E,
+}
+
+impl<E: DomainEvent> Envelope<E> {
+    /// The stored name of the event.
+    pub fn event_type(&self) -> &'static str {
+        self.event.event_type()
+    }
+
+    /// The header: stream, version and time.
+    pub fn header(&self) -> EventHeader {
+        EventHeader {
+            stream_id: self.stream_id,
+            version: self.version,
+            timestamp: self.timestamp,
+        }
+    }
+}

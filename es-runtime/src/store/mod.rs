@@ -1,0 +1,339 @@
+//! The event store contract, and the stores that fulfil it.
+//!
+//! A store keeps encoded events in streams (one per aggregate) and in one
+//! global log. Every store upholds the same guarantees:
+//! - an append is all or nothing, across every stream it names;
+//! - a stale expected version writes nothing and returns
+//!   [`StoreError::Conflict`] naming the stream, expected and actual versions;
+//! - retrying an append whose events (by id) are already stored at the same
+//!   versions succeeds and writes nothing; a partial overlap is a conflict;
+//! - log positions strictly increase in commit order, so a reader that follows
+//!   the log never skips or repeats an event.
+
+mod memory;
+
+use std::future::Future;
+
+use uuid::Uuid;
+
+pub use memory::MemoryStore;
+
+use crate::record::{NewEvent, StoredEvent};
+
+/// Events to append to one stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamAppend {
+    /// The stream (aggregate id).
+    pub stream_id: Uuid,
+    /// The version the stream must be at before this append; 0 for a new stream.
+    pub expected_version: u64,
+    /// The events, which take versions `expected_version + 1` onwards.
+    pub events: Vec<NewEvent>,
+}
+
+/// A consumer's progress through a log: the position of the last event it has
+/// fully handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tracking {
+    /// The consumer (projection, process application) name.
+    pub consumer: String,
+    /// The last handled position.
+    pub position: u64,
+}
+
+/// One atomic write: events for any number of streams, and optionally a
+/// tracking record committed with them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppendRequest {
+    /// The streams to append to; each stream at most once.
+    pub streams: Vec<StreamAppend>,
+    /// A tracking record to write in the same transaction.
+    pub tracking: Option<Tracking>,
+}
+
+/// What an append did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// The log position of the last event of the request (already stored ones
+    /// included, for an idempotent retry); `None` when it held no events.
+    pub last_position: Option<u64>,
+    /// False when every event was already stored (an idempotent retry).
+    pub written: bool,
+}
+
+/// Which events of one stream to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamQuery {
+    /// Lowest version to read (inclusive).
+    pub from_version: u64,
+    /// Highest version to read (inclusive), if bounded.
+    pub to_version: Option<u64>,
+    /// At most this many events.
+    pub limit: Option<usize>,
+    /// Newest first.
+    pub descending: bool,
+}
+
+impl Default for StreamQuery {
+    fn default() -> Self {
+        Self::all()
+    }
+}
+
+impl StreamQuery {
+    /// The whole stream, oldest first.
+    pub const fn all() -> Self {
+        Self {
+            from_version: 1,
+            to_version: None,
+            limit: None,
+            descending: false,
+        }
+    }
+
+    /// Starts at `version` (inclusive).
+    pub const fn from_version(mut self, version: u64) -> Self {
+        self.from_version = version;
+        self
+    }
+
+    /// Stops at `version` (inclusive).
+    pub const fn to_version(mut self, version: u64) -> Self {
+        self.to_version = Some(version);
+        self
+    }
+
+    /// Reads at most `limit` events.
+    pub const fn limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Reads newest first.
+    pub const fn descending(mut self) -> Self {
+        self.descending = true;
+        self
+    }
+
+    /// True when `version` lies within the bounds.
+    pub fn contains(&self, version: u64) -> bool {
+        version >= self.from_version && self.to_version.is_none_or(|to| version <= to)
+    }
+}
+
+/// Which events of the global log to read, in position order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogQuery {
+    /// Read events whose position is greater than this (0 for the start).
+    pub after: u64,
+    /// At most this many events.
+    pub limit: usize,
+    /// Only these event types, if set.
+    pub event_types: Option<Vec<String>>,
+}
+
+impl LogQuery {
+    /// Up to `limit` events after `position`.
+    pub fn after(position: u64, limit: usize) -> Self {
+        Self {
+            after: position,
+            limit,
+            event_types: None,
+        }
+    }
+
+    /// Only events of these types.
+    pub fn event_types<I, T>(mut self, types: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.event_types = Some(types.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// True when an event of `event_type` passes the filter.
+    pub fn admits(&self, event_type: &str) -> bool {
+        self.event_types
+            .as_ref()
+            .is_none_or(|types| types.iter().any(|t| t == event_type))
+    }
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Optimistic concurrency: the stream was not at the expected version.
+    /// Nothing of the request was written.
+    #[error("concurrency conflict on stream {stream_id}: expected version {expected}, actual version {actual}")]
+    Conflict {
+        /// The stream.
+        stream_id: Uuid,
+        /// The version the writer expected.
+        expected: u64,
+        /// The version the stream is at.
+        actual: u64,
+    },
+    /// A tracking record would move a consumer backwards (or repeat a position).
+    #[error("tracking for consumer `{consumer}` is at position {current}; refusing position {attempted}")]
+    TrackingConflict {
+        /// The consumer.
+        consumer: String,
+        /// Its tracked position.
+        current: u64,
+        /// The position the request tried to record.
+        attempted: u64,
+    },
+    /// The request itself is malformed (a stream named twice, ...).
+    #[error("invalid append request: {0}")]
+    InvalidRequest(String),
+    /// Stored data that cannot be read as an event record.
+    #[error("corrupt record in stream {stream_id} at version {version}: {reason}")]
+    Corrupt {
+        /// The stream.
+        stream_id: Uuid,
+        /// The version.
+        version: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The database or its driver failed.
+    #[error("{backend} error: {source}")]
+    Backend {
+        /// Which store (`"sqlite"`, `"postgres"`).
+        backend: &'static str,
+        /// The driver's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Storage for events: streams, a global log and tracking records.
+///
+/// Methods return `Send` futures so an application can run on any executor
+/// and across threads.
+pub trait EventStore: Send + Sync + 'static {
+    /// Appends the request's events atomically, checking every stream's
+    /// expected version (see the module docs for the guarantees).
+    fn append(
+        &self,
+        request: AppendRequest,
+    ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send;
+
+    /// Reads one stream; an unknown stream reads empty.
+    fn read_stream(
+        &self,
+        stream_id: Uuid,
+        query: StreamQuery,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// Reads the global log in position order.
+    fn read_log(
+        &self,
+        query: LogQuery,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// The position of the last event in the log (0 when empty).
+    fn last_position(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The last position tracked for `consumer` (0 when none).
+    fn tracked_position(
+        &self,
+        consumer: &str,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// Checks a request for mistakes no store should accept: a stream named twice,
+/// or a stream with no events.
+pub(crate) fn validate_request(request: &AppendRequest) -> Result<(), StoreError> {
+    for (index, stream) in request.streams.iter().enumerate() {
+        if stream.events.is_empty() {
+            return Err(StoreError::InvalidRequest(format!(
+                "stream {} has no events to append",
+                stream.stream_id
+            )));
+        }
+        if request.streams[..index]
+            .iter()
+            .any(|earlier| earlier.stream_id == stream.stream_id)
+        {
+            return Err(StoreError::InvalidRequest(format!(
+                "stream {} appears twice in one request",
+                stream.stream_id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// How one stream of a request relates to what is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StreamCheck {
+    /// The stream is at the expected version: append.
+    Fresh,
+    /// Every event is already stored at its version with the same id: skip.
+    AlreadyStored,
+}
+
+/// Decides whether `append` may go ahead on a stream at `actual` version.
+///
+/// `stored_ids` yields the ids stored at versions `expected_version + 1`
+/// onwards (as many as the store holds, up to the batch's length); it is only
+/// consulted when the stream is ahead of the expected version.
+pub(crate) fn check_stream<I>(
+    append: &StreamAppend,
+    actual: u64,
+    stored_ids: impl FnOnce() -> Result<I, StoreError>,
+) -> Result<StreamCheck, StoreError>
+where
+    I: IntoIterator<Item = Uuid>,
+{
+    let conflict = || StoreError::Conflict {
+        stream_id: append.stream_id,
+        expected: append.expected_version,
+        actual,
+    };
+    if actual == append.expected_version {
+        return Ok(StreamCheck::Fresh);
+    }
+    let batch_end = append.expected_version + append.events.len() as u64;
+    if actual < append.expected_version || actual < batch_end {
+        return Err(conflict());
+    }
+    let mut stored = stored_ids()?.into_iter();
+    let identical = append
+        .events
+        .iter()
+        .all(|event| stored.next() == Some(event.event_id));
+    if identical {
+        Ok(StreamCheck::AlreadyStored)
+    } else {
+        Err(conflict())
+    }
+}
+
+/// Combines per-stream checks: all fresh appends, or all already stored (an
+/// idempotent retry). A mixture is a conflict on the first stored stream.
+pub(crate) fn combine_checks(
+    request: &AppendRequest,
+    checks: &[(StreamCheck, u64)],
+) -> Result<StreamCheck, StoreError> {
+    let first_stored = checks
+        .iter()
+        .position(|(check, _)| *check == StreamCheck::AlreadyStored);
+    let Some(index) = first_stored else {
+        return Ok(StreamCheck::Fresh);
+    };
+    if checks
+        .iter()
+        .all(|(check, _)| *check == StreamCheck::AlreadyStored)
+    {
+        return Ok(StreamCheck::AlreadyStored);
+    }
+    Err(StoreError::Conflict {
+        stream_id: request.streams[index].stream_id,
+        expected: request.streams[index].expected_version,
+        actual: checks[index].1,
+    })
+}

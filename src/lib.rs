@@ -1,0 +1,1 @@
+pub use es_macros::*; pub use es_runtime::*;
