@@ -296,8 +296,8 @@ macro_rules! tuple_changes {
     };
 }
 
-tuple_changes!(T0 . 0, T1 . 1);
-tuple_changes!(T0 . 0, T1 . 1, T2 . 2);
-tuple_changes!(T0 . 0, T1 . 1, T2 . 2, T3 . 3);
-tuple_changes!(T0 . 0, T1 . 1, T2 . 2, T3 . 3, T4 . 4);
-tuple_changes!(T0 . 0, T1 . 1, T2 . 2, T3 . 3, T4 . 4, T5 . 5);
+tuple_changes!(T0.0, T1.1);
+tuple_changes!(T0.0, T1.1, T2.2);
+tuple_changes!(T0.0, T1.1, T2.2, T3.3);
+tuple_changes!(T0.0, T1.1, T2.2, T3.3, T4.4);
+tuple_changes!(T0.0, T1.1, T2.2, T3.3, T4.4, T5.5);

@@ -43,7 +43,9 @@ pub enum Error {
         actual: u64,
     },
     /// A pending event could not be encoded.
-    #[error("cannot encode event `{event_type}` (stream {stream_id}, version {version}): {source}")]
+    #[error(
+        "cannot encode event `{event_type}` (stream {stream_id}, version {version}): {source}"
+    )]
     Encode {
         /// The stream.
         stream_id: Uuid,
@@ -55,7 +57,9 @@ pub enum Error {
         source: CodecError,
     },
     /// A stored event could not be decoded.
-    #[error("cannot decode event `{event_type}` (stream {stream_id}, version {version}): {source}")]
+    #[error(
+        "cannot decode event `{event_type}` (stream {stream_id}, version {version}): {source}"
+    )]
     Decode {
         /// The stream.
         stream_id: Uuid,

@@ -23,8 +23,8 @@ pub use event::{DomainEvent, Envelope, EventHeader, PayloadError};
 pub use metadata::Metadata;
 pub use record::{NewEvent, StoredEvent};
 pub use store::{
-    AppendOutcome, AppendRequest, EventStore, LogQuery, MemoryStore, StoreError, StreamAppend,
-    StreamQuery, Tracking,
+    AppendOutcome, AppendRequest, EventStore, LogQuery, MemoryStore, Snapshot, StoreError,
+    StreamAppend, StreamQuery, Tracking,
 };
 pub use timestamp::Timestamp;
 pub use uuid::{self, Uuid};

@@ -1,13 +1,13 @@
 //! An event store in process memory, for tests and for the speed of light.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{PoisonError, RwLock};
 
 use uuid::Uuid;
 
 use super::{
     check_stream, combine_checks, validate_request, AppendOutcome, AppendRequest, EventStore,
-    LogQuery, StoreError, StreamCheck, StreamQuery,
+    LogQuery, Snapshot, StoreError, StreamCheck, StreamQuery,
 };
 use crate::record::StoredEvent;
 
@@ -25,6 +25,8 @@ struct Inner {
     /// Per stream, the log indexes of its events in version order.
     streams: HashMap<Uuid, Vec<usize>>,
     tracking: HashMap<String, u64>,
+    /// Per stream, snapshots ordered by version.
+    snapshots: HashMap<Uuid, BTreeMap<u64, Snapshot>>,
 }
 
 impl MemoryStore {
@@ -86,6 +88,7 @@ impl MemoryStore {
             log,
             streams,
             tracking,
+            ..
         } = &mut *inner;
         let length_before = log.len();
         for append in request.streams {
@@ -169,6 +172,30 @@ impl EventStore for MemoryStore {
 
     async fn last_position(&self) -> Result<u64, StoreError> {
         Ok(self.read(|inner| inner.log.len() as u64))
+    }
+
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        inner
+            .snapshots
+            .entry(snapshot.stream_id)
+            .or_default()
+            .insert(snapshot.version, snapshot);
+        Ok(())
+    }
+
+    async fn latest_snapshot(
+        &self,
+        stream_id: Uuid,
+        max_version: Option<u64>,
+    ) -> Result<Option<Snapshot>, StoreError> {
+        Ok(self.read(|inner| {
+            let snapshots = inner.snapshots.get(&stream_id)?;
+            snapshots
+                .range(..=max_version.unwrap_or(u64::MAX))
+                .next_back()
+                .map(|(_, snapshot)| snapshot.clone())
+        }))
     }
 
     async fn tracked_position(&self, consumer: &str) -> Result<u64, StoreError> {

@@ -61,6 +61,23 @@ pub struct AppendOutcome {
     pub written: bool,
 }
 
+/// A stored snapshot: an aggregate's encoded state as of one version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The aggregate.
+    pub stream_id: Uuid,
+    /// The version of the last event folded into the state.
+    pub version: u64,
+    /// The aggregate type name.
+    pub snapshot_type: String,
+    /// The version of the state's schema.
+    pub schema_version: u32,
+    /// When the snapshot was taken.
+    pub timestamp: crate::timestamp::Timestamp,
+    /// The encoded state.
+    pub payload: Vec<u8>,
+}
+
 /// Which events of one stream to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamQuery {
@@ -236,6 +253,20 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// The position of the last event in the log (0 when empty).
     fn last_position(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Stores a snapshot; a second snapshot at the same version replaces the first.
+    fn save_snapshot(
+        &self,
+        snapshot: Snapshot,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The newest snapshot of `stream_id` whose version is at most
+    /// `max_version` (any version when `None`).
+    fn latest_snapshot(
+        &self,
+        stream_id: Uuid,
+        max_version: Option<u64>,
+    ) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send;
 
     /// The last position tracked for `consumer` (0 when none).
     fn tracked_position(
