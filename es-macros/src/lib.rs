@@ -1,1 +1,36 @@
+#![warn(missing_docs)]
+//! Procedural macros of the `chronicle` event-sourcing library.
+//!
+//! - `#[aggregate]` on a struct with named fields turns it into an aggregate
+//!   whose state is readable but changes only through events;
+//! - `#[aggregate]` on its `impl` block turns each `#[event]` method into an
+//!   event: calling it records an event whose fields are the method's
+//!   arguments and runs the body as the mutator; replay runs the same body.
+//!
+//! Use them through the `chronicle` crate, which re-exports them.
+//!
+//! Layout, after thiserror and serde_derive: `ctxt` collects errors, `attr`
+//! parses attribute arguments strictly, `ast` models the input (keeping the
+//! original syntax for spans) and checks the rules, `expand` generates code.
 
+mod ast;
+mod attr;
+mod ctxt;
+mod expand;
+
+use proc_macro::TokenStream;
+
+/// Makes a struct an event-sourced aggregate, or, on its `impl` block, turns
+/// its `#[event]` methods into recorded events. See the `chronicle` crate docs.
+#[proc_macro_attribute]
+pub fn aggregate(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::aggregate(args.into(), input.into()).into()
+}
+
+/// Marks a method of an `#[aggregate]` impl block as an event:
+/// `#[event("TrickAdded")]`, or bare `#[event]` to name it after the method.
+/// Only meaningful inside `#[aggregate] impl`, which consumes it.
+#[proc_macro_attribute]
+pub fn event(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::stray_event(args.into(), input.into()).into()
+}

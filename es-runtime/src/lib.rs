@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Runtime of the `chronicle` event-sourcing library: envelopes, codecs,
 //! event stores, repositories and applications.
 //!
@@ -35,7 +36,9 @@ pub use uuid::{self, Uuid};
 pub mod __private {
     pub use crate::aggregate::{Aggregate, AggregateMeta, ApplyError};
     pub use crate::codec::{Codec, CodecError};
-    pub use crate::event::{DomainEvent, EventHeader, PayloadError};
+    pub use crate::event::{DomainEvent, Envelope, EventHeader, PayloadError};
+    pub use crate::timestamp::Timestamp;
+    pub use ::core::primitive::{str, u64, u8};
     pub use ::core::clone::Clone;
     pub use ::core::ops::Deref;
     pub use ::core::result::Result::{self, Err, Ok};

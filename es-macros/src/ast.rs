@@ -1,0 +1,446 @@
+//! A borrowed model of the macro input that keeps the original syntax nodes
+//! for spans, built while checking every rule. Each broken rule is reported
+//! (all of them, not just the first) at the span of the offending syntax.
+
+use proc_macro2::TokenStream;
+use syn::visit::Visit;
+use syn::{
+    Attribute, Expr, FieldsNamed, FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, ItemStruct, Pat,
+    ReceiverKind, ReturnType, Safety, Type,
+};
+
+use crate::attr::{self, EventArgs};
+use crate::ctxt::Ctxt;
+
+/// Method names `#[aggregate]` generates on the struct; an impl block may not
+/// define them again.
+pub(crate) const GENERATED_METHODS: &[&str] = &[
+    "id",
+    "version",
+    "created_on",
+    "modified_on",
+    "pending_events",
+    "collect_events",
+];
+
+/// `#[aggregate] struct Dog { ... }`.
+pub(crate) struct AggregateStruct<'a> {
+    pub(crate) item: &'a ItemStruct,
+    pub(crate) fields: &'a FieldsNamed,
+}
+
+impl<'a> AggregateStruct<'a> {
+    pub(crate) fn from_syn(cx: &mut Ctxt, item: &'a ItemStruct) -> Option<Self> {
+        if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+            cx.error_spanned_by(
+                &item.generics,
+                format!(
+                    "#[aggregate] does not support generic aggregates: remove the generic parameters of `{}`",
+                    item.ident
+                ),
+            );
+        }
+        let fields = match &item.fields {
+            syn::Fields::Named(fields) => Some(fields),
+            syn::Fields::Unnamed(fields) => {
+                cx.error_spanned_by(
+                    fields,
+                    format!(
+                        "#[aggregate] needs a struct with named fields, such as `struct {} {{ name: String }}`; tuple structs are not supported",
+                        item.ident
+                    ),
+                );
+                None
+            }
+            syn::Fields::Unit => {
+                cx.error_spanned_by(
+                    item,
+                    format!(
+                        "#[aggregate] needs a struct with named fields, such as `struct {} {{ name: String }}`; unit structs are not supported",
+                        item.ident
+                    ),
+                );
+                None
+            }
+        };
+        Some(Self {
+            item,
+            fields: fields?,
+        })
+    }
+}
+
+/// `#[aggregate] impl Dog { ... }`.
+pub(crate) struct AggregateImpl<'a> {
+    pub(crate) item: &'a ItemImpl,
+    pub(crate) self_ident: Ident,
+    pub(crate) items: Vec<Member<'a>>,
+}
+
+/// One item of the impl block.
+pub(crate) enum Member<'a> {
+    /// An `#[event]` method.
+    Event(EventMethod<'a>),
+    /// Anything else, passed through unchanged.
+    Plain(&'a ImplItem),
+}
+
+/// An `#[event]` method and the event it records.
+pub(crate) struct EventMethod<'a> {
+    pub(crate) func: &'a ImplItemFn,
+    /// The event (and enum variant) name.
+    pub(crate) variant: Ident,
+    /// `id = <expr>` on a creation event.
+    pub(crate) id: Option<Expr>,
+    /// No receiver: the event creates the aggregate.
+    pub(crate) creation: bool,
+    pub(crate) args: Vec<EventField<'a>>,
+}
+
+/// An argument of an event method, which becomes a field of the event.
+pub(crate) struct EventField<'a> {
+    pub(crate) ident: &'a Ident,
+    pub(crate) mutable: bool,
+    pub(crate) ty: &'a Type,
+}
+
+impl EventMethod<'_> {
+    /// Attributes other than `#[event]`, kept on the generated method.
+    pub(crate) fn kept_attrs(&self) -> impl Iterator<Item = &Attribute> {
+        self.func.attrs.iter().filter(|attr| !is_event_attr(attr))
+    }
+}
+
+pub(crate) fn is_event_attr(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "event")
+}
+
+impl<'a> AggregateImpl<'a> {
+    pub(crate) fn from_syn(cx: &mut Ctxt, item: &'a ItemImpl) -> Option<Self> {
+        if let Some((path, _)) = &item.trait_ {
+            cx.error_spanned_by(
+                path,
+                "#[aggregate] goes on the aggregate's own impl block (`impl Dog { ... }`), not on a trait impl",
+            );
+            return None;
+        }
+        if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+            cx.error_spanned_by(
+                &item.generics,
+                "#[aggregate] does not support generic aggregates: remove the generic parameters",
+            );
+        }
+        let self_ident = match &*item.self_ty {
+            Type::Path(path) if path.qself.is_none() && path.path.segments.len() == 1 => {
+                let segment = &path.path.segments[0];
+                if !segment.arguments.is_none() {
+                    cx.error_spanned_by(
+                        &segment.arguments,
+                        "#[aggregate] does not support generic aggregates: remove the generic arguments",
+                    );
+                }
+                Some(segment.ident.clone())
+            }
+            other => {
+                cx.error_spanned_by(
+                    other,
+                    "#[aggregate] goes on `impl Name { ... }` where `Name` is a struct marked #[aggregate] in this module",
+                );
+                None
+            }
+        };
+
+        let mut items = Vec::with_capacity(item.items.len());
+        let mut names: Vec<(String, &Ident)> = Vec::new();
+        for impl_item in &item.items {
+            let ImplItem::Fn(func) = impl_item else {
+                items.push(Member::Plain(impl_item));
+                continue;
+            };
+            if GENERATED_METHODS.iter().any(|name| func.sig.ident == name) {
+                cx.error_spanned_by(
+                    &func.sig.ident,
+                    format!(
+                        "`{}` is generated by #[aggregate] on the struct; give this method another name",
+                        func.sig.ident
+                    ),
+                );
+            }
+            let mut event_attrs = func.attrs.iter().filter(|attr| is_event_attr(attr));
+            let Some(event_attr) = event_attrs.next() else {
+                check_no_state_assignment(cx, func);
+                items.push(Member::Plain(impl_item));
+                continue;
+            };
+            for duplicate in event_attrs {
+                cx.error_spanned_by(duplicate, "a method can record only one event: remove this second #[event]");
+            }
+            let args = match &event_attr.meta {
+                syn::Meta::Path(_) => EventArgs::default(),
+                syn::Meta::List(list) => attr::parse_event_args(cx, list.tokens.clone()),
+                syn::Meta::NameValue(nv) => {
+                    cx.error_spanned_by(nv, "write #[event(\"TrickAdded\")] or a bare #[event]");
+                    EventArgs::default()
+                }
+            };
+            if let Some(method) = EventMethod::from_syn(cx, func, args, self_ident.as_ref()) {
+                let name = method.variant.to_string();
+                if let Some((_, first)) = names.iter().find(|(seen, _)| *seen == name) {
+                    cx.error_spanned_by(
+                        event_attr,
+                        format!(
+                            "duplicate event name `{name}`: method `{first}` already records an event of that name; give this event another name"
+                        ),
+                    );
+                } else {
+                    names.push((name, &func.sig.ident));
+                }
+                items.push(Member::Event(method));
+            }
+        }
+        let self_ident = self_ident?;
+        if !cx.has_errors() && !items.iter().any(|m| matches!(m, Member::Event(e) if e.creation)) {
+            cx.error_spanned_by(
+                &item.self_ty,
+                format!(
+                    "`{self_ident}` has no creation event: add an #[event] method without `self` that returns `Self`, such as `#[event(\"Registered\")] fn register(name: String) -> Self`"
+                ),
+            );
+        }
+        Some(Self {
+            item,
+            self_ident,
+            items,
+        })
+    }
+
+    pub(crate) fn events(&self) -> impl Iterator<Item = &EventMethod<'a>> {
+        self.items.iter().filter_map(|member| match member {
+            Member::Event(event) => Some(event),
+            Member::Plain(_) => None,
+        })
+    }
+}
+
+impl<'a> EventMethod<'a> {
+    fn from_syn(
+        cx: &mut Ctxt,
+        func: &'a ImplItemFn,
+        args: EventArgs,
+        self_ident: Option<&Ident>,
+    ) -> Option<Self> {
+        let sig = &func.sig;
+        let errors_before = cx.has_errors();
+        let mut ok = true;
+        let mut fail = |cx: &mut Ctxt, tokens: &dyn quote::ToTokens, message: &str| {
+            cx.error_spanned_by(tokens.to_token_stream(), message);
+            ok = false;
+        };
+        if let Some(token) = &sig.asyncness {
+            fail(cx, token, "#[event] methods cannot be async: their bodies also run when events are replayed, which is synchronous");
+        }
+        if let Some(token) = &sig.constness {
+            fail(cx, token, "#[event] methods cannot be const: recording an event happens at run time");
+        }
+        if let Safety::Unsafe(token) = &sig.safety {
+            fail(cx, token, "#[event] methods cannot be unsafe: replaying an event calls the body with no caller to uphold its safety contract");
+        }
+        if let Some(abi) = &sig.abi {
+            fail(cx, abi, "#[event] methods cannot declare an ABI");
+        }
+        if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+            fail(cx, &sig.generics, "#[event] methods cannot be generic: each argument becomes a stored field of the event, which needs a concrete type");
+        }
+        if let Some(variadic) = &sig.variadic {
+            fail(cx, variadic, "#[event] methods cannot be variadic");
+        }
+
+        let creation = match sig.receiver() {
+            None => true,
+            Some(receiver) => {
+                let is_mut_ref = matches!(&receiver.kind, ReceiverKind::Reference(_, _, Some(_)));
+                if !is_mut_ref {
+                    fail(cx, receiver, "#[event] methods change the aggregate: take `&mut self`, or no `self` at all (returning `Self`) for the event that creates it");
+                }
+                false
+            }
+        };
+        match (&sig.output, creation) {
+            (ReturnType::Default, true) => fail(
+                cx,
+                &sig.ident,
+                "an #[event] method without `self` creates the aggregate and must return `Self`",
+            ),
+            (ReturnType::Type(_, ty), true) if !returns_self(ty, self_ident) => fail(
+                cx,
+                ty,
+                "an #[event] method without `self` creates the aggregate and must return `Self`",
+            ),
+            (ReturnType::Type(_, ty), false) if !is_unit(ty) => fail(
+                cx,
+                ty,
+                "#[event] methods return nothing: the body only changes state; return results from an ordinary method that validates and then calls the event method",
+            ),
+            _ => {}
+        }
+        if let (Some(id), false) = (&args.id, creation) {
+            fail(cx, id, "`id = ...` only applies to creation events (methods without `self`)");
+        }
+
+        let mut fields = Vec::new();
+        for input in &sig.inputs {
+            let FnArg::Typed(typed) = input else { continue };
+            let ident = match &*typed.pat {
+                Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
+                    Some((&pat.ident, pat.mutability.is_some()))
+                }
+                other => {
+                    fail(cx, other, "event arguments must be plain names: each becomes a named field of the event");
+                    None
+                }
+            };
+            match &*typed.ty {
+                Type::Reference(reference) => {
+                    let suggestion = match &*reference.elem {
+                        Type::Path(path) if path.path.is_ident("str") => "`String` instead of `&str`".to_owned(),
+                        Type::Slice(slice) => {
+                            let elem = &slice.elem;
+                            format!("`Vec<{}>` instead of a slice", quote::quote!(#elem))
+                        }
+                        elem => format!("`{}` instead of a reference", quote::ToTokens::to_token_stream(elem)),
+                    };
+                    fail(cx, &typed.ty, &format!("event arguments are stored in the event, so they must be owned values: use {suggestion}"));
+                }
+                Type::ImplTrait(_) | Type::Infer(_) => {
+                    fail(cx, &typed.ty, "event arguments need a concrete type: each becomes a stored field of the event");
+                }
+                _ => {}
+            }
+            if let Some((ident, mutable)) = ident {
+                fields.push(EventField {
+                    ident,
+                    mutable,
+                    ty: &typed.ty,
+                });
+            }
+        }
+
+        let variant = match &args.name {
+            Some(name) => attr::event_name_ident(cx, name),
+            None => Some(Ident::new(&attr::camel_case(&sig.ident.to_string()), sig.ident.span())),
+        };
+        if !ok || (!errors_before && cx.has_errors()) {
+            return None;
+        }
+        Some(Self {
+            func,
+            variant: variant?,
+            id: args.id,
+            creation,
+            args: fields,
+        })
+    }
+}
+
+/// `Self`, or the aggregate's own name.
+fn returns_self(ty: &Type, self_ident: Option<&Ident>) -> bool {
+    let Type::Path(path) = ty else { return false };
+    path.qself.is_none()
+        && (path.path.is_ident("Self") || self_ident.is_some_and(|name| path.path.is_ident(name)))
+}
+
+fn is_unit(ty: &Type) -> bool {
+    matches!(ty, Type::Tuple(tuple) if tuple.elems.is_empty())
+}
+
+/// Reports assignments such as `self.name = ...` or `self.count += 1` in a
+/// method that is not an event: state changes only through events. (The
+/// generated `Deref`-only access makes such code fail to compile anyway; this
+/// says why, at the assignment.)
+fn check_no_state_assignment(cx: &mut Ctxt, func: &ImplItemFn) {
+    struct Finder<'c> {
+        cx: &'c mut Ctxt,
+        method: String,
+    }
+    impl<'ast> Visit<'ast> for Finder<'_> {
+        fn visit_expr_assign(&mut self, node: &'ast syn::ExprAssign) {
+            self.report(&node.left, node);
+            syn::visit::visit_expr_assign(self, node);
+        }
+        fn visit_expr_binary(&mut self, node: &'ast syn::ExprBinary) {
+            use syn::BinOp::*;
+            if matches!(
+                node.op,
+                AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_)
+                    | BitXorAssign(_) | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_) | ShrAssign(_)
+            ) {
+                self.report(&node.left, node);
+            }
+            syn::visit::visit_expr_binary(self, node);
+        }
+        // Closures and nested items have their own `self` rules; assignments in
+        // closures still go through `self` and are reported like any other.
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    impl Finder<'_> {
+        fn report(&mut self, target: &Expr, whole: &dyn quote::ToTokens) {
+            if let Some(field) = self_field(target) {
+                self.cx.error_spanned_by(
+                    whole.to_token_stream(),
+                    format!(
+                        "aggregate state changes only through #[event] methods: `{}` assigns to `self.{field}`; move the change into an #[event] method and call that",
+                        self.method
+                    ),
+                );
+            }
+        }
+    }
+    if func.sig.receiver().is_none() {
+        return;
+    }
+    let mut finder = Finder {
+        cx,
+        method: func.sig.ident.to_string(),
+    };
+    finder.visit_block(&func.block);
+}
+
+/// The first field of a place expression rooted at `self` (`self.a.b[0]` -> `a`).
+fn self_field(expr: &Expr) -> Option<String> {
+    let mut current = expr;
+    let mut first_field = None;
+    loop {
+        match current {
+            Expr::Field(field) => {
+                first_field = Some(match &field.member {
+                    syn::Member::Named(ident) => ident.to_string(),
+                    syn::Member::Unnamed(index) => index.index.to_string(),
+                });
+                current = &field.base;
+            }
+            Expr::Index(index) => current = &index.expr,
+            Expr::Paren(paren) => current = &paren.expr,
+            Expr::Path(path) if path.path.is_ident("self") => return first_field,
+            _ => return None,
+        }
+    }
+}
+
+/// For the expansion of a failed impl: the token stream of a method with
+/// `#[event]` removed and its body replaced, so that the user sees the macro's
+/// error and not errors from a body that was never rewritten.
+pub(crate) fn stub_method(func: &ImplItemFn) -> TokenStream {
+    let attrs = func.attrs.iter().filter(|attr| !is_event_attr(attr));
+    let vis = &func.vis;
+    let sig = &func.sig;
+    quote::quote! {
+        #(#attrs)*
+        #[allow(unused_variables, clippy::diverging_sub_expression)]
+        #vis #sig {
+            ::core::unimplemented!("#[aggregate] failed to expand")
+        }
+    }
+}

@@ -1,0 +1,542 @@
+//! Code generation. Generated code names everything through the hidden
+//! `::chronicle::__private` module, so a user who shadows `Result`, `Option`,
+//! `Vec` or `core` still compiles; internal locals use mixed-site hygiene.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Ident, ItemImpl, ItemStruct, Path, Token};
+
+use crate::ast::{self, AggregateImpl, AggregateStruct, EventMethod, Member};
+use crate::attr;
+use crate::ctxt::Ctxt;
+
+/// Derives that make sense on the aggregate itself (the wrapper around its
+/// state); every derive also applies to the state struct.
+const WRAPPER_DERIVES: &[&str] = &["Debug", "Clone", "PartialEq", "Eq"];
+
+fn private() -> TokenStream {
+    quote!(::chronicle::__private)
+}
+
+fn state_ident(aggregate: &Ident) -> Ident {
+    format_ident!("{}State", aggregate, span = aggregate.span())
+}
+
+fn event_ident(aggregate: &Ident) -> Ident {
+    format_ident!("{}Event", aggregate, span = aggregate.span())
+}
+
+pub(crate) fn aggregate(args: TokenStream, input: TokenStream) -> TokenStream {
+    let item: syn::Item = match syn::parse2(input.clone()) {
+        Ok(item) => item,
+        Err(error) => {
+            let error = error.to_compile_error();
+            return quote!(#error #input);
+        }
+    };
+    let message = match &item {
+        syn::Item::Struct(item) => return expand_struct(args, item),
+        syn::Item::Impl(item) => return expand_impl(args, item),
+        syn::Item::Enum(item) => syn::Error::new(
+            item.enum_token.span(),
+            "#[aggregate] does not support enums: use a struct with named fields and keep the alternatives in a field",
+        ),
+        syn::Item::Union(item) => syn::Error::new(
+            item.union_token.span(),
+            "#[aggregate] does not support unions: use a struct with named fields",
+        ),
+        other => syn::Error::new_spanned(
+            other,
+            "#[aggregate] goes on a struct with named fields and on that struct's impl block",
+        ),
+    };
+    let error = message.to_compile_error();
+    quote!(#error #item)
+}
+
+/// `#[event]` reached on its own: it was not inside an `#[aggregate]` impl.
+pub(crate) fn stray_event(_args: TokenStream, input: TokenStream) -> TokenStream {
+    let error = syn::Error::new(
+        Span::call_site(),
+        "#[event] only works on methods of an impl block marked #[aggregate]: add #[aggregate] above `impl ...`",
+    )
+    .to_compile_error();
+    quote!(#error #input)
+}
+
+fn expand_struct(args: TokenStream, item: &ItemStruct) -> TokenStream {
+    let mut cx = Ctxt::default();
+    attr::parse_aggregate_args(&mut cx, args);
+    let parsed = AggregateStruct::from_syn(&mut cx, item);
+    match (cx.check(), parsed) {
+        (Ok(()), Some(parsed)) => struct_tokens(&parsed),
+        (Err(error), _) => {
+            let error = error.to_compile_error();
+            quote!(#error #item)
+        }
+        (Ok(()), None) => quote!(#item),
+    }
+}
+
+fn struct_tokens(input: &AggregateStruct) -> TokenStream {
+    let private = private();
+    let item = input.item;
+    let vis = &item.vis;
+    let name = &item.ident;
+    let state = state_ident(name);
+    let event = event_ident(name);
+    let fields = input.fields;
+
+    let mut wrapper_attrs = Vec::new();
+    let mut state_attrs = Vec::new();
+    for attr in &item.attrs {
+        if attr.path().is_ident("doc") {
+            wrapper_attrs.push(attr.to_token_stream());
+            continue;
+        }
+        if attr.path().is_ident("derive") {
+            if let Ok(paths) =
+                attr.parse_args_with(Punctuated::<Path, Token![,]>::parse_terminated)
+            {
+                let kept: Vec<&Path> = paths
+                    .iter()
+                    .filter(|path| {
+                        path.segments
+                            .last()
+                            .is_some_and(|s| WRAPPER_DERIVES.iter().any(|d| s.ident == d))
+                    })
+                    .collect();
+                if !kept.is_empty() {
+                    wrapper_attrs.push(quote!(#[derive(#(#kept),*)]));
+                }
+            }
+        }
+        state_attrs.push(attr.to_token_stream());
+    }
+    let state_doc = format!(
+        "The state of [`{name}`]: its fields, readable through `Deref`, changed only by the `#[event]` methods of `{name}`."
+    );
+
+    quote! {
+        #(#wrapper_attrs)*
+        #vis struct #name {
+            __state: #state,
+            __meta: #private::AggregateMeta<#event>,
+        }
+
+        #[doc = #state_doc]
+        #(#state_attrs)*
+        #vis struct #state #fields
+
+        impl #private::Deref for #name {
+            type Target = #state;
+
+            #[inline]
+            fn deref(&self) -> &#state {
+                &self.__state
+            }
+        }
+
+        impl #name {
+            /// The aggregate's id.
+            #vis fn id(&self) -> #private::Uuid {
+                self.__meta.id()
+            }
+
+            /// The version of the last event (1 after creation).
+            #vis fn version(&self) -> #private::u64 {
+                self.__meta.version()
+            }
+
+            /// When the creation event happened.
+            #vis fn created_on(&self) -> #private::Timestamp {
+                self.__meta.created_on()
+            }
+
+            /// When the last event happened.
+            #vis fn modified_on(&self) -> #private::Timestamp {
+                self.__meta.modified_on()
+            }
+
+            /// Events recorded since the aggregate was last saved, oldest first.
+            #vis fn pending_events(&self) -> &[#private::Envelope<#event>] {
+                self.__meta.pending_events()
+            }
+
+            /// Takes the pending events, oldest first, leaving none.
+            #vis fn collect_events(&mut self) -> #private::Vec<#private::Envelope<#event>> {
+                self.__meta.collect_events()
+            }
+        }
+    }
+}
+
+fn expand_impl(args: TokenStream, item: &ItemImpl) -> TokenStream {
+    let mut cx = Ctxt::default();
+    attr::parse_aggregate_args(&mut cx, args);
+    let parsed = AggregateImpl::from_syn(&mut cx, item);
+    match (cx.check(), parsed) {
+        (Ok(()), Some(parsed)) => impl_tokens(&parsed),
+        (result, parsed) => {
+            let error = result.err().map(|e| e.to_compile_error());
+            let fallback = fallback_impl(item, parsed.as_ref().map(|p| &p.self_ident));
+            quote!(#error #fallback)
+        }
+    }
+}
+
+/// What a failed `#[aggregate] impl` still emits, so that the user sees the
+/// macro's error alone: the methods with their bodies stubbed out, and an empty
+/// event enum with stub trait impls so other code keeps type-checking.
+fn fallback_impl(item: &ItemImpl, self_ident: Option<&Ident>) -> TokenStream {
+    let Some(name) = self_ident else {
+        return TokenStream::new();
+    };
+    let private = private();
+    let event = event_ident(name);
+    let methods = item.items.iter().map(|impl_item| match impl_item {
+        syn::ImplItem::Fn(func) => ast::stub_method(func),
+        other => other.to_token_stream(),
+    });
+    quote! {
+        impl #name {
+            #(#methods)*
+        }
+
+        #[derive(Debug, Clone, PartialEq)]
+        #[doc(hidden)]
+        pub enum #event {}
+
+        #[allow(unused_variables)]
+        impl #private::DomainEvent for #event {
+            const EVENT_TYPES: &'static [&'static str] = &[];
+            fn event_type(&self) -> &'static str {
+                match *self {}
+            }
+            fn encode_payload<C: #private::Codec>(&self, codec: &C) -> #private::Result<#private::Vec<u8>, #private::CodecError> {
+                match *self {}
+            }
+            fn decode_payload<C: #private::Codec>(codec: &C, event_type: &str, payload: &[u8]) -> #private::Result<Self, #private::PayloadError> {
+                ::core::unimplemented!("#[aggregate] failed to expand")
+            }
+        }
+
+        #[allow(unused_variables)]
+        impl #private::Aggregate for #name {
+            const TYPE_NAME: &'static str = ::core::stringify!(#name);
+            type Event = #event;
+            fn meta(&self) -> &#private::AggregateMeta<#event> {
+                &self.__meta
+            }
+            fn meta_mut(&mut self) -> &mut #private::AggregateMeta<#event> {
+                &mut self.__meta
+            }
+            fn create(header: &#private::EventHeader, event: #event) -> #private::Result<Self, #private::ApplyError> {
+                match event {}
+            }
+            fn mutate(&mut self, event: #event) -> #private::Result<(), #private::ApplyError> {
+                match event {}
+            }
+        }
+    }
+}
+
+fn mutator_ident(method: &EventMethod) -> Ident {
+    format_ident!("__event_{}", method.func.sig.ident)
+}
+
+fn impl_tokens(input: &AggregateImpl) -> TokenStream {
+    let private = private();
+    let name = &input.self_ident;
+    let name_str = name.to_string();
+    let state = state_ident(name);
+    let event = event_ident(name);
+    let events: Vec<&EventMethod> = input.events().collect();
+
+    // The event enum.
+    let variants = events.iter().map(|method| {
+        let variant = &method.variant;
+        let doc = format!(
+            "Recorded by [`{name}::{}`].",
+            method.func.sig.ident
+        );
+        let method_name = &method.func.sig.ident;
+        let fields = method.args.iter().map(|field| {
+            let ident = field.ident;
+            let ty = field.ty;
+            let doc = format!("The `{ident}` argument of [`{name}::{method_name}`].");
+            quote!(#[doc = #doc] #ident: #ty)
+        });
+        quote! {
+            #[doc = #doc]
+            #variant { #(#fields),* }
+        }
+    });
+    let enum_doc = format!("The events of [`{name}`], one variant per `#[event]` method.");
+    let event_enum = quote! {
+        #[doc = #enum_doc]
+        #[derive(Debug, Clone, PartialEq, #private::serde::Serialize, #private::serde::Deserialize)]
+        #[serde(crate = "::chronicle::__private::serde")]
+        pub enum #event {
+            #(#variants),*
+        }
+    };
+
+    // The impl block: event methods record and apply; other items pass through.
+    let event_local = Ident::new("__event", Span::mixed_site());
+    let id_local = Ident::new("__id", Span::mixed_site());
+    let methods = input.items.iter().map(|member| match member {
+        Member::Plain(item) => item.to_token_stream(),
+        Member::Event(method) => {
+            let attrs = method.kept_attrs();
+            let vis = &method.func.vis;
+            let sig = public_signature(method);
+            let variant = &method.variant;
+            let mutator = mutator_ident(method);
+            let field_inits = method.args.iter().map(|field| {
+                let ident = field.ident;
+                quote_spanned!(ident.span()=> #ident: #private::Clone::clone(&#ident))
+            });
+            let arg_names: Vec<&Ident> = method.args.iter().map(|f| f.ident).collect();
+            let build_event = quote! {
+                let #event_local = #event::#variant { #(#field_inits),* };
+            };
+            let body = if method.creation {
+                let id = match &method.id {
+                    Some(expr) => quote_spanned!(expr.span()=> #expr),
+                    None => quote!(#private::new_id()),
+                };
+                quote! {
+                    let #id_local: #private::Uuid = #id;
+                    #build_event
+                    Self {
+                        __state: #state::#mutator(#(#arg_names),*),
+                        __meta: #private::AggregateMeta::__record_created(#id_local, #event_local),
+                    }
+                }
+            } else {
+                quote! {
+                    #build_event
+                    #state::#mutator(&mut self.__state #(, #arg_names)*);
+                    self.__meta.__record(#event_local);
+                }
+            };
+            quote! {
+                #(#attrs)*
+                #vis #sig {
+                    #body
+                }
+            }
+        }
+    });
+
+    // The mutators: the user's bodies, run on the state for live calls and replay.
+    let mutators = events.iter().map(|method| {
+        let mutator = mutator_ident(method);
+        let params = method.args.iter().map(|field| {
+            let ident = field.ident;
+            let ty = field.ty;
+            let mutability = field.mutable.then(|| quote!(mut));
+            quote!(#mutability #ident: #ty)
+        });
+        let block = &method.func.block;
+        if method.creation {
+            quote! {
+                #[doc(hidden)]
+                fn #mutator(#(#params),*) -> Self #block
+            }
+        } else {
+            quote! {
+                #[doc(hidden)]
+                fn #mutator(&mut self #(, #params)*) #block
+            }
+        }
+    });
+
+    // Replay: creation events build the state, the others change it.
+    let creation_arms = events.iter().filter(|m| m.creation).map(|method| {
+        let variant = &method.variant;
+        let mutator = mutator_ident(method);
+        let names: Vec<&Ident> = method.args.iter().map(|f| f.ident).collect();
+        quote! {
+            #event::#variant { #(#names),* } => #private::Ok(Self {
+                __state: #state::#mutator(#(#names),*),
+                __meta: #private::AggregateMeta::__replayed(header),
+            }),
+        }
+    });
+    let mutation_arms = events.iter().filter(|m| !m.creation).map(|method| {
+        let variant = &method.variant;
+        let mutator = mutator_ident(method);
+        let names: Vec<&Ident> = method.args.iter().map(|f| f.ident).collect();
+        quote! {
+            #event::#variant { #(#names),* } => {
+                #state::#mutator(&mut self.__state #(, #names)*);
+                #private::Ok(())
+            }
+        }
+    });
+    let has_mutations = events.iter().any(|m| !m.creation);
+    let not_creation_arm = has_mutations.then(|| {
+        quote! {
+            other => #private::Err(#private::ApplyError::NotACreationEvent {
+                event_type: #private::DomainEvent::event_type(&other),
+            }),
+        }
+    });
+    let unexpected_creation_arm = events.iter().any(|m| m.creation).then(|| {
+        quote! {
+            other => #private::Err(#private::ApplyError::UnexpectedCreationEvent {
+                event_type: #private::DomainEvent::event_type(&other),
+            }),
+        }
+    });
+
+    let payload = payload_codec(&event, &events);
+    let field_checks = events.iter().flat_map(|method| &method.args).map(|field| {
+        let ty = field.ty;
+        quote_spanned!(ty.span()=> #private::assert_event_field::<#ty>();)
+    });
+
+    let self_ty = &input.item.self_ty;
+    let impl_attrs = &input.item.attrs;
+    quote! {
+        #event_enum
+
+        #(#impl_attrs)*
+        impl #self_ty {
+            #(#methods)*
+        }
+
+        impl #state {
+            #(#mutators)*
+        }
+
+        impl #private::Aggregate for #name {
+            const TYPE_NAME: &'static str = #name_str;
+            type Event = #event;
+
+            fn meta(&self) -> &#private::AggregateMeta<#event> {
+                &self.__meta
+            }
+
+            fn meta_mut(&mut self) -> &mut #private::AggregateMeta<#event> {
+                &mut self.__meta
+            }
+
+            fn create(
+                header: &#private::EventHeader,
+                event: #event,
+            ) -> #private::Result<Self, #private::ApplyError> {
+                match event {
+                    #(#creation_arms)*
+                    #not_creation_arm
+                }
+            }
+
+            fn mutate(&mut self, event: #event) -> #private::Result<(), #private::ApplyError> {
+                match event {
+                    #(#mutation_arms)*
+                    #unexpected_creation_arm
+                }
+            }
+        }
+
+        const _: () = {
+            #(#field_checks)*
+        };
+
+        #payload
+    }
+}
+
+/// The event method's signature as the user sees it, minus `mut` on arguments
+/// (the mutator keeps those).
+fn public_signature(method: &EventMethod) -> TokenStream {
+    let mut sig = method.func.sig.clone();
+    for input in &mut sig.inputs {
+        if let syn::FnArg::Typed(typed) = input {
+            if let syn::Pat::Ident(pat) = &mut *typed.pat {
+                pat.mutability = None;
+            }
+        }
+    }
+    sig.to_token_stream()
+}
+
+/// `DomainEvent` for the enum: payloads hold the fields only (the envelope
+/// keeps the type name), through one borrowed and one owned helper struct per
+/// event.
+fn payload_codec(event: &Ident, events: &[&EventMethod]) -> TokenStream {
+    let private = private();
+    let names: Vec<String> = events.iter().map(|m| m.variant.to_string()).collect();
+    let mut helpers = Vec::new();
+    let mut type_arms = Vec::new();
+    let mut encode_arms = Vec::new();
+    let mut decode_arms = Vec::new();
+    for (method, name) in events.iter().zip(&names) {
+        let variant = &method.variant;
+        let borrowed = format_ident!("__{}Fields", variant);
+        let owned = format_ident!("__{}Owned", variant);
+        let idents: Vec<&Ident> = method.args.iter().map(|f| f.ident).collect();
+        let types: Vec<&syn::Type> = method.args.iter().map(|f| f.ty).collect();
+        helpers.push(quote! {
+            #[derive(#private::serde::Serialize)]
+            #[serde(crate = "::chronicle::__private::serde")]
+            struct #borrowed<'a> { #(#idents: &'a #types),* }
+
+            #[derive(#private::serde::Deserialize)]
+            #[serde(crate = "::chronicle::__private::serde")]
+            struct #owned { #(#idents: #types),* }
+        });
+        type_arms.push(quote!(#event::#variant { .. } => #name,));
+        encode_arms.push(quote! {
+            #event::#variant { #(#idents),* } => codec.encode(&#borrowed { #(#idents),* }),
+        });
+        decode_arms.push(quote! {
+            #name => {
+                let #owned { #(#idents),* } = codec.decode(payload)?;
+                #private::Ok(#event::#variant { #(#idents),* })
+            }
+        });
+    }
+    quote! {
+        const _: () = {
+            #(#helpers)*
+
+            impl #private::DomainEvent for #event {
+                const EVENT_TYPES: &'static [&'static str] = &[#(#names),*];
+
+                fn event_type(&self) -> &'static str {
+                    match self {
+                        #(#type_arms)*
+                    }
+                }
+
+                fn encode_payload<C: #private::Codec>(
+                    &self,
+                    codec: &C,
+                ) -> #private::Result<#private::Vec<u8>, #private::CodecError> {
+                    match self {
+                        #(#encode_arms)*
+                    }
+                }
+
+                fn decode_payload<C: #private::Codec>(
+                    codec: &C,
+                    event_type: &str,
+                    payload: &[u8],
+                ) -> #private::Result<Self, #private::PayloadError> {
+                    match event_type {
+                        #(#decode_arms)*
+                        _ => #private::Err(#private::PayloadError::UnknownEventType {
+                            event_type: #private::ToOwned::to_owned(event_type),
+                        }),
+                    }
+                }
+            }
+        };
+    }
+}
