@@ -1,0 +1,157 @@
+//! The DogSchool from Python eventsourcing's README, in Rust.
+//!
+//! Registers dogs, teaches them tricks, reads them back, shows a rejected
+//! command, a concurrency conflict between two copies of one dog, a temporal
+//! query and the application's event log.
+//!
+//! Run with `cargo run --example dog_school`.
+
+use chronicle::prelude::*;
+
+/// A dog at the school.
+#[aggregate]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dog {
+    name: String,
+    tricks: Vec<String>,
+}
+
+#[aggregate]
+impl Dog {
+    /// Registers a new dog.
+    #[event("Registered")]
+    pub fn register(name: String) -> Self {
+        Self {
+            name,
+            tricks: Vec::new(),
+        }
+    }
+
+    /// Records that the dog learnt a trick. Infallible: validation happens in
+    /// [`Dog::teach`], before the event exists.
+    #[event("TrickAdded")]
+    fn add_trick(&mut self, trick: String) {
+        self.tricks.push(trick);
+    }
+
+    /// The command: rejects a trick the dog already knows, recording nothing.
+    pub fn teach(&mut self, trick: &str) -> Result<(), SchoolError> {
+        if trick.trim().is_empty() {
+            return Err(SchoolError::EmptyTrick);
+        }
+        if self.tricks.iter().any(|known| known == trick) {
+            return Err(SchoolError::AlreadyKnown {
+                dog: self.name.clone(),
+                trick: trick.to_owned(),
+            });
+        }
+        self.add_trick(trick.to_owned());
+        Ok(())
+    }
+
+    /// The dog's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The tricks it knows, in the order it learnt them.
+    pub fn tricks(&self) -> &[String] {
+        &self.tricks
+    }
+}
+
+/// Why the school refused a command.
+#[derive(Debug)]
+pub enum SchoolError {
+    /// The trick has no name.
+    EmptyTrick,
+    /// The dog knows it already.
+    AlreadyKnown {
+        /// The dog's name.
+        dog: String,
+        /// The trick.
+        trick: String,
+    },
+}
+
+impl std::fmt::Display for SchoolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SchoolError::EmptyTrick => write!(f, "a trick needs a name"),
+            SchoolError::AlreadyKnown { dog, trick } => write!(f, "{dog} already knows {trick:?}"),
+        }
+    }
+}
+
+impl std::error::Error for SchoolError {}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let app = Application::in_memory();
+
+    // Register two dogs and teach them tricks; one save stores both atomically.
+    let mut fido = Dog::register("Fido".into());
+    let mut buster = Dog::register("Buster".into());
+    fido.teach("roll over")?;
+    fido.teach("play dead")?;
+    buster.teach("fetch")?;
+    println!(
+        "registered {} (version {}, {} pending events) and {} (version {})",
+        fido.name(),
+        fido.version(),
+        fido.pending_events().len(),
+        buster.name(),
+        buster.version()
+    );
+    app.save((&mut fido, &mut buster)).await?;
+
+    // Read them back.
+    let copy: Dog = app.repository().get(fido.id()).await?;
+    println!("{} knows {:?} at version {}", copy.name(), copy.tricks(), copy.version());
+    assert_eq!(copy, fido);
+
+    // A rejected command records nothing and changes nothing.
+    let before = fido.clone();
+    match fido.teach("roll over") {
+        Err(error) => println!("rejected: {error}"),
+        Ok(()) => return Err("teaching a known trick should be rejected".into()),
+    }
+    assert_eq!(fido, before);
+    assert!(fido.pending_events().is_empty());
+
+    // Two copies of one dog: the second save loses and writes nothing.
+    let mut first: Dog = app.get(buster.id()).await?;
+    let mut second: Dog = app.get(buster.id()).await?;
+    first.teach("sit")?;
+    second.teach("beg")?;
+    app.save(&mut first).await?;
+    match app.save(&mut second).await {
+        Err(error @ Error::Conflict { .. }) => println!("conflict: {error}"),
+        other => return Err(format!("expected a conflict, got {other:?}").into()),
+    }
+    let buster: Dog = app.get(buster.id()).await?;
+    println!("{} knows {:?}", buster.name(), buster.tricks());
+
+    // A temporal query: Fido as he was at version 2.
+    let earlier: Dog = app.repository().get_at(fido.id(), 2).await?;
+    println!(
+        "at version 2, {} knew {:?} (modified {})",
+        earlier.name(),
+        earlier.tricks(),
+        earlier.modified_on()
+    );
+
+    // The application's event log, in order.
+    println!("event log:");
+    for record in app.read_log(LogQuery::after(0, 100)).await? {
+        println!(
+            "  #{} {} v{} {} {}",
+            record.position,
+            record.stream_id,
+            record.version,
+            record.event_type,
+            String::from_utf8_lossy(&record.payload)
+        );
+    }
+    Ok(())
+}
