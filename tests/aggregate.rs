@@ -316,3 +316,69 @@ async fn undecodable_records_name_stream_version_and_type() -> Result<(), Error>
     let _ = StoreError::InvalidRequest(String::new());
     Ok(())
 }
+
+/// A school whose id derives from its name, like Python's `create_id`.
+#[aggregate]
+#[derive(Debug)]
+pub struct School {
+    name: String,
+    pupils: u32,
+}
+
+const SCHOOLS: Uuid = Uuid::from_u128(0x5c40_01c0_ffee_4000_8000_0000_0000_0001);
+
+#[aggregate]
+impl School {
+    #[event("Opened", id = Uuid::new_v5(&SCHOOLS, name.as_bytes()))]
+    pub fn open(name: String) -> Self {
+        Self { name, pupils: 0 }
+    }
+
+    #[event]
+    fn enrol(&mut self) {
+        self.pupils += 1;
+    }
+
+    pub fn enrol_pupil(&mut self) {
+        self.enrol();
+    }
+}
+
+#[tokio::test]
+async fn ids_can_derive_from_creation_arguments() -> Result<(), Error> {
+    let school = School::open("Canine Academy".into());
+    let again = School::open("Canine Academy".into());
+    let other = School::open("Puppy Prep".into());
+    assert_eq!(school.id(), again.id());
+    assert_ne!(school.id(), other.id());
+    assert_eq!(school.id(), Uuid::new_v5(&SCHOOLS, b"Canine Academy"));
+    assert_eq!(school.name, "Canine Academy");
+    Ok(())
+}
+
+#[tokio::test]
+async fn aggregates_of_different_types_save_together_with_metadata() -> Result<(), Error> {
+    let app = Application::in_memory();
+    let mut school = School::open("Canine Academy".into());
+    school.enrol_pupil();
+    let mut dog = Dog::register("Fido".into());
+    let correlation = Uuid::new_v4();
+    let metadata = Metadata::new()
+        .with_correlation_id(correlation)
+        .with("user", "alice");
+    app.save_with((&mut school, &mut dog), &metadata).await?;
+    let log = app.read_log(LogQuery::after(0, 10)).await?;
+    assert_eq!(log.len(), 3);
+    assert!(log
+        .iter()
+        .all(|e| e.metadata.correlation_id == Some(correlation)
+            && e.metadata.extra.get("user").map(String::as_str) == Some("alice")));
+    let loaded: School = app.get(school.id()).await?;
+    assert_eq!(loaded.pupils, 1);
+    assert_eq!(loaded.version(), 2);
+    // Saving again is a no-op: nothing pending.
+    let outcome = app.save(&mut school).await?;
+    assert!(!outcome.written);
+    assert_eq!(app.last_position().await?, 3);
+    Ok(())
+}
