@@ -482,10 +482,12 @@ fn payload_codec(event: &Ident, events: &[&EventMethod]) -> TokenStream {
         let owned = format_ident!("__{}Owned", variant);
         let idents: Vec<&Ident> = method.args.iter().map(|f| f.ident).collect();
         let types: Vec<&syn::Type> = method.args.iter().map(|f| f.ty).collect();
+        // A field-less event borrows nothing, and an unused lifetime is an error.
+        let lifetime = (!idents.is_empty()).then(|| quote!(<'a>));
         helpers.push(quote! {
             #[derive(#private::serde::Serialize)]
             #[serde(crate = "::chronicle::__private::serde")]
-            struct #borrowed<'a> { #(#idents: &'a #types),* }
+            struct #borrowed #lifetime { #(#idents: &'a #types),* }
 
             #[derive(#private::serde::Deserialize)]
             #[serde(crate = "::chronicle::__private::serde")]
