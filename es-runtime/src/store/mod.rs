@@ -10,13 +10,24 @@
 //! - log positions strictly increase in commit order, so a reader that follows
 //!   the log never skips or repeats an event.
 
+pub mod any;
+mod encoding;
 mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 use std::future::Future;
 
 use uuid::Uuid;
 
+pub use any::{AnyStore, STORE_URL_ENV};
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresStore, PostgresStoreBuilder};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteStore, SqliteStoreBuilder, Synchronous};
 
 use crate::record::{NewEvent, StoredEvent};
 
@@ -215,6 +226,10 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// The store cannot be opened as configured: an unknown URL scheme, an
+    /// invalid schema name or table prefix, a missing feature.
+    #[error("store configuration: {0}")]
+    Config(String),
     /// The database or its driver failed.
     #[error("{backend} error: {source}")]
     Backend {
@@ -367,4 +382,42 @@ pub(crate) fn combine_checks(
         expected: request.streams[index].expected_version,
         actual: checks[index].1,
     })
+}
+
+/// Refuses a tracking record that would not move `consumer` forward from
+/// `current`.
+pub(crate) fn check_tracking(tracking: &Tracking, current: u64) -> Result<(), StoreError> {
+    if tracking.position <= current {
+        return Err(StoreError::TrackingConflict {
+            consumer: tracking.consumer.clone(),
+            current,
+            attempted: tracking.position,
+        });
+    }
+    Ok(())
+}
+
+/// The whole append decision, in the order [`MemoryStore`] takes it, over
+/// what a durable store reads inside its transaction (or from one snapshot):
+/// every stream's check, then the tracking record, then the combination.
+///
+/// `actual` gives a stream's current version, `stored_ids` the ids stored at
+/// versions `expected_version + 1` onwards (up to the batch's length) and
+/// `tracked` a consumer's tracked position (0 when none).
+pub(crate) fn decide(
+    request: &AppendRequest,
+    mut actual: impl FnMut(&StreamAppend) -> Result<u64, StoreError>,
+    mut stored_ids: impl FnMut(&StreamAppend) -> Result<Vec<Uuid>, StoreError>,
+    tracked: impl FnOnce(&str) -> Result<u64, StoreError>,
+) -> Result<StreamCheck, StoreError> {
+    let mut checks = Vec::with_capacity(request.streams.len());
+    for append in &request.streams {
+        let version = actual(append)?;
+        let check = check_stream(append, version, || stored_ids(append))?;
+        checks.push((check, version));
+    }
+    if let Some(tracking) = &request.tracking {
+        check_tracking(tracking, tracked(&tracking.consumer)?)?;
+    }
+    combine_checks(request, &checks)
 }

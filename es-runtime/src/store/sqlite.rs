@@ -1,0 +1,1002 @@
+//! An event store in one SQLite file (feature `sqlite`, SQLite bundled).
+//!
+//! # Threads
+//! SQLite calls block, so none runs on the caller's executor: one writer
+//! thread owns the only read-write connection and receives appends and
+//! snapshot writes over a channel; a few reader threads (4 by default) each own
+//! a read-only connection and take read jobs from a shared queue. Answers come
+//! back on `tokio::sync::oneshot` channels, which work on any executor, so the
+//! store needs no tokio runtime. Dropping the last clone of the store ends the
+//! threads and closes the connections.
+//!
+//! # Appends and ordering
+//! The database runs in WAL mode: readers never block the writer and see the
+//! last committed state. Every append runs in one `BEGIN IMMEDIATE`
+//! transaction with cached prepared statements. Appends that queue up while the
+//! writer is busy are committed together ("group commit"): one transaction,
+//! one `SAVEPOINT` per append (an append that fails is rolled back to its
+//! savepoint alone and gets its own error), one commit and so one sync of the
+//! WAL for the whole group. Every caller is answered only after that commit.
+//!
+//! Log positions are the `AUTOINCREMENT` row ids of the events table. SQLite
+//! has a single writer, so positions are allocated and committed in one order:
+//! every position a reader can see was committed before any higher one could
+//! be allocated, so a reader that follows the log never skips an event that
+//! commits later. (Positions are never reused, even for a rolled-back append.)
+//!
+//! # Durability
+//! [`Synchronous::Full`] (the default) syncs the WAL at every commit: an
+//! append that returned survives a power cut. [`Synchronous::Normal`] syncs
+//! only at checkpoints: the database never corrupts, and survives a crash of
+//! the process, but the last appends before a power cut or OS crash may be
+//! lost. Group commit makes `Full` cheap under concurrent writers; a single
+//! task appending one event at a time pays one sync per append.
+//!
+//! # Layout (with an optional table prefix)
+//! ```sql
+//! CREATE TABLE events (
+//!     position       INTEGER PRIMARY KEY AUTOINCREMENT,
+//!     stream_id      BLOB NOT NULL,    -- 16 bytes
+//!     version        INTEGER NOT NULL, -- 1, 2, ... within the stream
+//!     event_id       BLOB NOT NULL,    -- 16 bytes
+//!     event_type     TEXT NOT NULL,
+//!     schema_version INTEGER NOT NULL,
+//!     recorded_at    INTEGER NOT NULL, -- microseconds since the Unix epoch
+//!     metadata       TEXT,             -- JSON, NULL when empty
+//!     payload        NOT NULL,         -- TEXT when it is JSON, else BLOB
+//!     UNIQUE (stream_id, version));
+//! CREATE TABLE snapshots (stream_id, version, snapshot_type, schema_version,
+//!     recorded_at, payload, PRIMARY KEY (stream_id, version)) WITHOUT ROWID;
+//! CREATE TABLE tracking (consumer TEXT PRIMARY KEY, position INTEGER NOT NULL);
+//! ```
+//! A payload that is valid JSON is stored as TEXT, so `json_extract(payload,
+//! '$.name')` works in the `sqlite3` shell; any other payload is a BLOB. Both
+//! read back byte for byte.
+
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
+use std::thread;
+use std::time::Duration;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{params, Connection, OpenFlags, Row};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use super::encoding::{
+    backend, check_versions_fit, corrupt, is_json, limit_to_db, metadata_from_json,
+    metadata_to_json, position_from_db, schema_version_from_db, to_db, version_from_db,
+};
+use super::{
+    decide, validate_request, AppendOutcome, AppendRequest, EventStore, LogQuery, Snapshot,
+    StoreError, StreamCheck, StreamQuery,
+};
+use crate::record::StoredEvent;
+use crate::timestamp::Timestamp;
+
+const BACKEND: &str = "sqlite";
+/// At most this many queued appends share one transaction.
+const MAX_GROUP: usize = 64;
+
+/// How hard SQLite works to make a commit durable (`PRAGMA synchronous`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// Sync the WAL at every commit: an append that returned survives a power
+    /// cut. The default.
+    #[default]
+    Full,
+    /// Sync only at checkpoints: faster for one-at-a-time appends; survives a
+    /// crash of the process, but the last appends may be lost on a power cut
+    /// or OS crash (the database itself stays consistent).
+    Normal,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Location {
+    File(PathBuf),
+    Memory,
+}
+
+/// Options for opening a [`SqliteStore`].
+#[derive(Debug, Clone)]
+pub struct SqliteStoreBuilder {
+    location: Location,
+    synchronous: Synchronous,
+    table_prefix: String,
+    read_connections: usize,
+    busy_timeout: Duration,
+}
+
+impl SqliteStoreBuilder {
+    /// How hard commits are made durable (default [`Synchronous::Full`]).
+    pub fn synchronous(mut self, synchronous: Synchronous) -> Self {
+        self.synchronous = synchronous;
+        self
+    }
+
+    /// A prefix for the table names (`app_` gives `app_events`, ...): letters,
+    /// digits and `_`, not starting with a digit, at most 32 characters.
+    pub fn table_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.table_prefix = prefix.into();
+        self
+    }
+
+    /// How many read-only connections (and threads) serve reads (default 4;
+    /// 0 sends reads to the writer thread). An in-memory database always
+    /// reads through the writer.
+    pub fn read_connections(mut self, count: usize) -> Self {
+        self.read_connections = count;
+        self
+    }
+
+    /// How long to wait for a lock held by another process (default 5 s).
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Opens (creating if needed) the database and its tables.
+    pub async fn open(self) -> Result<SqliteStore, StoreError> {
+        validate_prefix(&self.table_prefix)?;
+        let sql = Arc::new(Sql::new(&self.table_prefix));
+        let (writer, writer_queue) = mpsc::channel();
+        let (ready, writer_ready) = oneshot::channel();
+        {
+            let sql = Arc::clone(&sql);
+            let options = self.clone();
+            thread::Builder::new()
+                .name("chronicle-sqlite-writer".into())
+                .spawn(move || match open_writer(&options, &sql) {
+                    Ok(connection) => {
+                        let _ = ready.send(Ok(()));
+                        writer_loop(connection, &writer_queue, &sql);
+                    }
+                    Err(error) => {
+                        let _ = ready.send(Err(error));
+                    }
+                })
+                .map_err(|error| backend(BACKEND, error))?;
+        }
+        writer_ready.await.map_err(|_| stopped())??;
+
+        let readers = match (&self.location, self.read_connections) {
+            (Location::File(path), count) if count > 0 => {
+                Some(spawn_readers(path, count, self.busy_timeout, &sql).await?)
+            }
+            _ => None,
+        };
+        Ok(SqliteStore {
+            inner: Arc::new(Inner { writer, readers }),
+        })
+    }
+}
+
+fn validate_prefix(prefix: &str) -> Result<(), StoreError> {
+    let mut chars = prefix.chars();
+    let valid = prefix.len() <= 32
+        && chars
+            .next()
+            .is_none_or(|first| first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(StoreError::Config(format!(
+            "invalid SQLite table prefix {prefix:?}: use letters, digits and `_`, not starting with a digit, at most 32 characters"
+        )))
+    }
+}
+
+type ReadJob = Box<dyn FnOnce(&Connection, &Sql) + Send>;
+
+enum WriterMessage {
+    Append(
+        AppendRequest,
+        oneshot::Sender<Result<AppendOutcome, StoreError>>,
+    ),
+    Run(ReadJob),
+}
+
+/// Events, snapshots and tracking records in one SQLite file (see the
+/// [module docs](self)). Cloning is cheap and shares the connections.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: mpsc::Sender<WriterMessage>,
+    readers: Option<mpsc::Sender<ReadJob>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Options for a database file at `path` (created if missing).
+    pub fn builder(path: impl AsRef<Path>) -> SqliteStoreBuilder {
+        SqliteStoreBuilder {
+            location: Location::File(path.as_ref().to_path_buf()),
+            synchronous: Synchronous::default(),
+            table_prefix: String::new(),
+            read_connections: 4,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Options for a private in-memory database, gone when the store is dropped.
+    pub fn in_memory_builder() -> SqliteStoreBuilder {
+        SqliteStoreBuilder {
+            location: Location::Memory,
+            ..Self::builder("")
+        }
+    }
+
+    /// Opens (creating if needed) the database file at `path` with default options.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::builder(path).open().await
+    }
+
+    /// Opens a private in-memory database, for tests.
+    pub async fn in_memory() -> Result<Self, StoreError> {
+        Self::in_memory_builder().open().await
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection, &Sql) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job: ReadJob = Box::new(move |connection, sql| {
+            let _ = reply.send(f(connection, sql));
+        });
+        match &self.inner.readers {
+            Some(readers) => readers.send(job).map_err(|_| stopped())?,
+            None => self
+                .inner
+                .writer
+                .send(WriterMessage::Run(job))
+                .map_err(|_| stopped())?,
+        }
+        answer.await.map_err(|_| stopped())?
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection, &Sql) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job: ReadJob = Box::new(move |connection, sql| {
+            let _ = reply.send(f(connection, sql));
+        });
+        self.inner
+            .writer
+            .send(WriterMessage::Run(job))
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> StoreError {
+    backend(BACKEND, "the SQLite store's worker thread has stopped")
+}
+
+/// `rusqlite` results into store results.
+trait Db<T> {
+    fn db(self) -> Result<T, StoreError>;
+}
+
+impl<T> Db<T> for rusqlite::Result<T> {
+    fn db(self) -> Result<T, StoreError> {
+        self.map_err(|error| backend(BACKEND, error))
+    }
+}
+
+/// Every statement, with the table prefix filled in once so that the
+/// connection's statement cache keys on the same strings.
+struct Sql {
+    schema: String,
+    stream_version: String,
+    stored_ids: String,
+    position_at: String,
+    tracked: String,
+    insert_event: String,
+    upsert_tracking: String,
+    read_stream_ascending: String,
+    read_stream_descending: String,
+    read_log: String,
+    read_log_types: String,
+    last_position: String,
+    save_snapshot: String,
+    latest_snapshot: String,
+}
+
+const EVENT_COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload";
+
+impl Sql {
+    fn new(p: &str) -> Self {
+        let columns = EVENT_COLUMNS;
+        Self {
+            schema: format!(
+                "CREATE TABLE IF NOT EXISTS {p}events (
+                    position INTEGER PRIMARY KEY AUTOINCREMENT,
+                    stream_id BLOB NOT NULL,
+                    version INTEGER NOT NULL,
+                    event_id BLOB NOT NULL,
+                    event_type TEXT NOT NULL,
+                    schema_version INTEGER NOT NULL,
+                    recorded_at INTEGER NOT NULL,
+                    metadata TEXT,
+                    payload NOT NULL,
+                    UNIQUE (stream_id, version));
+                CREATE TABLE IF NOT EXISTS {p}snapshots (
+                    stream_id BLOB NOT NULL,
+                    version INTEGER NOT NULL,
+                    snapshot_type TEXT NOT NULL,
+                    schema_version INTEGER NOT NULL,
+                    recorded_at INTEGER NOT NULL,
+                    payload NOT NULL,
+                    PRIMARY KEY (stream_id, version)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS {p}tracking (
+                    consumer TEXT PRIMARY KEY NOT NULL,
+                    position INTEGER NOT NULL);"
+            ),
+            stream_version: format!(
+                "SELECT COALESCE(MAX(version), 0) FROM {p}events WHERE stream_id = ?1"
+            ),
+            stored_ids: format!(
+                "SELECT event_id FROM {p}events WHERE stream_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3"
+            ),
+            position_at: format!(
+                "SELECT position FROM {p}events WHERE stream_id = ?1 AND version = ?2"
+            ),
+            tracked: format!("SELECT position FROM {p}tracking WHERE consumer = ?1"),
+            insert_event: format!(
+                "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            ),
+            upsert_tracking: format!(
+                "INSERT INTO {p}tracking (consumer, position) VALUES (?1, ?2)
+                 ON CONFLICT (consumer) DO UPDATE SET position = excluded.position"
+            ),
+            read_stream_ascending: format!(
+                "SELECT {columns} FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3
+                 ORDER BY version ASC LIMIT ?4"
+            ),
+            read_stream_descending: format!(
+                "SELECT {columns} FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3
+                 ORDER BY version DESC LIMIT ?4"
+            ),
+            read_log: format!(
+                "SELECT {columns} FROM {p}events WHERE position > ?1 ORDER BY position LIMIT ?2"
+            ),
+            read_log_types: format!(
+                "SELECT {columns} FROM {p}events WHERE position > ?1
+                   AND event_type IN (SELECT value FROM json_each(?3))
+                 ORDER BY position LIMIT ?2"
+            ),
+            last_position: format!("SELECT COALESCE(MAX(position), 0) FROM {p}events"),
+            save_snapshot: format!(
+                "INSERT INTO {p}snapshots (stream_id, version, snapshot_type, schema_version, recorded_at, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (stream_id, version) DO UPDATE SET snapshot_type = excluded.snapshot_type,
+                   schema_version = excluded.schema_version, recorded_at = excluded.recorded_at,
+                   payload = excluded.payload"
+            ),
+            latest_snapshot: format!(
+                "SELECT version, snapshot_type, schema_version, recorded_at, payload FROM {p}snapshots
+                 WHERE stream_id = ?1 AND version <= ?2 ORDER BY version DESC LIMIT 1"
+            ),
+        }
+    }
+}
+
+fn open_writer(options: &SqliteStoreBuilder, sql: &Sql) -> Result<Connection, StoreError> {
+    let connection = match &options.location {
+        Location::File(path) => Connection::open(path),
+        Location::Memory => Connection::open_in_memory(),
+    }
+    .db()?;
+    connection.busy_timeout(options.busy_timeout).db()?;
+    if let Location::File(path) = &options.location {
+        let mode: String = connection
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .db()?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Config(format!(
+                "SQLite database {} cannot use WAL mode (journal mode is {mode})",
+                path.display()
+            )));
+        }
+    }
+    connection
+        .execute_batch(&format!(
+            "PRAGMA synchronous = {};",
+            options.synchronous.pragma()
+        ))
+        .db()?;
+    connection.set_prepared_statement_cache_capacity(32);
+    connection
+        .execute_batch(&format!("BEGIN IMMEDIATE; {} COMMIT;", sql.schema))
+        .db()?;
+    Ok(connection)
+}
+
+async fn spawn_readers(
+    path: &Path,
+    count: usize,
+    busy_timeout: Duration,
+    sql: &Arc<Sql>,
+) -> Result<mpsc::Sender<ReadJob>, StoreError> {
+    let (sender, queue) = mpsc::channel::<ReadJob>();
+    let queue = Arc::new(Mutex::new(queue));
+    let mut ready = Vec::with_capacity(count);
+    for index in 0..count {
+        let (reply, answer) = oneshot::channel();
+        ready.push(answer);
+        let path = path.to_path_buf();
+        let queue = Arc::clone(&queue);
+        let sql = Arc::clone(sql);
+        thread::Builder::new()
+            .name(format!("chronicle-sqlite-reader-{index}"))
+            .spawn(move || {
+                let opened = Connection::open_with_flags(
+                    &path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                        | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .and_then(|connection| {
+                    connection.busy_timeout(busy_timeout)?;
+                    connection.set_prepared_statement_cache_capacity(16);
+                    Ok(connection)
+                })
+                .db();
+                let connection = match opened {
+                    Ok(connection) => {
+                        let _ = reply.send(Ok(()));
+                        connection
+                    }
+                    Err(error) => {
+                        let _ = reply.send(Err(error));
+                        return;
+                    }
+                };
+                loop {
+                    // Hold the queue only while waiting; run the job unlocked.
+                    let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    match job {
+                        Ok(job) => job(&connection, &sql),
+                        Err(_) => return,
+                    }
+                }
+            })
+            .map_err(|error| backend(BACKEND, error))?;
+    }
+    for answer in ready {
+        answer.await.map_err(|_| stopped())??;
+    }
+    Ok(sender)
+}
+
+fn writer_loop(mut connection: Connection, queue: &mpsc::Receiver<WriterMessage>, sql: &Sql) {
+    let mut held = None;
+    loop {
+        let message = match held.take() {
+            Some(message) => message,
+            None => match queue.recv() {
+                Ok(message) => message,
+                Err(_) => return,
+            },
+        };
+        match message {
+            WriterMessage::Run(job) => job(&connection, sql),
+            WriterMessage::Append(request, reply) => {
+                let mut group = vec![(request, reply)];
+                while group.len() < MAX_GROUP {
+                    match queue.try_recv() {
+                        Ok(WriterMessage::Append(request, reply)) => group.push((request, reply)),
+                        Ok(other) => {
+                            held = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                append_group(&mut connection, sql, group);
+            }
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<AppendOutcome, StoreError>>;
+
+/// Runs a group of appends in one transaction, each under its own savepoint
+/// (a lone append needs none), commits once and answers every caller.
+fn append_group(connection: &mut Connection, sql: &Sql, group: Vec<(AppendRequest, Reply)>) {
+    if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
+        for (_, reply) in group {
+            let _ = reply.send(Err(backend(BACKEND, error.to_string())));
+        }
+        return;
+    }
+    let lone = group.len() == 1;
+    let mut results = Vec::with_capacity(group.len());
+    let mut broken = None;
+    for (request, _) in &group {
+        if lone {
+            results.push(append_in_transaction(connection, sql, request));
+            break;
+        }
+        let step = connection
+            .execute_batch("SAVEPOINT chronicle_append")
+            .and_then(|()| {
+                let result = append_in_transaction(connection, sql, request);
+                let undo = !matches!(result, Ok(AppendOutcome { written: true, .. }));
+                if undo {
+                    connection.execute_batch("ROLLBACK TO chronicle_append")?;
+                }
+                connection.execute_batch("RELEASE chronicle_append")?;
+                Ok(result)
+            });
+        match step {
+            Ok(result) => results.push(result),
+            Err(error) => {
+                broken = Some(error);
+                break;
+            }
+        }
+    }
+    let wrote = results
+        .iter()
+        .any(|result| matches!(result, Ok(AppendOutcome { written: true, .. })));
+    let end: Result<(), String> = match &broken {
+        Some(error) => Err(error.to_string()),
+        None if wrote => connection
+            .execute_batch("COMMIT")
+            .map_err(|error| error.to_string()),
+        // Nothing written (every append failed or was a retry): also undoes a
+        // lone append's partial writes.
+        None => connection
+            .execute_batch("ROLLBACK")
+            .map_err(|error| error.to_string()),
+    };
+    if end.is_err() && !connection.is_autocommit() {
+        let _ = connection.execute_batch("ROLLBACK");
+    }
+    // When the transaction did not commit, no success stands: a retry may
+    // have been judged "already stored" on an earlier append of the group.
+    let mut results = results.into_iter();
+    for (_, reply) in group {
+        let result = match (results.next(), &end) {
+            (Some(Ok(_)), Err(message)) => Err(backend(
+                BACKEND,
+                format!("the append transaction did not commit: {message}"),
+            )),
+            (Some(result), _) => result,
+            (None, Err(message)) => Err(backend(BACKEND, message.clone())),
+            (None, Ok(())) => Err(stopped()),
+        };
+        let _ = reply.send(result);
+    }
+}
+
+fn blob(id: &Uuid) -> &[u8] {
+    id.as_bytes().as_slice()
+}
+
+/// A payload as bound: TEXT when it is JSON (queryable with SQLite's JSON
+/// functions), a BLOB otherwise. Either reads back byte for byte.
+fn payload_value(payload: &[u8]) -> ToSqlOutput<'_> {
+    if is_json(payload) {
+        ToSqlOutput::Borrowed(ValueRef::Text(payload))
+    } else {
+        ToSqlOutput::Borrowed(ValueRef::Blob(payload))
+    }
+}
+
+fn append_in_transaction(
+    connection: &Connection,
+    sql: &Sql,
+    request: &AppendRequest,
+) -> Result<AppendOutcome, StoreError> {
+    let decision =
+        decide(
+            request,
+            |append| {
+                let version: i64 = connection
+                    .prepare_cached(&sql.stream_version)
+                    .db()?
+                    .query_row([blob(&append.stream_id)], |row| row.get(0))
+                    .db()?;
+                u64::try_from(version).map_err(|_| {
+                    corrupt(
+                        append.stream_id,
+                        0,
+                        format!("stored version {version} is negative"),
+                    )
+                })
+            },
+            |append| {
+                let mut statement = connection.prepare_cached(&sql.stored_ids).db()?;
+                let mut rows = statement
+                    .query(params![
+                        blob(&append.stream_id),
+                        to_db(append.expected_version),
+                        limit_to_db(append.events.len())
+                    ])
+                    .db()?;
+                let mut ids = Vec::with_capacity(append.events.len());
+                let mut version = append.expected_version;
+                while let Some(row) = rows.next().db()? {
+                    version += 1;
+                    ids.push(uuid_value(row.get_ref(0).db()?).ok_or_else(|| {
+                        corrupt(append.stream_id, version, "event id is not a uuid")
+                    })?);
+                }
+                Ok(ids)
+            },
+            |consumer| tracked_position(connection, sql, consumer),
+        )?;
+
+    if decision == StreamCheck::AlreadyStored {
+        let mut last_position = None;
+        let mut statement = connection.prepare_cached(&sql.position_at).db()?;
+        for append in &request.streams {
+            let last = append.expected_version + append.events.len() as u64;
+            let position: i64 = statement
+                .query_row(params![blob(&append.stream_id), to_db(last)], |row| {
+                    row.get(0)
+                })
+                .db()?;
+            let position = position_from_db(position, append.stream_id, last)?;
+            last_position = last_position.max(Some(position));
+        }
+        return Ok(AppendOutcome {
+            last_position,
+            written: false,
+        });
+    }
+
+    let mut last_position = None;
+    let mut insert = connection.prepare_cached(&sql.insert_event).db()?;
+    for append in &request.streams {
+        for (offset, event) in append.events.iter().enumerate() {
+            let version = append.expected_version + offset as u64 + 1;
+            insert
+                .execute(params![
+                    blob(&append.stream_id),
+                    to_db(version),
+                    blob(&event.event_id),
+                    event.event_type,
+                    i64::from(event.schema_version),
+                    event.timestamp.unix_micros(),
+                    metadata_to_json(&event.metadata)?,
+                    payload_value(&event.payload),
+                ])
+                .db()?;
+            last_position = u64::try_from(connection.last_insert_rowid()).ok();
+        }
+    }
+    if let Some(tracking) = &request.tracking {
+        connection
+            .prepare_cached(&sql.upsert_tracking)
+            .db()?
+            .execute(params![tracking.consumer, to_db(tracking.position)])
+            .db()?;
+    }
+    Ok(AppendOutcome {
+        last_position,
+        written: true,
+    })
+}
+
+fn tracked_position(connection: &Connection, sql: &Sql, consumer: &str) -> Result<u64, StoreError> {
+    let mut statement = connection.prepare_cached(&sql.tracked).db()?;
+    let mut rows = statement.query([consumer]).db()?;
+    match rows.next().db()? {
+        None => Ok(0),
+        Some(row) => match row.get_ref(0).db()? {
+            ValueRef::Integer(position) => u64::try_from(position).map_err(|_| {
+                backend(
+                    BACKEND,
+                    format!("tracked position {position} of consumer `{consumer}` is negative"),
+                )
+            }),
+            _ => Err(backend(
+                BACKEND,
+                format!("tracked position of consumer `{consumer}` is not an integer"),
+            )),
+        },
+    }
+}
+
+fn uuid_value(value: ValueRef<'_>) -> Option<Uuid> {
+    match value {
+        ValueRef::Blob(bytes) => Uuid::from_slice(bytes).ok(),
+        ValueRef::Text(text) => std::str::from_utf8(text)
+            .ok()
+            .and_then(|text| Uuid::parse_str(text).ok()),
+        _ => None,
+    }
+}
+
+fn integer(value: ValueRef<'_>) -> Option<i64> {
+    match value {
+        ValueRef::Integer(number) => Some(number),
+        _ => None,
+    }
+}
+
+fn bytes(value: ValueRef<'_>) -> Option<&[u8]> {
+    match value {
+        ValueRef::Blob(bytes) | ValueRef::Text(bytes) => Some(bytes),
+        _ => None,
+    }
+}
+
+/// Decodes one events row; `stream_hint` names the stream in an error when
+/// the stored stream id itself is unreadable.
+fn event_from_row(row: &Row<'_>, stream_hint: Option<Uuid>) -> Result<StoredEvent, StoreError> {
+    let raw_position = integer(row.get_ref(0).db()?);
+    let raw_version = integer(row.get_ref(2).db()?);
+    let where_ = || match raw_position {
+        Some(position) => format!("at log position {position}"),
+        None => "at an unreadable log position".to_owned(),
+    };
+    let stream_id = uuid_value(row.get_ref(1).db()?).ok_or_else(|| {
+        corrupt(
+            stream_hint.unwrap_or_default(),
+            raw_version.and_then(|v| u64::try_from(v).ok()).unwrap_or(0),
+            format!("stream id {} is not a uuid", where_()),
+        )
+    })?;
+    let version = match raw_version {
+        Some(version) => version_from_db(version, stream_id)?,
+        None => {
+            return Err(corrupt(
+                stream_id,
+                0,
+                format!("version {} is not an integer", where_()),
+            ))
+        }
+    };
+    let fail = |what: &str| corrupt(stream_id, version, what.to_owned());
+    let position = position_from_db(
+        raw_position.ok_or_else(|| fail("log position is not an integer"))?,
+        stream_id,
+        version,
+    )?;
+    let event_id =
+        uuid_value(row.get_ref(3).db()?).ok_or_else(|| fail("event id is not a uuid"))?;
+    let event_type = match row.get_ref(4).db()? {
+        ValueRef::Text(text) => std::str::from_utf8(text)
+            .map_err(|_| fail("event type is not UTF-8"))?
+            .to_owned(),
+        _ => return Err(fail("event type is not text")),
+    };
+    let schema_version = schema_version_from_db(
+        integer(row.get_ref(5).db()?).ok_or_else(|| fail("schema version is not an integer"))?,
+        stream_id,
+        version,
+    )?;
+    let timestamp = Timestamp::from_unix_micros(
+        integer(row.get_ref(6).db()?).ok_or_else(|| fail("timestamp is not an integer"))?,
+    );
+    let metadata = match row.get_ref(7).db()? {
+        ValueRef::Null => metadata_from_json(None, stream_id, version)?,
+        value => metadata_from_json(
+            Some(bytes(value).ok_or_else(|| fail("metadata is not JSON text"))?),
+            stream_id,
+            version,
+        )?,
+    };
+    let payload = bytes(row.get_ref(8).db()?)
+        .ok_or_else(|| fail("payload is neither text nor a blob"))?
+        .to_vec();
+    Ok(StoredEvent {
+        position,
+        stream_id,
+        version,
+        event_id,
+        event_type,
+        schema_version,
+        timestamp,
+        metadata,
+        payload,
+    })
+}
+
+fn collect_events(
+    mut rows: rusqlite::Rows<'_>,
+    stream_hint: Option<Uuid>,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut events = Vec::new();
+    while let Some(row) = rows.next().db()? {
+        events.push(event_from_row(row, stream_hint)?);
+    }
+    Ok(events)
+}
+
+impl EventStore for SqliteStore {
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        validate_request(&request)?;
+        check_versions_fit(&request)?;
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .writer
+            .send(WriterMessage::Append(request, reply))
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: Uuid,
+        query: StreamQuery,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        if query.limit == Some(0) {
+            return Ok(Vec::new());
+        }
+        self.read(move |connection, sql| {
+            let text = if query.descending {
+                &sql.read_stream_descending
+            } else {
+                &sql.read_stream_ascending
+            };
+            let mut statement = connection.prepare_cached(text).db()?;
+            let rows = statement
+                .query(params![
+                    blob(&stream_id),
+                    to_db(query.from_version),
+                    to_db(query.to_version.unwrap_or(u64::MAX)),
+                    query.limit.map_or(-1, limit_to_db),
+                ])
+                .db()?;
+            collect_events(rows, Some(stream_id))
+        })
+        .await
+    }
+
+    async fn read_log(&self, query: LogQuery) -> Result<Vec<StoredEvent>, StoreError> {
+        if query.limit == 0 || query.event_types.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(Vec::new());
+        }
+        let types = match &query.event_types {
+            Some(types) => Some(serde_json::to_string(types).map_err(|error| {
+                StoreError::InvalidRequest(format!("event types cannot be encoded: {error}"))
+            })?),
+            None => None,
+        };
+        self.read(move |connection, sql| {
+            let after = to_db(query.after);
+            let limit = limit_to_db(query.limit);
+            match &types {
+                None => {
+                    let mut statement = connection.prepare_cached(&sql.read_log).db()?;
+                    let events = collect_events(statement.query(params![after, limit]).db()?, None);
+                    events
+                }
+                Some(types) => {
+                    let mut statement = connection.prepare_cached(&sql.read_log_types).db()?;
+                    let events =
+                        collect_events(statement.query(params![after, limit, types]).db()?, None);
+                    events
+                }
+            }
+        })
+        .await
+    }
+
+    async fn last_position(&self) -> Result<u64, StoreError> {
+        self.read(|connection, sql| {
+            let position: i64 = connection
+                .prepare_cached(&sql.last_position)
+                .db()?
+                .query_row([], |row| row.get(0))
+                .db()?;
+            u64::try_from(position)
+                .map_err(|_| backend(BACKEND, format!("last log position {position} is negative")))
+        })
+        .await
+    }
+
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        if i64::try_from(snapshot.version).is_err() {
+            return Err(StoreError::InvalidRequest(format!(
+                "snapshot version {} of stream {} is too large to store",
+                snapshot.version, snapshot.stream_id
+            )));
+        }
+        self.write(move |connection, sql| {
+            connection
+                .prepare_cached(&sql.save_snapshot)
+                .db()?
+                .execute(params![
+                    blob(&snapshot.stream_id),
+                    to_db(snapshot.version),
+                    snapshot.snapshot_type,
+                    i64::from(snapshot.schema_version),
+                    snapshot.timestamp.unix_micros(),
+                    payload_value(&snapshot.payload),
+                ])
+                .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn latest_snapshot(
+        &self,
+        stream_id: Uuid,
+        max_version: Option<u64>,
+    ) -> Result<Option<Snapshot>, StoreError> {
+        self.read(move |connection, sql| {
+            let mut statement = connection.prepare_cached(&sql.latest_snapshot).db()?;
+            let mut rows = statement
+                .query(params![
+                    blob(&stream_id),
+                    to_db(max_version.unwrap_or(u64::MAX))
+                ])
+                .db()?;
+            let Some(row) = rows.next().db()? else {
+                return Ok(None);
+            };
+            let version = version_from_db(
+                integer(row.get_ref(0).db()?)
+                    .ok_or_else(|| corrupt(stream_id, 0, "snapshot version is not an integer"))?,
+                stream_id,
+            )?;
+            let fail = |what: &str| corrupt(stream_id, version, format!("snapshot {what}"));
+            let snapshot_type = match row.get_ref(1).db()? {
+                ValueRef::Text(text) => std::str::from_utf8(text)
+                    .map_err(|_| fail("type is not UTF-8"))?
+                    .to_owned(),
+                _ => return Err(fail("type is not text")),
+            };
+            let schema_version = schema_version_from_db(
+                integer(row.get_ref(2).db()?)
+                    .ok_or_else(|| fail("schema version is not an integer"))?,
+                stream_id,
+                version,
+            )?;
+            let timestamp = Timestamp::from_unix_micros(
+                integer(row.get_ref(3).db()?).ok_or_else(|| fail("timestamp is not an integer"))?,
+            );
+            let payload = bytes(row.get_ref(4).db()?)
+                .ok_or_else(|| fail("payload is neither text nor a blob"))?
+                .to_vec();
+            Ok(Some(Snapshot {
+                stream_id,
+                version,
+                snapshot_type,
+                schema_version,
+                timestamp,
+                payload,
+            }))
+        })
+        .await
+    }
+
+    async fn tracked_position(&self, consumer: &str) -> Result<u64, StoreError> {
+        let consumer = consumer.to_owned();
+        self.read(move |connection, sql| tracked_position(connection, sql, &consumer))
+            .await
+    }
+}
+
+/// The SQLite driver this store uses, for reading or repairing a database by
+/// hand with the same version.
+pub use rusqlite;
