@@ -3,6 +3,7 @@
 //! (all of them, not just the first) at the span of the offending syntax.
 
 use proc_macro2::TokenStream;
+use quote::ToTokens;
 use syn::visit::Visit;
 use syn::{
     Attribute, Expr, FieldsNamed, FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, ItemStruct, Pat,
@@ -46,7 +47,7 @@ impl<'a> AggregateStruct<'a> {
                 cx.error_spanned_by(
                     fields,
                     format!(
-                        "#[aggregate] needs a struct with named fields, such as `struct {} {{ name: String }}`; tuple structs are not supported",
+                        "#[aggregate] does not support tuple structs: name the fields, as in `struct {} {{ name: String }}`",
                         item.ident
                     ),
                 );
@@ -54,9 +55,9 @@ impl<'a> AggregateStruct<'a> {
             }
             syn::Fields::Unit => {
                 cx.error_spanned_by(
-                    item,
+                    &item.ident,
                     format!(
-                        "#[aggregate] needs a struct with named fields, such as `struct {} {{ name: String }}`; unit structs are not supported",
+                        "#[aggregate] does not support unit structs: give it named fields, as in `struct {} {{ name: String }}`",
                         item.ident
                     ),
                 );
@@ -80,7 +81,7 @@ pub(crate) struct AggregateImpl<'a> {
 /// One item of the impl block.
 pub(crate) enum Member<'a> {
     /// An `#[event]` method.
-    Event(EventMethod<'a>),
+    Event(Box<EventMethod<'a>>),
     /// Anything else, passed through unchanged.
     Plain(&'a ImplItem),
 }
@@ -176,7 +177,10 @@ impl<'a> AggregateImpl<'a> {
                 continue;
             };
             for duplicate in event_attrs {
-                cx.error_spanned_by(duplicate, "a method can record only one event: remove this second #[event]");
+                cx.error_spanned_by(
+                    duplicate,
+                    "a method can record only one event: remove this second #[event]",
+                );
             }
             let args = match &event_attr.meta {
                 syn::Meta::Path(_) => EventArgs::default(),
@@ -186,11 +190,15 @@ impl<'a> AggregateImpl<'a> {
                     EventArgs::default()
                 }
             };
+            let name_span = match &args.name {
+                Some(name) => name.to_token_stream(),
+                None => event_attr.to_token_stream(),
+            };
             if let Some(method) = EventMethod::from_syn(cx, func, args, self_ident.as_ref()) {
                 let name = method.variant.to_string();
                 if let Some((_, first)) = names.iter().find(|(seen, _)| *seen == name) {
                     cx.error_spanned_by(
-                        event_attr,
+                        name_span,
                         format!(
                             "duplicate event name `{name}`: method `{first}` already records an event of that name; give this event another name"
                         ),
@@ -198,11 +206,15 @@ impl<'a> AggregateImpl<'a> {
                 } else {
                     names.push((name, &func.sig.ident));
                 }
-                items.push(Member::Event(method));
+                items.push(Member::Event(Box::new(method)));
             }
         }
         let self_ident = self_ident?;
-        if !cx.has_errors() && !items.iter().any(|m| matches!(m, Member::Event(e) if e.creation)) {
+        if !cx.has_errors()
+            && !items
+                .iter()
+                .any(|m| matches!(m, Member::Event(e) if e.creation))
+        {
             cx.error_spanned_by(
                 &item.self_ty,
                 format!(
@@ -219,7 +231,7 @@ impl<'a> AggregateImpl<'a> {
 
     pub(crate) fn events(&self) -> impl Iterator<Item = &EventMethod<'a>> {
         self.items.iter().filter_map(|member| match member {
-            Member::Event(event) => Some(event),
+            Member::Event(event) => Some(&**event),
             Member::Plain(_) => None,
         })
     }
@@ -240,54 +252,71 @@ impl<'a> EventMethod<'a> {
             ok = false;
         };
         if let Some(token) = &sig.asyncness {
-            fail(cx, token, "#[event] methods cannot be async: their bodies also run when events are replayed, which is synchronous");
+            fail(cx, token, "#[event] methods cannot be async, because their bodies also run when events are replayed, which is synchronous: remove `async`, and await in an ordinary method before calling this one");
         }
         if let Some(token) = &sig.constness {
-            fail(cx, token, "#[event] methods cannot be const: recording an event happens at run time");
+            fail(cx, token, "#[event] methods cannot be const, because recording an event happens at run time: remove `const`");
         }
         if let Safety::Unsafe(token) = &sig.safety {
-            fail(cx, token, "#[event] methods cannot be unsafe: replaying an event calls the body with no caller to uphold its safety contract");
+            fail(cx, token, "#[event] methods cannot be unsafe, because replaying an event runs the body with no caller to uphold its safety contract: remove `unsafe`, and keep unsafe code in an ordinary method");
         }
         if let Some(abi) = &sig.abi {
-            fail(cx, abi, "#[event] methods cannot declare an ABI");
+            fail(cx, abi, "#[event] methods cannot declare an ABI: remove it");
         }
         if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-            fail(cx, &sig.generics, "#[event] methods cannot be generic: each argument becomes a stored field of the event, which needs a concrete type");
+            fail(cx, &sig.generics, "#[event] methods cannot be generic, because each argument becomes a stored field of the event: use concrete types, and convert in an ordinary method that calls this one");
         }
         if let Some(variadic) = &sig.variadic {
-            fail(cx, variadic, "#[event] methods cannot be variadic");
+            fail(
+                cx,
+                variadic,
+                "#[event] methods cannot be variadic: take a `Vec` instead",
+            );
         }
 
+        let mut receiver_ok = true;
         let creation = match sig.receiver() {
             None => true,
             Some(receiver) => {
-                let is_mut_ref = matches!(&receiver.kind, ReceiverKind::Reference(_, _, Some(_)));
-                if !is_mut_ref {
-                    fail(cx, receiver, "#[event] methods change the aggregate: take `&mut self`, or no `self` at all (returning `Self`) for the event that creates it");
+                let message = match &receiver.kind {
+                    ReceiverKind::Reference(_, _, Some(_)) => None,
+                    ReceiverKind::Reference(_, _, None) => Some(
+                        "#[event] methods change the aggregate, so they cannot take `&self`: take `&mut self`",
+                    ),
+                    ReceiverKind::Value => Some(
+                        "#[event] methods cannot take `self` by value: take `&mut self` to change the aggregate, or no `self` at all (returning `Self`) for the event that creates it",
+                    ),
+                    _ => Some("#[event] methods take `&mut self`, or no `self` at all (returning `Self`) for the event that creates it"),
+                };
+                if let Some(message) = message {
+                    fail(cx, receiver, message);
+                    receiver_ok = false;
                 }
                 false
             }
         };
+        // With a wrong receiver the return type is usually wrong for the same
+        // reason (`fn rename(self) -> Self`): report the receiver only.
         match (&sig.output, creation) {
             (ReturnType::Default, true) => fail(
                 cx,
                 &sig.ident,
-                "an #[event] method without `self` creates the aggregate and must return `Self`",
+                "an #[event] method without `self` creates the aggregate, so it must return `Self`: add `-> Self`, or take `&mut self` if it changes an existing aggregate",
             ),
             (ReturnType::Type(_, ty), true) if !returns_self(ty, self_ident) => fail(
                 cx,
                 ty,
-                "an #[event] method without `self` creates the aggregate and must return `Self`",
+                "an #[event] method without `self` creates the aggregate, so it must return `Self`: return `Self`, or take `&mut self` if it changes an existing aggregate",
             ),
-            (ReturnType::Type(_, ty), false) if !is_unit(ty) => fail(
+            (ReturnType::Type(_, ty), false) if receiver_ok && !is_unit(ty) => fail(
                 cx,
                 ty,
-                "#[event] methods return nothing: the body only changes state; return results from an ordinary method that validates and then calls the event method",
+                "#[event] methods cannot return a value: the body only changes state; remove the return type, and return results from an ordinary method that validates and then calls the event method",
             ),
             _ => {}
         }
         if let (Some(id), false) = (&args.id, creation) {
-            fail(cx, id, "`id = ...` only applies to creation events (methods without `self`)");
+            fail(cx, id, "`id = ...` only applies to creation events (methods without `self`): remove it, or move it to the creation event");
         }
 
         let mut fields = Vec::new();
@@ -298,24 +327,29 @@ impl<'a> EventMethod<'a> {
                     Some((&pat.ident, pat.mutability.is_some()))
                 }
                 other => {
-                    fail(cx, other, "event arguments must be plain names: each becomes a named field of the event");
+                    fail(cx, other, "event arguments must be plain names, because each becomes a named field of the event: bind the argument to a name, such as `size: (u8, u8)`, and destructure it in the body");
                     None
                 }
             };
             match &*typed.ty {
                 Type::Reference(reference) => {
                     let suggestion = match &*reference.elem {
-                        Type::Path(path) if path.path.is_ident("str") => "`String` instead of `&str`".to_owned(),
+                        Type::Path(path) if path.path.is_ident("str") => {
+                            "`String` instead of `&str`".to_owned()
+                        }
                         Type::Slice(slice) => {
                             let elem = &slice.elem;
                             format!("`Vec<{}>` instead of a slice", quote::quote!(#elem))
                         }
-                        elem => format!("`{}` instead of a reference", quote::ToTokens::to_token_stream(elem)),
+                        elem => format!(
+                            "`{}` instead of a reference",
+                            quote::ToTokens::to_token_stream(elem)
+                        ),
                     };
                     fail(cx, &typed.ty, &format!("event arguments are stored in the event, so they must be owned values: use {suggestion}"));
                 }
                 Type::ImplTrait(_) | Type::Infer(_) => {
-                    fail(cx, &typed.ty, "event arguments need a concrete type: each becomes a stored field of the event");
+                    fail(cx, &typed.ty, "event arguments need a concrete type, because each becomes a stored field of the event: name the type");
                 }
                 _ => {}
             }
@@ -330,7 +364,10 @@ impl<'a> EventMethod<'a> {
 
         let variant = match &args.name {
             Some(name) => attr::event_name_ident(cx, name),
-            None => Some(Ident::new(&attr::camel_case(&sig.ident.to_string()), sig.ident.span())),
+            None => Some(Ident::new(
+                &attr::camel_case(&sig.ident.to_string()),
+                sig.ident.span(),
+            )),
         };
         if !ok || (!errors_before && cx.has_errors()) {
             return None;
@@ -374,8 +411,16 @@ fn check_no_state_assignment(cx: &mut Ctxt, func: &ImplItemFn) {
             use syn::BinOp::*;
             if matches!(
                 node.op,
-                AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_)
-                    | BitXorAssign(_) | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_) | ShrAssign(_)
+                AddAssign(_)
+                    | SubAssign(_)
+                    | MulAssign(_)
+                    | DivAssign(_)
+                    | RemAssign(_)
+                    | BitXorAssign(_)
+                    | BitAndAssign(_)
+                    | BitOrAssign(_)
+                    | ShlAssign(_)
+                    | ShrAssign(_)
             ) {
                 self.report(&node.left, node);
             }
@@ -440,7 +485,7 @@ pub(crate) fn stub_method(func: &ImplItemFn) -> TokenStream {
         #(#attrs)*
         #[allow(unused_variables, clippy::diverging_sub_expression)]
         #vis #sig {
-            ::core::unimplemented!("#[aggregate] failed to expand")
+            ::core::panic!("#[aggregate] failed to expand")
         }
     }
 }

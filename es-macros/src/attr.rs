@@ -55,14 +55,14 @@ pub(crate) fn parse_event_args(cx: &mut Ctxt, tokens: TokenStream) -> EventArgs 
             ),
             EventArg::KeyValue(key, value) if key == "id" => {
                 if args.id.is_some() {
-                    cx.error_spanned_by(&key, "duplicate `id` argument");
+                    cx.error_spanned_by(&key, "duplicate `id` argument: give `id = ...` once");
                 }
                 args.id = Some(value);
             }
             EventArg::KeyValue(key, _) => cx.error_spanned_by(
                 &key,
                 format!(
-                    "unknown #[event] argument `{key}`; expected an event name in quotes and optionally `id = <expression>`"
+                    "unknown #[event] argument `{key}`: #[event] takes an event name in quotes and, on a creation event, `id = <expression>`, as in #[event(\"Registered\", id = ...)]"
                 ),
             ),
         }
@@ -75,7 +75,7 @@ pub(crate) fn parse_aggregate_args(cx: &mut Ctxt, tokens: TokenStream) {
     if let Some(first) = tokens.into_iter().next() {
         cx.syn_error(syn::Error::new(
             first.span(),
-            "#[aggregate] takes no arguments; write `#[aggregate]`",
+            "#[aggregate] takes no arguments: write a bare `#[aggregate]`",
         ));
     }
 }
@@ -102,7 +102,7 @@ pub(crate) fn event_name_ident(cx: &mut Ctxt, name: &LitStr) -> Option<Ident> {
     if value.is_empty() {
         cx.error_spanned_by(
             name,
-            "event name cannot be empty; write #[event(\"TrickAdded\")] or a bare #[event]",
+            "event name cannot be empty: write a name, as in #[event(\"TrickAdded\")], or a bare #[event] to name the event after the method",
         );
         return None;
     }
@@ -112,7 +112,7 @@ pub(crate) fn event_name_ident(cx: &mut Ctxt, name: &LitStr) -> Option<Ident> {
             cx.error_spanned_by(
                 name,
                 format!(
-                    "event name `{value}` is not a Rust identifier; it names a variant of the event enum, so use UpperCamelCase such as \"{}\"",
+                    "event name `{value}` is not a Rust identifier, and it names a variant of the event enum: use an UpperCamelCase name such as \"{}\"",
                     camel_case(&value.replace(|c: char| !c.is_alphanumeric(), "_"))
                 ),
             );

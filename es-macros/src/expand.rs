@@ -20,6 +20,8 @@ fn private() -> TokenStream {
     quote!(::chronicle::__private)
 }
 
+// Generated `#[doc = "..."]` strings start with a space, as `///` comments do.
+
 fn state_ident(aggregate: &Ident) -> Ident {
     format_ident!("{}State", aggregate, span = aggregate.span())
 }
@@ -70,13 +72,15 @@ fn expand_struct(args: TokenStream, item: &ItemStruct) -> TokenStream {
     let mut cx = Ctxt::default();
     attr::parse_aggregate_args(&mut cx, args);
     let parsed = AggregateStruct::from_syn(&mut cx, item);
-    match (cx.check(), parsed) {
-        (Ok(()), Some(parsed)) => struct_tokens(&parsed),
-        (Err(error), _) => {
-            let error = error.to_compile_error();
-            quote!(#error #item)
+    let error = cx.check().err().map(|error| error.to_compile_error());
+    match parsed {
+        // Only the arguments were wrong: expand anyway, so that the impl
+        // block and the code using the aggregate report nothing more.
+        Some(parsed) => {
+            let expanded = struct_tokens(&parsed);
+            quote!(#error #expanded)
         }
-        (Ok(()), None) => quote!(#item),
+        None => quote!(#error #item),
     }
 }
 
@@ -97,8 +101,7 @@ fn struct_tokens(input: &AggregateStruct) -> TokenStream {
             continue;
         }
         if attr.path().is_ident("derive") {
-            if let Ok(paths) =
-                attr.parse_args_with(Punctuated::<Path, Token![,]>::parse_terminated)
+            if let Ok(paths) = attr.parse_args_with(Punctuated::<Path, Token![,]>::parse_terminated)
             {
                 let kept: Vec<&Path> = paths
                     .iter()
@@ -116,7 +119,7 @@ fn struct_tokens(input: &AggregateStruct) -> TokenStream {
         state_attrs.push(attr.to_token_stream());
     }
     let state_doc = format!(
-        "The state of [`{name}`]: its fields, readable through `Deref`, changed only by the `#[event]` methods of `{name}`."
+        " The state of [`{name}`]: its fields, readable through `Deref`, changed only by the `#[event]` methods of `{name}`."
     );
 
     quote! {
@@ -205,27 +208,27 @@ fn fallback_impl(item: &ItemImpl, self_ident: Option<&Ident>) -> TokenStream {
             #(#methods)*
         }
 
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(::core::fmt::Debug, #private::Clone, ::core::cmp::PartialEq)]
         #[doc(hidden)]
         pub enum #event {}
 
         #[allow(unused_variables)]
         impl #private::DomainEvent for #event {
-            const EVENT_TYPES: &'static [&'static str] = &[];
-            fn event_type(&self) -> &'static str {
+            const EVENT_TYPES: &'static [&'static #private::str] = &[];
+            fn event_type(&self) -> &'static #private::str {
                 match *self {}
             }
-            fn encode_payload<C: #private::Codec>(&self, codec: &C) -> #private::Result<#private::Vec<u8>, #private::CodecError> {
+            fn encode_payload<C: #private::Codec>(&self, codec: &C) -> #private::Result<#private::Vec<#private::u8>, #private::CodecError> {
                 match *self {}
             }
-            fn decode_payload<C: #private::Codec>(codec: &C, event_type: &str, payload: &[u8]) -> #private::Result<Self, #private::PayloadError> {
-                ::core::unimplemented!("#[aggregate] failed to expand")
+            fn decode_payload<C: #private::Codec>(codec: &C, event_type: &#private::str, payload: &[#private::u8]) -> #private::Result<Self, #private::PayloadError> {
+                ::core::panic!("#[aggregate] failed to expand")
             }
         }
 
         #[allow(unused_variables)]
         impl #private::Aggregate for #name {
-            const TYPE_NAME: &'static str = ::core::stringify!(#name);
+            const TYPE_NAME: &'static #private::str = ::core::stringify!(#name);
             type Event = #event;
             fn meta(&self) -> &#private::AggregateMeta<#event> {
                 &self.__meta
@@ -258,15 +261,12 @@ fn impl_tokens(input: &AggregateImpl) -> TokenStream {
     // The event enum.
     let variants = events.iter().map(|method| {
         let variant = &method.variant;
-        let doc = format!(
-            "Recorded by [`{name}::{}`].",
-            method.func.sig.ident
-        );
+        let doc = format!(" Recorded by [`{name}::{}`].", method.func.sig.ident);
         let method_name = &method.func.sig.ident;
         let fields = method.args.iter().map(|field| {
             let ident = field.ident;
             let ty = field.ty;
-            let doc = format!("The `{ident}` argument of [`{name}::{method_name}`].");
+            let doc = format!(" The `{ident}` argument of [`{name}::{method_name}`].");
             quote!(#[doc = #doc] #ident: #ty)
         });
         quote! {
@@ -274,10 +274,16 @@ fn impl_tokens(input: &AggregateImpl) -> TokenStream {
             #variant { #(#fields),* }
         }
     });
-    let enum_doc = format!("The events of [`{name}`], one variant per `#[event]` method.");
+    let enum_doc = format!(" The events of [`{name}`], one variant per `#[event]` method.");
     let event_enum = quote! {
         #[doc = #enum_doc]
-        #[derive(Debug, Clone, PartialEq, #private::serde::Serialize, #private::serde::Deserialize)]
+        #[derive(
+            ::core::fmt::Debug,
+            #private::Clone,
+            ::core::cmp::PartialEq,
+            #private::serde::Serialize,
+            #private::serde::Deserialize,
+        )]
         #[serde(crate = "::chronicle::__private::serde")]
         pub enum #event {
             #(#variants),*
@@ -400,9 +406,22 @@ fn impl_tokens(input: &AggregateImpl) -> TokenStream {
         quote_spanned!(ty.span()=> #private::assert_event_field::<#ty>();)
     });
 
+    // First, so that a type that cannot be stored is reported by its own
+    // message before the errors of the derives that use it.
+    let field_checks: Vec<TokenStream> = field_checks.collect();
+    let field_checks = (!field_checks.is_empty()).then(|| {
+        quote! {
+            const _: () = {
+                #(#field_checks)*
+            };
+        }
+    });
+
     let self_ty = &input.item.self_ty;
     let impl_attrs = &input.item.attrs;
     quote! {
+        #field_checks
+
         #event_enum
 
         #(#impl_attrs)*
@@ -415,7 +434,7 @@ fn impl_tokens(input: &AggregateImpl) -> TokenStream {
         }
 
         impl #private::Aggregate for #name {
-            const TYPE_NAME: &'static str = #name_str;
+            const TYPE_NAME: &'static #private::str = #name_str;
             type Event = #event;
 
             fn meta(&self) -> &#private::AggregateMeta<#event> {
@@ -443,10 +462,6 @@ fn impl_tokens(input: &AggregateImpl) -> TokenStream {
                 }
             }
         }
-
-        const _: () = {
-            #(#field_checks)*
-        };
 
         #payload
     }
@@ -509,9 +524,9 @@ fn payload_codec(event: &Ident, events: &[&EventMethod]) -> TokenStream {
             #(#helpers)*
 
             impl #private::DomainEvent for #event {
-                const EVENT_TYPES: &'static [&'static str] = &[#(#names),*];
+                const EVENT_TYPES: &'static [&'static #private::str] = &[#(#names),*];
 
-                fn event_type(&self) -> &'static str {
+                fn event_type(&self) -> &'static #private::str {
                     match self {
                         #(#type_arms)*
                     }
@@ -520,7 +535,7 @@ fn payload_codec(event: &Ident, events: &[&EventMethod]) -> TokenStream {
                 fn encode_payload<C: #private::Codec>(
                     &self,
                     codec: &C,
-                ) -> #private::Result<#private::Vec<u8>, #private::CodecError> {
+                ) -> #private::Result<#private::Vec<#private::u8>, #private::CodecError> {
                     match self {
                         #(#encode_arms)*
                     }
@@ -528,8 +543,8 @@ fn payload_codec(event: &Ident, events: &[&EventMethod]) -> TokenStream {
 
                 fn decode_payload<C: #private::Codec>(
                     codec: &C,
-                    event_type: &str,
-                    payload: &[u8],
+                    event_type: &#private::str,
+                    payload: &[#private::u8],
                 ) -> #private::Result<Self, #private::PayloadError> {
                     match event_type {
                         #(#decode_arms)*
