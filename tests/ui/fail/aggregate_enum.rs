@@ -1,0 +1,9 @@
+use chronicle::prelude::*;
+
+#[aggregate]
+pub enum Dog {
+    Puppy { name: String },
+    Adult { name: String },
+}
+
+fn main() {}

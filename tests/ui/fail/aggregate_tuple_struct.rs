@@ -1,0 +1,6 @@
+use chronicle::prelude::*;
+
+#[aggregate]
+pub struct Dog(String);
+
+fn main() {}

@@ -1,0 +1,9 @@
+use chronicle::prelude::*;
+
+#[aggregate]
+pub union Dog {
+    age: u32,
+    weight: f32,
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+use chronicle::prelude::*;
+
+#[aggregate]
+pub struct Dog {
+    name: String,
+}
+
+#[aggregate]
+impl Dog {
+    #[event("Registered")]
+    pub fn register(name: String) -> String {
+        name
+    }
+}
+
+fn main() {}

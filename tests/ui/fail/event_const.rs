@@ -1,0 +1,23 @@
+use chronicle::prelude::*;
+
+#[aggregate]
+pub struct Dog {
+    name: String,
+    tricks: Vec<String>,
+}
+
+#[aggregate]
+impl Dog {
+    #[event("Registered")]
+    pub fn register(name: String) -> Self {
+        Self {
+            name,
+            tricks: Vec::new(),
+        }
+    }
+
+    #[event("Noticed")]
+    pub const fn notice(&mut self) {}
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+use chronicle::prelude::*;
+
+#[aggregate(foo)]
+pub struct Dog {
+    name: String,
+}
+
+#[aggregate]
+impl Dog {
+    #[event("Registered")]
+    pub fn register(name: String) -> Self {
+        Self { name }
+    }
+}
+
+fn main() {}
