@@ -34,3 +34,6 @@ pub fn aggregate(args: TokenStream, input: TokenStream) -> TokenStream {
 pub fn event(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::stray_event(args.into(), input.into()).into()
 }
+
+#[cfg(test)]
+mod expand_snapshots;

@@ -1,0 +1,289 @@
+//! Two creation events, one with an id derived from its arguments, and a
+//! private aggregate.
+
+use chronicle::prelude::*;
+
+const NAMESPACE: Uuid = Uuid::from_u128(0x6ba7_b810_9dad_11d1_80b4_00c0_4fd4_30c8);
+
+#[derive(Debug)]
+struct Customer {
+    __state: CustomerState,
+    __meta: ::chronicle::__private::AggregateMeta<CustomerEvent>,
+}
+
+/// The state of [`Customer`]: its fields, readable through `Deref`, changed only by the `#[event]` methods of `Customer`.
+#[derive(Debug)]
+struct CustomerState {
+    email: String,
+    name: Option<String>,
+    active: bool,
+}
+
+impl ::chronicle::__private::Deref for Customer {
+    type Target = CustomerState;
+    #[inline]
+    fn deref(&self) -> &CustomerState {
+        &self.__state
+    }
+}
+
+impl Customer {
+    /// The aggregate's id.
+    fn id(&self) -> ::chronicle::__private::Uuid {
+        self.__meta.id()
+    }
+    /// The version of the last event (1 after creation).
+    fn version(&self) -> ::chronicle::__private::u64 {
+        self.__meta.version()
+    }
+    /// When the creation event happened.
+    fn created_on(&self) -> ::chronicle::__private::Timestamp {
+        self.__meta.created_on()
+    }
+    /// When the last event happened.
+    fn modified_on(&self) -> ::chronicle::__private::Timestamp {
+        self.__meta.modified_on()
+    }
+    /// Events recorded since the aggregate was last saved, oldest first.
+    fn pending_events(&self) -> &[::chronicle::__private::Envelope<CustomerEvent>] {
+        self.__meta.pending_events()
+    }
+    /// Takes the pending events, oldest first, leaving none.
+    fn collect_events(
+        &mut self,
+    ) -> ::chronicle::__private::Vec<::chronicle::__private::Envelope<CustomerEvent>> {
+        self.__meta.collect_events()
+    }
+}
+
+const _: () = {
+    ::chronicle::__private::assert_event_field::<String>();
+    ::chronicle::__private::assert_event_field::<Option<String>>();
+    ::chronicle::__private::assert_event_field::<String>();
+};
+
+/// The events of [`Customer`], one variant per `#[event]` method.
+#[derive(
+    ::core::fmt::Debug,
+    ::chronicle::__private::Clone,
+    ::core::cmp::PartialEq,
+    ::chronicle::__private::serde::Serialize,
+    ::chronicle::__private::serde::Deserialize,
+)]
+#[serde(crate = "::chronicle::__private::serde")]
+pub enum CustomerEvent {
+    /// Recorded by [`Customer::sign_up`].
+    SignedUp {
+        /// The `email` argument of [`Customer::sign_up`].
+        email: String,
+        /// The `name` argument of [`Customer::sign_up`].
+        name: Option<String>,
+    },
+    /// Recorded by [`Customer::import`].
+    Imported {
+        /// The `email` argument of [`Customer::import`].
+        email: String,
+    },
+    /// Recorded by [`Customer::activate`].
+    Activate {},
+}
+
+impl Customer {
+    /// Signs a customer up; the same email always gives the same id.
+    fn sign_up(email: String, name: Option<String>) -> Self {
+        let __id: ::chronicle::__private::Uuid = Uuid::new_v5(
+            &NAMESPACE,
+            email.as_bytes(),
+        );
+        let __event = CustomerEvent::SignedUp {
+            email: ::chronicle::__private::Clone::clone(&email),
+            name: ::chronicle::__private::Clone::clone(&name),
+        };
+        Self {
+            __state: CustomerState::__event_sign_up(email, name),
+            __meta: ::chronicle::__private::AggregateMeta::__record_created(
+                __id,
+                __event,
+            ),
+        }
+    }
+    /// Imports a customer from the old system, with a fresh random id.
+    fn import(email: String) -> Customer {
+        let __id: ::chronicle::__private::Uuid = ::chronicle::__private::new_id();
+        let __event = CustomerEvent::Imported {
+            email: ::chronicle::__private::Clone::clone(&email),
+        };
+        Self {
+            __state: CustomerState::__event_import(email),
+            __meta: ::chronicle::__private::AggregateMeta::__record_created(
+                __id,
+                __event,
+            ),
+        }
+    }
+    fn activate(&mut self) {
+        let __event = CustomerEvent::Activate {};
+        CustomerState::__event_activate(&mut self.__state);
+        self.__meta.__record(__event);
+    }
+}
+
+impl CustomerState {
+    #[doc(hidden)]
+    fn __event_sign_up(email: String, name: Option<String>) -> Self {
+        Self { email, name, active: true }
+    }
+    #[doc(hidden)]
+    fn __event_import(email: String) -> Self {
+        Self {
+            email,
+            name: None,
+            active: false,
+        }
+    }
+    #[doc(hidden)]
+    fn __event_activate(&mut self) {
+        self.active = true;
+    }
+}
+
+impl ::chronicle::__private::Aggregate for Customer {
+    const TYPE_NAME: &'static ::chronicle::__private::str = "Customer";
+    type Event = CustomerEvent;
+    fn meta(&self) -> &::chronicle::__private::AggregateMeta<CustomerEvent> {
+        &self.__meta
+    }
+    fn meta_mut(&mut self) -> &mut ::chronicle::__private::AggregateMeta<CustomerEvent> {
+        &mut self.__meta
+    }
+    fn create(
+        header: &::chronicle::__private::EventHeader,
+        event: CustomerEvent,
+    ) -> ::chronicle::__private::Result<Self, ::chronicle::__private::ApplyError> {
+        match event {
+            CustomerEvent::SignedUp { email, name } => {
+                ::chronicle::__private::Ok(Self {
+                    __state: CustomerState::__event_sign_up(email, name),
+                    __meta: ::chronicle::__private::AggregateMeta::__replayed(header),
+                })
+            }
+            CustomerEvent::Imported { email } => {
+                ::chronicle::__private::Ok(Self {
+                    __state: CustomerState::__event_import(email),
+                    __meta: ::chronicle::__private::AggregateMeta::__replayed(header),
+                })
+            }
+            other => {
+                ::chronicle::__private::Err(::chronicle::__private::ApplyError::NotACreationEvent {
+                    event_type: ::chronicle::__private::DomainEvent::event_type(&other),
+                })
+            }
+        }
+    }
+    fn mutate(
+        &mut self,
+        event: CustomerEvent,
+    ) -> ::chronicle::__private::Result<(), ::chronicle::__private::ApplyError> {
+        match event {
+            CustomerEvent::Activate {} => {
+                CustomerState::__event_activate(&mut self.__state);
+                ::chronicle::__private::Ok(())
+            }
+            other => {
+                ::chronicle::__private::Err(::chronicle::__private::ApplyError::UnexpectedCreationEvent {
+                    event_type: ::chronicle::__private::DomainEvent::event_type(&other),
+                })
+            }
+        }
+    }
+}
+
+const _: () = {
+    #[derive(::chronicle::__private::serde::Serialize)]
+    #[serde(crate = "::chronicle::__private::serde")]
+    struct __SignedUpFields<'a> {
+        email: &'a String,
+        name: &'a Option<String>,
+    }
+    #[derive(::chronicle::__private::serde::Deserialize)]
+    #[serde(crate = "::chronicle::__private::serde")]
+    struct __SignedUpOwned {
+        email: String,
+        name: Option<String>,
+    }
+    #[derive(::chronicle::__private::serde::Serialize)]
+    #[serde(crate = "::chronicle::__private::serde")]
+    struct __ImportedFields<'a> {
+        email: &'a String,
+    }
+    #[derive(::chronicle::__private::serde::Deserialize)]
+    #[serde(crate = "::chronicle::__private::serde")]
+    struct __ImportedOwned {
+        email: String,
+    }
+    #[derive(::chronicle::__private::serde::Serialize)]
+    #[serde(crate = "::chronicle::__private::serde")]
+    struct __ActivateFields {}
+    #[derive(::chronicle::__private::serde::Deserialize)]
+    #[serde(crate = "::chronicle::__private::serde")]
+    struct __ActivateOwned {}
+    impl ::chronicle::__private::DomainEvent for CustomerEvent {
+        const EVENT_TYPES: &'static [&'static ::chronicle::__private::str] = &[
+            "SignedUp",
+            "Imported",
+            "Activate",
+        ];
+        fn event_type(&self) -> &'static ::chronicle::__private::str {
+            match self {
+                CustomerEvent::SignedUp { .. } => "SignedUp",
+                CustomerEvent::Imported { .. } => "Imported",
+                CustomerEvent::Activate { .. } => "Activate",
+            }
+        }
+        fn encode_payload<C: ::chronicle::__private::Codec>(
+            &self,
+            codec: &C,
+        ) -> ::chronicle::__private::Result<
+            ::chronicle::__private::Vec<::chronicle::__private::u8>,
+            ::chronicle::__private::CodecError,
+        > {
+            match self {
+                CustomerEvent::SignedUp { email, name } => {
+                    codec.encode(&__SignedUpFields { email, name })
+                }
+                CustomerEvent::Imported { email } => {
+                    codec.encode(&__ImportedFields { email })
+                }
+                CustomerEvent::Activate {} => codec.encode(&__ActivateFields {}),
+            }
+        }
+        fn decode_payload<C: ::chronicle::__private::Codec>(
+            codec: &C,
+            event_type: &::chronicle::__private::str,
+            payload: &[::chronicle::__private::u8],
+        ) -> ::chronicle::__private::Result<Self, ::chronicle::__private::PayloadError> {
+            match event_type {
+                "SignedUp" => {
+                    let __SignedUpOwned { email, name } = codec.decode(payload)?;
+                    ::chronicle::__private::Ok(CustomerEvent::SignedUp {
+                        email,
+                        name,
+                    })
+                }
+                "Imported" => {
+                    let __ImportedOwned { email } = codec.decode(payload)?;
+                    ::chronicle::__private::Ok(CustomerEvent::Imported { email })
+                }
+                "Activate" => {
+                    let __ActivateOwned {} = codec.decode(payload)?;
+                    ::chronicle::__private::Ok(CustomerEvent::Activate {})
+                }
+                _ => {
+                    ::chronicle::__private::Err(::chronicle::__private::PayloadError::UnknownEventType {
+                        event_type: ::chronicle::__private::ToOwned::to_owned(event_type),
+                    })
+                }
+            }
+        }
+    }
+};

@@ -1,0 +1,243 @@
+//! The DogSchool aggregate of the README: one creation event, one event
+//! with an argument, and an ordinary command method.
+
+use chronicle::prelude::*;
+
+/// A dog at the school.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dog {
+    __state: DogState,
+    __meta: ::chronicle::__private::AggregateMeta<DogEvent>,
+}
+
+/// The state of [`Dog`]: its fields, readable through `Deref`, changed only by the `#[event]` methods of `Dog`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DogState {
+    name: String,
+    tricks: Vec<String>,
+}
+
+impl ::chronicle::__private::Deref for Dog {
+    type Target = DogState;
+    #[inline]
+    fn deref(&self) -> &DogState {
+        &self.__state
+    }
+}
+
+impl Dog {
+    /// The aggregate's id.
+    pub fn id(&self) -> ::chronicle::__private::Uuid {
+        self.__meta.id()
+    }
+    /// The version of the last event (1 after creation).
+    pub fn version(&self) -> ::chronicle::__private::u64 {
+        self.__meta.version()
+    }
+    /// When the creation event happened.
+    pub fn created_on(&self) -> ::chronicle::__private::Timestamp {
+        self.__meta.created_on()
+    }
+    /// When the last event happened.
+    pub fn modified_on(&self) -> ::chronicle::__private::Timestamp {
+        self.__meta.modified_on()
+    }
+    /// Events recorded since the aggregate was last saved, oldest first.
+    pub fn pending_events(&self) -> &[::chronicle::__private::Envelope<DogEvent>] {
+        self.__meta.pending_events()
+    }
+    /// Takes the pending events, oldest first, leaving none.
+    pub fn collect_events(
+        &mut self,
+    ) -> ::chronicle::__private::Vec<::chronicle::__private::Envelope<DogEvent>> {
+        self.__meta.collect_events()
+    }
+}
+
+const _: () = {
+    ::chronicle::__private::assert_event_field::<String>();
+    ::chronicle::__private::assert_event_field::<String>();
+};
+
+/// The events of [`Dog`], one variant per `#[event]` method.
+#[derive(
+    ::core::fmt::Debug,
+    ::chronicle::__private::Clone,
+    ::core::cmp::PartialEq,
+    ::chronicle::__private::serde::Serialize,
+    ::chronicle::__private::serde::Deserialize,
+)]
+#[serde(crate = "::chronicle::__private::serde")]
+pub enum DogEvent {
+    /// Recorded by [`Dog::register`].
+    Registered {
+        /// The `name` argument of [`Dog::register`].
+        name: String,
+    },
+    /// Recorded by [`Dog::add_trick`].
+    TrickAdded {
+        /// The `trick` argument of [`Dog::add_trick`].
+        trick: String,
+    },
+}
+
+impl Dog {
+    /// Registers a new dog.
+    pub fn register(name: String) -> Self {
+        let __id: ::chronicle::__private::Uuid = ::chronicle::__private::new_id();
+        let __event = DogEvent::Registered {
+            name: ::chronicle::__private::Clone::clone(&name),
+        };
+        Self {
+            __state: DogState::__event_register(name),
+            __meta: ::chronicle::__private::AggregateMeta::__record_created(
+                __id,
+                __event,
+            ),
+        }
+    }
+    /// Records that the dog learnt a trick.
+    fn add_trick(&mut self, trick: String) {
+        let __event = DogEvent::TrickAdded {
+            trick: ::chronicle::__private::Clone::clone(&trick),
+        };
+        DogState::__event_add_trick(&mut self.__state, trick);
+        self.__meta.__record(__event);
+    }
+    /// The command: rejects a trick the dog already knows.
+    pub fn teach(&mut self, trick: &str) -> Result<(), String> {
+        if self.tricks.iter().any(|known| known == trick) {
+            return Err(format!("{} already knows {trick}", self.name));
+        }
+        self.add_trick(trick.to_owned());
+        Ok(())
+    }
+}
+
+impl DogState {
+    #[doc(hidden)]
+    fn __event_register(name: String) -> Self {
+        Self { name, tricks: Vec::new() }
+    }
+    #[doc(hidden)]
+    fn __event_add_trick(&mut self, trick: String) {
+        self.tricks.push(trick);
+    }
+}
+
+impl ::chronicle::__private::Aggregate for Dog {
+    const TYPE_NAME: &'static ::chronicle::__private::str = "Dog";
+    type Event = DogEvent;
+    fn meta(&self) -> &::chronicle::__private::AggregateMeta<DogEvent> {
+        &self.__meta
+    }
+    fn meta_mut(&mut self) -> &mut ::chronicle::__private::AggregateMeta<DogEvent> {
+        &mut self.__meta
+    }
+    fn create(
+        header: &::chronicle::__private::EventHeader,
+        event: DogEvent,
+    ) -> ::chronicle::__private::Result<Self, ::chronicle::__private::ApplyError> {
+        match event {
+            DogEvent::Registered { name } => {
+                ::chronicle::__private::Ok(Self {
+                    __state: DogState::__event_register(name),
+                    __meta: ::chronicle::__private::AggregateMeta::__replayed(header),
+                })
+            }
+            other => {
+                ::chronicle::__private::Err(::chronicle::__private::ApplyError::NotACreationEvent {
+                    event_type: ::chronicle::__private::DomainEvent::event_type(&other),
+                })
+            }
+        }
+    }
+    fn mutate(
+        &mut self,
+        event: DogEvent,
+    ) -> ::chronicle::__private::Result<(), ::chronicle::__private::ApplyError> {
+        match event {
+            DogEvent::TrickAdded { trick } => {
+                DogState::__event_add_trick(&mut self.__state, trick);
+                ::chronicle::__private::Ok(())
+            }
+            other => {
+                ::chronicle::__private::Err(::chronicle::__private::ApplyError::UnexpectedCreationEvent {
+                    event_type: ::chronicle::__private::DomainEvent::event_type(&other),
+                })
+            }
+        }
+    }
+}
+
+const _: () = {
+    #[derive(::chronicle::__private::serde::Serialize)]
+    #[serde(crate = "::chronicle::__private::serde")]
+    struct __RegisteredFields<'a> {
+        name: &'a String,
+    }
+    #[derive(::chronicle::__private::serde::Deserialize)]
+    #[serde(crate = "::chronicle::__private::serde")]
+    struct __RegisteredOwned {
+        name: String,
+    }
+    #[derive(::chronicle::__private::serde::Serialize)]
+    #[serde(crate = "::chronicle::__private::serde")]
+    struct __TrickAddedFields<'a> {
+        trick: &'a String,
+    }
+    #[derive(::chronicle::__private::serde::Deserialize)]
+    #[serde(crate = "::chronicle::__private::serde")]
+    struct __TrickAddedOwned {
+        trick: String,
+    }
+    impl ::chronicle::__private::DomainEvent for DogEvent {
+        const EVENT_TYPES: &'static [&'static ::chronicle::__private::str] = &[
+            "Registered",
+            "TrickAdded",
+        ];
+        fn event_type(&self) -> &'static ::chronicle::__private::str {
+            match self {
+                DogEvent::Registered { .. } => "Registered",
+                DogEvent::TrickAdded { .. } => "TrickAdded",
+            }
+        }
+        fn encode_payload<C: ::chronicle::__private::Codec>(
+            &self,
+            codec: &C,
+        ) -> ::chronicle::__private::Result<
+            ::chronicle::__private::Vec<::chronicle::__private::u8>,
+            ::chronicle::__private::CodecError,
+        > {
+            match self {
+                DogEvent::Registered { name } => {
+                    codec.encode(&__RegisteredFields { name })
+                }
+                DogEvent::TrickAdded { trick } => {
+                    codec.encode(&__TrickAddedFields { trick })
+                }
+            }
+        }
+        fn decode_payload<C: ::chronicle::__private::Codec>(
+            codec: &C,
+            event_type: &::chronicle::__private::str,
+            payload: &[::chronicle::__private::u8],
+        ) -> ::chronicle::__private::Result<Self, ::chronicle::__private::PayloadError> {
+            match event_type {
+                "Registered" => {
+                    let __RegisteredOwned { name } = codec.decode(payload)?;
+                    ::chronicle::__private::Ok(DogEvent::Registered { name })
+                }
+                "TrickAdded" => {
+                    let __TrickAddedOwned { trick } = codec.decode(payload)?;
+                    ::chronicle::__private::Ok(DogEvent::TrickAdded { trick })
+                }
+                _ => {
+                    ::chronicle::__private::Err(::chronicle::__private::PayloadError::UnknownEventType {
+                        event_type: ::chronicle::__private::ToOwned::to_owned(event_type),
+                    })
+                }
+            }
+        }
+    }
+};

@@ -1,0 +1,262 @@
+//! Events without arguments, and an event whose body takes `mut` arguments
+//! (the public method does not show `mut`; the mutator keeps it).
+
+use chronicle::prelude::*;
+
+pub struct Counter {
+    __state: CounterState,
+    __meta: ::chronicle::__private::AggregateMeta<CounterEvent>,
+}
+
+/// The state of [`Counter`]: its fields, readable through `Deref`, changed only by the `#[event]` methods of `Counter`.
+pub struct CounterState {
+    count: u64,
+    labels: Vec<String>,
+}
+
+impl ::chronicle::__private::Deref for Counter {
+    type Target = CounterState;
+    #[inline]
+    fn deref(&self) -> &CounterState {
+        &self.__state
+    }
+}
+
+impl Counter {
+    /// The aggregate's id.
+    pub fn id(&self) -> ::chronicle::__private::Uuid {
+        self.__meta.id()
+    }
+    /// The version of the last event (1 after creation).
+    pub fn version(&self) -> ::chronicle::__private::u64 {
+        self.__meta.version()
+    }
+    /// When the creation event happened.
+    pub fn created_on(&self) -> ::chronicle::__private::Timestamp {
+        self.__meta.created_on()
+    }
+    /// When the last event happened.
+    pub fn modified_on(&self) -> ::chronicle::__private::Timestamp {
+        self.__meta.modified_on()
+    }
+    /// Events recorded since the aggregate was last saved, oldest first.
+    pub fn pending_events(&self) -> &[::chronicle::__private::Envelope<CounterEvent>] {
+        self.__meta.pending_events()
+    }
+    /// Takes the pending events, oldest first, leaving none.
+    pub fn collect_events(
+        &mut self,
+    ) -> ::chronicle::__private::Vec<::chronicle::__private::Envelope<CounterEvent>> {
+        self.__meta.collect_events()
+    }
+}
+
+const _: () = {
+    ::chronicle::__private::assert_event_field::<String>();
+    ::chronicle::__private::assert_event_field::<u8>();
+};
+
+/// The events of [`Counter`], one variant per `#[event]` method.
+#[derive(
+    ::core::fmt::Debug,
+    ::chronicle::__private::Clone,
+    ::core::cmp::PartialEq,
+    ::chronicle::__private::serde::Serialize,
+    ::chronicle::__private::serde::Deserialize,
+)]
+#[serde(crate = "::chronicle::__private::serde")]
+pub enum CounterEvent {
+    /// Recorded by [`Counter::start`].
+    Start {},
+    /// Recorded by [`Counter::increment`].
+    Increment {},
+    /// Recorded by [`Counter::label`].
+    Labelled {
+        /// The `label` argument of [`Counter::label`].
+        label: String,
+        /// The `times` argument of [`Counter::label`].
+        times: u8,
+    },
+}
+
+impl Counter {
+    pub fn start() -> Self {
+        let __id: ::chronicle::__private::Uuid = ::chronicle::__private::new_id();
+        let __event = CounterEvent::Start {};
+        Self {
+            __state: CounterState::__event_start(),
+            __meta: ::chronicle::__private::AggregateMeta::__record_created(
+                __id,
+                __event,
+            ),
+        }
+    }
+    pub fn increment(&mut self) {
+        let __event = CounterEvent::Increment {};
+        CounterState::__event_increment(&mut self.__state);
+        self.__meta.__record(__event);
+    }
+    pub fn label(&mut self, label: String, times: u8) {
+        let __event = CounterEvent::Labelled {
+            label: ::chronicle::__private::Clone::clone(&label),
+            times: ::chronicle::__private::Clone::clone(&times),
+        };
+        CounterState::__event_label(&mut self.__state, label, times);
+        self.__meta.__record(__event);
+    }
+}
+
+impl CounterState {
+    #[doc(hidden)]
+    fn __event_start() -> Self {
+        Self {
+            count: 0,
+            labels: Vec::new(),
+        }
+    }
+    #[doc(hidden)]
+    fn __event_increment(&mut self) {
+        self.count += 1;
+    }
+    #[doc(hidden)]
+    fn __event_label(&mut self, mut label: String, mut times: u8) {
+        label.make_ascii_uppercase();
+        while times > 0 {
+            self.labels.push(label.clone());
+            times -= 1;
+        }
+    }
+}
+
+impl ::chronicle::__private::Aggregate for Counter {
+    const TYPE_NAME: &'static ::chronicle::__private::str = "Counter";
+    type Event = CounterEvent;
+    fn meta(&self) -> &::chronicle::__private::AggregateMeta<CounterEvent> {
+        &self.__meta
+    }
+    fn meta_mut(&mut self) -> &mut ::chronicle::__private::AggregateMeta<CounterEvent> {
+        &mut self.__meta
+    }
+    fn create(
+        header: &::chronicle::__private::EventHeader,
+        event: CounterEvent,
+    ) -> ::chronicle::__private::Result<Self, ::chronicle::__private::ApplyError> {
+        match event {
+            CounterEvent::Start {} => {
+                ::chronicle::__private::Ok(Self {
+                    __state: CounterState::__event_start(),
+                    __meta: ::chronicle::__private::AggregateMeta::__replayed(header),
+                })
+            }
+            other => {
+                ::chronicle::__private::Err(::chronicle::__private::ApplyError::NotACreationEvent {
+                    event_type: ::chronicle::__private::DomainEvent::event_type(&other),
+                })
+            }
+        }
+    }
+    fn mutate(
+        &mut self,
+        event: CounterEvent,
+    ) -> ::chronicle::__private::Result<(), ::chronicle::__private::ApplyError> {
+        match event {
+            CounterEvent::Increment {} => {
+                CounterState::__event_increment(&mut self.__state);
+                ::chronicle::__private::Ok(())
+            }
+            CounterEvent::Labelled { label, times } => {
+                CounterState::__event_label(&mut self.__state, label, times);
+                ::chronicle::__private::Ok(())
+            }
+            other => {
+                ::chronicle::__private::Err(::chronicle::__private::ApplyError::UnexpectedCreationEvent {
+                    event_type: ::chronicle::__private::DomainEvent::event_type(&other),
+                })
+            }
+        }
+    }
+}
+
+const _: () = {
+    #[derive(::chronicle::__private::serde::Serialize)]
+    #[serde(crate = "::chronicle::__private::serde")]
+    struct __StartFields {}
+    #[derive(::chronicle::__private::serde::Deserialize)]
+    #[serde(crate = "::chronicle::__private::serde")]
+    struct __StartOwned {}
+    #[derive(::chronicle::__private::serde::Serialize)]
+    #[serde(crate = "::chronicle::__private::serde")]
+    struct __IncrementFields {}
+    #[derive(::chronicle::__private::serde::Deserialize)]
+    #[serde(crate = "::chronicle::__private::serde")]
+    struct __IncrementOwned {}
+    #[derive(::chronicle::__private::serde::Serialize)]
+    #[serde(crate = "::chronicle::__private::serde")]
+    struct __LabelledFields<'a> {
+        label: &'a String,
+        times: &'a u8,
+    }
+    #[derive(::chronicle::__private::serde::Deserialize)]
+    #[serde(crate = "::chronicle::__private::serde")]
+    struct __LabelledOwned {
+        label: String,
+        times: u8,
+    }
+    impl ::chronicle::__private::DomainEvent for CounterEvent {
+        const EVENT_TYPES: &'static [&'static ::chronicle::__private::str] = &[
+            "Start",
+            "Increment",
+            "Labelled",
+        ];
+        fn event_type(&self) -> &'static ::chronicle::__private::str {
+            match self {
+                CounterEvent::Start { .. } => "Start",
+                CounterEvent::Increment { .. } => "Increment",
+                CounterEvent::Labelled { .. } => "Labelled",
+            }
+        }
+        fn encode_payload<C: ::chronicle::__private::Codec>(
+            &self,
+            codec: &C,
+        ) -> ::chronicle::__private::Result<
+            ::chronicle::__private::Vec<::chronicle::__private::u8>,
+            ::chronicle::__private::CodecError,
+        > {
+            match self {
+                CounterEvent::Start {} => codec.encode(&__StartFields {}),
+                CounterEvent::Increment {} => codec.encode(&__IncrementFields {}),
+                CounterEvent::Labelled { label, times } => {
+                    codec.encode(&__LabelledFields { label, times })
+                }
+            }
+        }
+        fn decode_payload<C: ::chronicle::__private::Codec>(
+            codec: &C,
+            event_type: &::chronicle::__private::str,
+            payload: &[::chronicle::__private::u8],
+        ) -> ::chronicle::__private::Result<Self, ::chronicle::__private::PayloadError> {
+            match event_type {
+                "Start" => {
+                    let __StartOwned {} = codec.decode(payload)?;
+                    ::chronicle::__private::Ok(CounterEvent::Start {})
+                }
+                "Increment" => {
+                    let __IncrementOwned {} = codec.decode(payload)?;
+                    ::chronicle::__private::Ok(CounterEvent::Increment {})
+                }
+                "Labelled" => {
+                    let __LabelledOwned { label, times } = codec.decode(payload)?;
+                    ::chronicle::__private::Ok(CounterEvent::Labelled {
+                        label,
+                        times,
+                    })
+                }
+                _ => {
+                    ::chronicle::__private::Err(::chronicle::__private::PayloadError::UnknownEventType {
+                        event_type: ::chronicle::__private::ToOwned::to_owned(event_type),
+                    })
+                }
+            }
+        }
+    }
+};
