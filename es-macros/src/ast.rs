@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::visit::Visit;
 use syn::{
-    Attribute, Expr, FieldsNamed, FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, ItemStruct, Pat,
+    Attribute, Expr, Fields, FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, ItemStruct, Pat,
     ReceiverKind, ReturnType, Safety, Type,
 };
 
@@ -27,7 +27,8 @@ pub(crate) const GENERATED_METHODS: &[&str] = &[
 /// `#[aggregate] struct Dog { ... }`.
 pub(crate) struct AggregateStruct<'a> {
     pub(crate) item: &'a ItemStruct,
-    pub(crate) fields: &'a FieldsNamed,
+    /// Named fields, or (already reported as an error) tuple or unit fields.
+    pub(crate) fields: &'a Fields,
 }
 
 impl<'a> AggregateStruct<'a> {
@@ -40,33 +41,31 @@ impl<'a> AggregateStruct<'a> {
                     item.ident
                 ),
             );
+            return None;
         }
-        let fields = match &item.fields {
-            syn::Fields::Named(fields) => Some(fields),
-            syn::Fields::Unnamed(fields) => {
-                cx.error_spanned_by(
-                    fields,
-                    format!(
-                        "#[aggregate] does not support tuple structs: name the fields, as in `struct {} {{ name: String }}`",
-                        item.ident
-                    ),
-                );
-                None
-            }
-            syn::Fields::Unit => {
-                cx.error_spanned_by(
-                    &item.ident,
-                    format!(
-                        "#[aggregate] does not support unit structs: give it named fields, as in `struct {} {{ name: String }}`",
-                        item.ident
-                    ),
-                );
-                None
-            }
-        };
+        // Tuple and unit structs are reported, but still expanded (with the
+        // state keeping the same shape) so that the impl block and the code
+        // using the aggregate add no errors of their own.
+        match &item.fields {
+            syn::Fields::Named(_) => {}
+            syn::Fields::Unnamed(fields) => cx.error_spanned_by(
+                fields,
+                format!(
+                    "#[aggregate] does not support tuple structs: name the fields, as in `struct {} {{ name: String }}`",
+                    item.ident
+                ),
+            ),
+            syn::Fields::Unit => cx.error_spanned_by(
+                &item.ident,
+                format!(
+                    "#[aggregate] does not support unit structs: give it named fields, as in `struct {} {{ name: String }}`",
+                    item.ident
+                ),
+            ),
+        }
         Some(Self {
             item,
-            fields: fields?,
+            fields: &item.fields,
         })
     }
 }

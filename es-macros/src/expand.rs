@@ -74,8 +74,8 @@ fn expand_struct(args: TokenStream, item: &ItemStruct) -> TokenStream {
     let parsed = AggregateStruct::from_syn(&mut cx, item);
     let error = cx.check().err().map(|error| error.to_compile_error());
     match parsed {
-        // Only the arguments were wrong: expand anyway, so that the impl
-        // block and the code using the aggregate report nothing more.
+        // Wrong arguments, or a tuple or unit struct: expand anyway, so that
+        // the impl block and the code using the aggregate report nothing more.
         Some(parsed) => {
             let expanded = struct_tokens(&parsed);
             quote!(#error #expanded)
@@ -92,6 +92,7 @@ fn struct_tokens(input: &AggregateStruct) -> TokenStream {
     let state = state_ident(name);
     let event = event_ident(name);
     let fields = input.fields;
+    let semi = (!matches!(fields, syn::Fields::Named(_))).then(|| quote!(;));
 
     let mut wrapper_attrs = Vec::new();
     let mut state_attrs = Vec::new();
@@ -131,7 +132,7 @@ fn struct_tokens(input: &AggregateStruct) -> TokenStream {
 
         #[doc = #state_doc]
         #(#state_attrs)*
-        #vis struct #state #fields
+        #vis struct #state #fields #semi
 
         impl #private::Deref for #name {
             type Target = #state;

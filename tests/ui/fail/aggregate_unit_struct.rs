@@ -1,0 +1,14 @@
+use chronicle::prelude::*;
+
+#[aggregate]
+pub struct Dog;
+
+#[aggregate]
+impl Dog {
+    #[event("Registered")]
+    pub fn register() -> Self {
+        Self
+    }
+}
+
+fn main() {}
