@@ -1,0 +1,284 @@
+//! Throughput of the DogSchool workloads on every store, each next to a
+//! baseline measured in the same run.
+//!
+//! `cargo bench --bench workloads --all-features` prints events per second
+//! for each workload and store, the baseline's figure and their ratio.
+//! PostgreSQL runs when `CHRONICLE_BENCH_POSTGRES_URL` (or
+//! `CHRONICLE_TEST_POSTGRES_URL`) names a server; each run uses a fresh schema.
+//!
+//! - W1: 2,000 dogs x 10 events, one event per save (20,000 saves);
+//! - W2: 200 dogs x 100 events, one save per dog;
+//! - W3: load one dog of 10,000 events (decoding and applying included);
+//! - W4: read the whole log of W1 in pages of 1,000 (decoding included);
+//! - W5: W1 spread over 4 concurrent writers.
+//!
+//! Baselines do the same work by hand: in memory, encode each payload with
+//! serde_json and push it into a locked `Vec` (or decode it back); on the
+//! databases, the bare driver with the same row shape and prepared statements
+//! (one transaction per event for W1/W5, one per dog for W2, plain selects for
+//! W3/W4).
+
+mod baseline;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use chronicle::prelude::*;
+use chronicle::MemoryStore;
+
+#[aggregate]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dog {
+    name: String,
+    tricks: Vec<String>,
+}
+
+#[aggregate]
+impl Dog {
+    #[event("Registered")]
+    pub fn register(name: String) -> Self {
+        Self {
+            name,
+            tricks: Vec::new(),
+        }
+    }
+
+    #[event("TrickAdded")]
+    pub fn add_trick(&mut self, trick: String) {
+        self.tricks.push(trick);
+    }
+}
+
+/// The shape of a workload.
+#[derive(Clone, Copy)]
+pub struct Shape {
+    pub dogs: usize,
+    pub events_per_dog: usize,
+}
+
+impl Shape {
+    pub fn events(self) -> usize {
+        self.dogs * self.events_per_dog
+    }
+}
+
+pub const W1: Shape = Shape {
+    dogs: 2_000,
+    events_per_dog: 10,
+};
+pub const W2: Shape = Shape {
+    dogs: 200,
+    events_per_dog: 100,
+};
+pub const W3_EVENTS: usize = 10_000;
+pub const W4_PAGE: usize = 1_000;
+pub const WRITERS: usize = 4;
+
+/// How long `work` takes.
+pub fn time(work: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    work();
+    start.elapsed()
+}
+
+/// The median of `runs` timings, each taken by `run`.
+pub fn median(runs: usize, mut run: impl FnMut() -> Duration) -> Duration {
+    let mut times: Vec<Duration> = (0..runs).map(|_| run()).collect();
+    times.sort();
+    times[runs / 2]
+}
+
+fn rate(events: usize, time: Duration) -> f64 {
+    events as f64 / time.as_secs_f64()
+}
+
+pub fn report(workload: &str, store: &str, events: usize, library: Duration, baseline: Duration) {
+    let library = rate(events, library);
+    let baseline = rate(events, baseline);
+    println!(
+        "{workload:<4} {store:<9} {:>12.0} events/s   baseline {:>12.0} events/s   ratio {:.2}",
+        library,
+        baseline,
+        library / baseline
+    );
+}
+
+pub fn trick(n: usize) -> String {
+    format!("trick {n}")
+}
+
+/// W1 (and each W5 writer): one event per save.
+async fn one_event_per_save<S: EventStore>(app: &Application<S>, first_dog: usize, shape: Shape) {
+    for d in first_dog..first_dog + shape.dogs {
+        let mut dog = Dog::register(format!("dog {d}"));
+        app.save(&mut dog).await.expect("save");
+        for t in 1..shape.events_per_dog {
+            dog.add_trick(trick(t));
+            app.save(&mut dog).await.expect("save");
+        }
+    }
+}
+
+/// W2: one save per dog.
+async fn one_save_per_dog<S: EventStore>(app: &Application<S>, shape: Shape) {
+    for d in 0..shape.dogs {
+        let mut dog = Dog::register(format!("dog {d}"));
+        for t in 1..shape.events_per_dog {
+            dog.add_trick(trick(t));
+        }
+        app.save(&mut dog).await.expect("save");
+    }
+}
+
+/// W5: W1 split over concurrent writers.
+async fn concurrent_writers<S: EventStore>(app: &Application<S>) {
+    let per_writer = Shape {
+        dogs: W1.dogs / WRITERS,
+        ..W1
+    };
+    let writers = (0..WRITERS).map(|w| one_event_per_save(app, w * per_writer.dogs, per_writer));
+    join_all(writers).await;
+}
+
+/// Polls futures concurrently on the current task (no spawning, so the
+/// application need not be `'static`).
+async fn join_all<F: std::future::Future<Output = ()>>(futures: impl Iterator<Item = F>) {
+    let mut futures: Vec<_> = futures.map(Box::pin).collect();
+    std::future::poll_fn(|cx| {
+        futures.retain_mut(|future| future.as_mut().poll(cx).is_pending());
+        if futures.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+}
+
+/// W3: one aggregate of `W3_EVENTS` events, saved once; returns its id.
+async fn long_dog<S: EventStore>(app: &Application<S>) -> Uuid {
+    let mut dog = Dog::register("Fido".into());
+    for t in 1..W3_EVENTS {
+        dog.add_trick(trick(t));
+    }
+    app.save(&mut dog).await.expect("save");
+    dog.id()
+}
+
+async fn load<S: EventStore>(app: &Application<S>, id: Uuid) {
+    let dog: Dog = app.get(id).await.expect("load");
+    assert_eq!(dog.version(), W3_EVENTS as u64);
+    black_box(dog);
+}
+
+/// W4: the whole log in pages, each event decoded.
+async fn read_log<S: EventStore>(app: &Application<S>) -> usize {
+    let mut after = 0;
+    let mut count = 0;
+    loop {
+        let page = app
+            .read_log(LogQuery::after(after, W4_PAGE))
+            .await
+            .expect("read");
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        for record in &page {
+            black_box(record.decode::<DogEvent, _>(app.codec()).expect("decode"));
+        }
+        count += page.len();
+    }
+    count
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// Runs every workload against stores made by `open`, with the baselines
+/// `base` provides.
+fn run_store<S: EventStore>(
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+    runs: usize,
+    mut open: impl FnMut() -> S,
+    base: &mut dyn baseline::Baseline,
+) {
+    let mut app = || Application::new(open());
+
+    let library = median(runs, || {
+        let app = app();
+        time(|| rt.block_on(one_event_per_save(&app, 0, W1)))
+    });
+    let baseline = median(runs, || {
+        base.fresh();
+        time(|| base.one_event_per_transaction(W1))
+    });
+    report("W1", name, W1.events(), library, baseline);
+
+    let library = median(runs, || {
+        let app = app();
+        time(|| rt.block_on(one_save_per_dog(&app, W2)))
+    });
+    let baseline = median(runs, || {
+        base.fresh();
+        time(|| base.one_transaction_per_dog(W2))
+    });
+    report("W2", name, W2.events(), library, baseline);
+
+    let loaded = app();
+    let id = rt.block_on(long_dog(&loaded));
+    let library = median(runs, || time(|| rt.block_on(load(&loaded, id))));
+    base.fresh();
+    let base_id = base.long_stream(W3_EVENTS);
+    let baseline = median(runs, || time(|| base.load_stream(base_id, W3_EVENTS)));
+    report("W3", name, W3_EVENTS, library, baseline);
+
+    let logged = app();
+    rt.block_on(one_event_per_save(&logged, 0, W1));
+    let library = median(runs, || {
+        time(|| assert_eq!(rt.block_on(read_log(&logged)), W1.events()))
+    });
+    base.fresh();
+    base.one_event_per_transaction(W1);
+    let baseline = median(runs, || time(|| assert_eq!(base.read_log(W4_PAGE), W1.events())));
+    report("W4", name, W1.events(), library, baseline);
+
+    let library = median(runs, || {
+        let app = app();
+        time(|| rt.block_on(concurrent_writers(&app)))
+    });
+    let baseline = median(runs, || {
+        base.fresh();
+        time(|| base.concurrent_writers(W1, WRITERS))
+    });
+    report("W5", name, W1.events(), library, baseline);
+}
+
+fn main() {
+    let rt = runtime();
+    println!("events/s, median of the runs; ratio = library / baseline");
+
+    run_store(&rt, "memory", 5, MemoryStore::new, &mut baseline::Memory::default());
+
+    let dir = std::env::temp_dir().join(format!("chronicle-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut n = 0;
+    let mut sqlite_base = baseline::Sqlite::new(dir.join("baseline.db"));
+    run_store(
+        &rt,
+        "sqlite",
+        3,
+        || {
+            n += 1;
+            let path = dir.join(format!("store-{n}.db"));
+            rt.block_on(chronicle::store::SqliteStore::open(&path))
+                .expect("open sqlite")
+        },
+        &mut sqlite_base,
+    );
+    drop(sqlite_base);
+    let _ = std::fs::remove_dir_all(&dir);
+}
