@@ -4,9 +4,12 @@
 //! command, a concurrency conflict between two copies of one dog, a temporal
 //! query and the application's event log.
 //!
-//! Run with `cargo run --example dog_school`.
+//! Run with `cargo run --example dog_school`. The events go to a SQLite file,
+//! `dog_school.db` in the working directory, unless `CHRONICLE_STORE_URL`
+//! names another store (`memory:`, `sqlite://path`, `postgres://...`).
 
 use chronicle::prelude::*;
+use chronicle::store::AnyStore;
 
 /// A dog at the school.
 #[aggregate]
@@ -87,7 +90,10 @@ impl std::error::Error for SchoolError {}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let app = Application::in_memory();
+    let store = AnyStore::from_env_or("sqlite://dog_school.db").await?;
+    println!("store: {}", store.kind());
+    let app = Application::new(store);
+    let log_start = app.last_position().await?;
 
     // Register two dogs and teach them tricks; one save stores both atomically.
     let mut fido = Dog::register("Fido".into());
@@ -141,9 +147,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         earlier.modified_on()
     );
 
-    // The application's event log, in order.
+    // The application's event log, in order: this run's part of it.
     println!("event log:");
-    for record in app.read_log(LogQuery::after(0, 100)).await? {
+    for record in app.read_log(LogQuery::after(log_start, 100)).await? {
         println!(
             "  #{} {} v{} {} {}",
             record.position,
