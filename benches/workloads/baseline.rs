@@ -202,7 +202,12 @@ fn sqlite_connection(path: &PathBuf) -> rusqlite::Connection {
 }
 
 /// Inserts one dog's events, one transaction per event or one for all.
-fn sqlite_write_dogs(connection: &rusqlite::Connection, shape: Shape, first_dog: usize, per_event: bool) {
+fn sqlite_write_dogs(
+    connection: &rusqlite::Connection,
+    shape: Shape,
+    first_dog: usize,
+    per_event: bool,
+) {
     let mut insert = connection.prepare_cached(SQLITE_INSERT).expect("prepare");
     for dog in first_dog..first_dog + shape.dogs {
         let id = Uuid::new_v4();
@@ -235,7 +240,17 @@ fn sqlite_write_dogs(connection: &rusqlite::Connection, shape: Shape, first_dog:
 }
 
 /// A row as the store reads it.
-type SqliteRow = (i64, Vec<u8>, i64, Vec<u8>, String, i64, i64, Option<String>, Vec<u8>);
+type SqliteRow = (
+    i64,
+    Vec<u8>,
+    i64,
+    Vec<u8>,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    Vec<u8>,
+);
 
 fn sqlite_row(row: &rusqlite::Row) -> rusqlite::Result<SqliteRow> {
     let payload = match row.get_ref(8)? {
@@ -267,7 +282,9 @@ impl Sqlite {
 
 impl Baseline for Sqlite {
     fn fresh(&mut self) {
-        self.connection.execute_batch(SQLITE_SCHEMA).expect("schema");
+        self.connection
+            .execute_batch(SQLITE_SCHEMA)
+            .expect("schema");
     }
 
     fn one_event_per_transaction(&mut self, shape: Shape) {

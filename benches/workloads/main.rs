@@ -243,7 +243,9 @@ fn run_store<S: EventStore>(
     });
     base.fresh();
     base.one_event_per_transaction(W1);
-    let baseline = median(runs, || time(|| assert_eq!(base.read_log(W4_PAGE), W1.events())));
+    let baseline = median(runs, || {
+        time(|| assert_eq!(base.read_log(W4_PAGE), W1.events()))
+    });
     report("W4", name, W1.events(), library, baseline);
 
     let library = median(runs, || {
@@ -261,7 +263,13 @@ fn main() {
     let rt = runtime();
     println!("events/s, median of the runs; ratio = library / baseline");
 
-    run_store(&rt, "memory", 5, MemoryStore::new, &mut baseline::Memory::default());
+    run_store(
+        &rt,
+        "memory",
+        5,
+        MemoryStore::new,
+        &mut baseline::Memory::default(),
+    );
 
     let dir = std::env::temp_dir().join(format!("chronicle-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
