@@ -113,7 +113,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Read them back.
     let copy: Dog = app.repository().get(fido.id()).await?;
-    println!("{} knows {:?} at version {}", copy.name(), copy.tricks(), copy.version());
+    println!(
+        "{} knows {:?} at version {}",
+        copy.name(),
+        copy.tricks(),
+        copy.version()
+    );
     assert_eq!(copy, fido);
 
     // A rejected command records nothing and changes nothing.

@@ -153,7 +153,10 @@ async fn temporal_query_and_version_errors() -> Result<(), Error> {
     }
     let unknown = Uuid::new_v4();
     match repo.get::<Dog>(unknown).await {
-        Err(Error::NotFound { aggregate: "Dog", id }) if id == unknown => {}
+        Err(Error::NotFound {
+            aggregate: "Dog",
+            id,
+        }) if id == unknown => {}
         other => panic!("expected NotFound, got {other:?}"),
     }
     Ok(())
@@ -179,7 +182,11 @@ async fn concurrent_copies_conflict_and_nothing_is_written() -> Result<(), Error
         other => panic!("expected a conflict, got {other:?}"),
     }
     assert!(error.is_conflict());
-    assert_eq!(second.pending_events().len(), 1, "a failed save keeps pending events");
+    assert_eq!(
+        second.pending_events().len(),
+        1,
+        "a failed save keeps pending events"
+    );
     let stored: Dog = app.get(dog.id()).await?;
     assert_eq!(stored.tricks(), ["sit"]);
     Ok(())
@@ -308,7 +315,10 @@ async fn undecodable_records_name_stream_version_and_type() -> Result<(), Error>
     match app.get::<Dog>(third).await {
         Err(Error::Replay {
             version: 1,
-            source: ApplyError::NotACreationEvent { event_type: "TrickAdded" },
+            source:
+                ApplyError::NotACreationEvent {
+                    event_type: "TrickAdded",
+                },
             ..
         }) => {}
         other => panic!("expected a replay error, got {other:?}"),
