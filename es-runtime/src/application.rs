@@ -7,10 +7,11 @@ use uuid::Uuid;
 use crate::aggregate::Aggregate;
 use crate::codec::{Codec, JsonCodec};
 use crate::error::Error;
-use crate::event::DomainEvent;
+use crate::event::{DomainEvent, Envelope};
 use crate::metadata::Metadata;
+use crate::protection::PayloadProtection;
 use crate::record::{NewEvent, StoredEvent};
-use crate::replay::replay;
+use crate::replay::fold;
 use crate::store::{
     AppendOutcome, AppendRequest, EventStore, LogQuery, MemoryStore, StreamAppend, StreamQuery,
 };
@@ -24,6 +25,44 @@ pub struct Application<S = MemoryStore, C = JsonCodec> {
 struct Inner<S, C> {
     store: S,
     codec: C,
+    protection: Option<Arc<dyn PayloadProtection>>,
+}
+
+/// Builds an [`Application`]: a store, then optionally a codec and a payload
+/// protection.
+pub struct ApplicationBuilder<S, C = JsonCodec> {
+    store: S,
+    codec: C,
+    protection: Option<Arc<dyn PayloadProtection>>,
+}
+
+impl<S: EventStore, C: Codec> ApplicationBuilder<S, C> {
+    /// Encodes payloads with `codec` instead of JSON.
+    pub fn codec<C2: Codec>(self, codec: C2) -> ApplicationBuilder<S, C2> {
+        ApplicationBuilder {
+            store: self.store,
+            codec,
+            protection: self.protection,
+        }
+    }
+
+    /// Protects every payload (events and snapshots) with `protection` after
+    /// encoding, and unprotects it before decoding.
+    pub fn protection(mut self, protection: impl PayloadProtection) -> Self {
+        self.protection = Some(Arc::new(protection));
+        self
+    }
+
+    /// The application.
+    pub fn build(self) -> Application<S, C> {
+        Application {
+            inner: Arc::new(Inner {
+                store: self.store,
+                codec: self.codec,
+                protection: self.protection,
+            }),
+        }
+    }
 }
 
 impl<S, C> Clone for Application<S, C> {
@@ -44,16 +83,23 @@ impl Application<MemoryStore, JsonCodec> {
 impl<S: EventStore> Application<S, JsonCodec> {
     /// An application on `store` with the JSON codec.
     pub fn new(store: S) -> Self {
-        Self::with_codec(store, JsonCodec)
+        Self::builder(store).build()
+    }
+
+    /// Options for an application on `store`.
+    pub fn builder(store: S) -> ApplicationBuilder<S, JsonCodec> {
+        ApplicationBuilder {
+            store,
+            codec: JsonCodec,
+            protection: None,
+        }
     }
 }
 
 impl<S: EventStore, C: Codec> Application<S, C> {
     /// An application on `store` encoding payloads with `codec`.
     pub fn with_codec(store: S, codec: C) -> Self {
-        Self {
-            inner: Arc::new(Inner { store, codec }),
-        }
+        Application::builder(store).codec(codec).build()
     }
 
     /// The underlying store.
@@ -90,6 +136,19 @@ impl<S: EventStore, C: Codec> Application<S, C> {
                 written: false,
             });
         }
+        if let Some(protection) = &self.inner.protection {
+            for append in &mut request.streams {
+                let mut payloads: Vec<Vec<u8>> = append
+                    .events
+                    .iter_mut()
+                    .map(|event| std::mem::take(&mut event.payload))
+                    .collect();
+                protection.protect(append.stream_id, &mut payloads).await?;
+                for (event, payload) in append.events.iter_mut().zip(payloads) {
+                    event.payload = payload;
+                }
+            }
+        }
         let outcome = self.inner.store.append(request).await?;
         changes.mark_saved();
         Ok(outcome)
@@ -105,8 +164,47 @@ impl<S: EventStore, C: Codec> Application<S, C> {
         self.repository().get(id).await
     }
 
+    /// Decodes a record read from the log (unprotecting its payload first when
+    /// the application protects payloads).
+    pub async fn decode<E: DomainEvent>(&self, record: &StoredEvent) -> Result<Envelope<E>, Error> {
+        match &self.inner.protection {
+            None => record.decode(&self.inner.codec),
+            Some(protection) => {
+                let mut payloads = [record.payload.clone()];
+                protection
+                    .unprotect(record.stream_id, &mut payloads)
+                    .await?;
+                let [payload] = payloads;
+                let unprotected = StoredEvent {
+                    payload,
+                    ..record.clone()
+                };
+                unprotected.decode(&self.inner.codec)
+            }
+        }
+    }
+
+    /// Unprotects the payloads of records read from one stream, in place.
+    async fn unprotect_stream(&self, records: &mut [StoredEvent]) -> Result<(), Error> {
+        let (Some(protection), Some(first)) = (&self.inner.protection, records.first()) else {
+            return Ok(());
+        };
+        let stream_id = first.stream_id;
+        let mut payloads: Vec<Vec<u8>> = records
+            .iter_mut()
+            .map(|record| std::mem::take(&mut record.payload))
+            .collect();
+        protection.unprotect(stream_id, &mut payloads).await?;
+        for (record, payload) in records.iter_mut().zip(payloads) {
+            record.payload = payload;
+        }
+        Ok(())
+    }
+
     /// Reads the application's event log: up to `query.limit` events after
-    /// `query.after`, in position order.
+    /// `query.after`, in position order. Payloads are returned as stored
+    /// (still protected, if the application protects them): decode them with
+    /// [`decode`](Self::decode).
     pub async fn read_log(&self, query: LogQuery) -> Result<Vec<StoredEvent>, Error> {
         Ok(self.inner.store.read_log(query).await?)
     }
@@ -165,9 +263,25 @@ impl<S: EventStore, C: Codec> Repository<'_, S, C> {
         Ok(!first.is_empty())
     }
 
+    /// Applies the events stored after `aggregate`'s version, so that it
+    /// catches up with the store. Pending events must have been saved first.
+    pub async fn fast_forward<A: Aggregate>(&self, aggregate: A) -> Result<A, Error> {
+        let id = aggregate.meta().id();
+        let query = StreamQuery::all().from_version(aggregate.meta().version() + 1);
+        let mut records = self.app.inner.store.read_stream(id, query).await?;
+        self.app.unprotect_stream(&mut records).await?;
+        let folded = fold(Some(aggregate), &self.app.inner.codec, records)?;
+        // `fold` only returns `None` when it started from `None`.
+        folded.ok_or(Error::NotFound {
+            aggregate: A::TYPE_NAME,
+            id,
+        })
+    }
+
     async fn load<A: Aggregate>(&self, id: Uuid, query: StreamQuery) -> Result<Option<A>, Error> {
-        let records = self.app.inner.store.read_stream(id, query).await?;
-        replay(&self.app.inner.codec, records)
+        let mut records = self.app.inner.store.read_stream(id, query).await?;
+        self.app.unprotect_stream(&mut records).await?;
+        fold(None, &self.app.inner.codec, records)
     }
 }
 

@@ -83,6 +83,10 @@ pub enum Error {
         /// What went wrong.
         source: ApplyError,
     },
+    /// A payload could not be protected or unprotected (see
+    /// [`PayloadProtection`](crate::PayloadProtection)).
+    #[error(transparent)]
+    Protection(#[from] crate::protection::ProtectionError),
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),

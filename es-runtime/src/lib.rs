@@ -11,17 +11,19 @@ pub mod codec;
 pub mod error;
 pub mod event;
 pub mod metadata;
+pub mod protection;
 pub mod record;
 pub mod replay;
 pub mod store;
 pub mod timestamp;
 
 pub use aggregate::{Aggregate, AggregateMeta, ApplyError};
-pub use application::{Application, Changes, Repository};
+pub use application::{Application, ApplicationBuilder, Changes, Repository};
 pub use codec::{Codec, CodecError, JsonCodec};
 pub use error::Error;
 pub use event::{DomainEvent, Envelope, EventHeader, PayloadError};
 pub use metadata::Metadata;
+pub use protection::{PayloadProtection, ProtectionError};
 pub use record::{NewEvent, StoredEvent};
 pub use store::{
     AppendOutcome, AppendRequest, EventStore, LogQuery, MemoryStore, Snapshot, StoreError,
@@ -38,9 +40,9 @@ pub mod __private {
     pub use crate::codec::{Codec, CodecError};
     pub use crate::event::{DomainEvent, Envelope, EventHeader, PayloadError};
     pub use crate::timestamp::Timestamp;
-    pub use ::core::primitive::{str, u64, u8};
     pub use ::core::clone::Clone;
     pub use ::core::ops::Deref;
+    pub use ::core::primitive::{str, u64, u8};
     pub use ::core::result::Result::{self, Err, Ok};
     pub use ::serde;
     pub use ::std::borrow::ToOwned;

@@ -12,7 +12,16 @@ pub fn replay<A: Aggregate, C: Codec>(
     codec: &C,
     records: impl IntoIterator<Item = StoredEvent>,
 ) -> Result<Option<A>, Error> {
-    let mut aggregate: Option<A> = None;
+    fold(None, codec, records)
+}
+
+/// Folds stored events, oldest first, onto `aggregate` (or from nothing when
+/// `None`). Each event's version must be the next one.
+pub fn fold<A: Aggregate, C: Codec>(
+    mut aggregate: Option<A>,
+    codec: &C,
+    records: impl IntoIterator<Item = StoredEvent>,
+) -> Result<Option<A>, Error> {
     for record in records {
         let event = record.decode_event::<A::Event, C>(codec)?;
         let header = EventHeader {
