@@ -1191,3 +1191,440 @@ mod sqlite_only {
         let _ = std::fs::remove_dir_all(directory);
     }
 }
+
+// ---------------------------------------------------------------------------
+// PostgreSQL only.
+
+#[cfg(feature = "postgres")]
+conformance!(any_store_postgres_by_url, pg::any_store);
+
+#[cfg(feature = "postgres")]
+mod pg {
+    use super::*;
+    use chronicle::store::postgres::tokio_postgres::{self, NoTls};
+    use chronicle::store::PostgresStore;
+
+    /// The test server's URL; `None` (skip) only outside CI.
+    pub fn url() -> Option<String> {
+        match std::env::var("CHRONICLE_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => Some(url),
+            _ if std::env::var_os("CI").is_some() => panic!(
+                "CI is set but CHRONICLE_TEST_POSTGRES_URL is not: the PostgreSQL store tests must run in CI"
+            ),
+            _ => {
+                eprintln!(
+                    "note: CHRONICLE_TEST_POSTGRES_URL is unset; skipping a PostgreSQL store test"
+                );
+                None
+            }
+        }
+    }
+
+    pub async fn raw_client(url: &str) -> tokio_postgres::Client {
+        let (client, connection) =
+            tokio_postgres::connect(url, NoTls)
+                .await
+                .unwrap_or_else(|error| {
+                    panic!("cannot connect to CHRONICLE_TEST_POSTGRES_URL: {error}")
+                });
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        client
+    }
+
+    pub fn schema_name() -> String {
+        format!("chronicle_test_{}", Uuid::new_v4().simple())
+    }
+
+    /// A store in `schema`; its connections report the schema as their
+    /// application name, so a test can find (and kill) them.
+    pub async fn store_in(url: &str, schema: &str) -> PostgresStore {
+        PostgresStore::builder(url)
+            .schema(schema)
+            .application_name(schema)
+            .connect()
+            .await
+            .unwrap_or_else(|error| {
+                panic!("cannot open a PostgresStore at CHRONICLE_TEST_POSTGRES_URL: {error}")
+            })
+    }
+
+    pub async fn store() -> Option<Harness<PostgresStore>> {
+        let url = url()?;
+        let schema = schema_name();
+        let store = store_in(&url, &schema).await;
+        Some(Harness {
+            store: Arc::new(store),
+            cleanup: Cleanup::Schema { url, schema },
+        })
+    }
+
+    pub async fn any_store() -> Option<Harness<AnyStore>> {
+        let url = url()?;
+        let schema = schema_name();
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let store = AnyStore::from_url(&format!("{url}{separator}schema={schema}"))
+            .await
+            .unwrap();
+        assert_eq!(store.kind(), "postgres");
+        Some(Harness {
+            store: Arc::new(store),
+            cleanup: Cleanup::Schema { url, schema },
+        })
+    }
+
+    fn positions(events: &[StoredEvent]) -> Vec<u64> {
+        events.iter().map(|e| e.position).collect()
+    }
+
+    /// An append transaction left open holds every reader below its first
+    /// position, while later appends commit; then everything appears in
+    /// order. A rolled-back one leaves a hole readers pass.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn held_append_holds_the_horizon() {
+        let Some(harness) = store().await else {
+            return;
+        };
+        let store = &*harness.store;
+        store
+            .append(one(Uuid::new_v4(), 0, events(2)))
+            .await
+            .unwrap();
+        let slow = store
+            .__begin_held_append(&one(Uuid::new_v4(), 0, events(2)))
+            .await
+            .unwrap();
+        assert_eq!(slow.last_position, Some(4));
+        let fast = Uuid::new_v4();
+        let outcome = store.append(one(fast, 0, events(3))).await.unwrap();
+        assert_eq!(outcome.last_position, Some(7));
+
+        let seen = store.read_log(LogQuery::after(0, 100)).await.unwrap();
+        assert_eq!(positions(&seen), [1, 2]);
+        assert_eq!(store.last_position().await.unwrap(), 2);
+        assert_eq!(read_all(store, fast).await.len(), 3, "streams are not held");
+
+        slow.commit().await.unwrap();
+        let seen = store.read_log(LogQuery::after(2, 100)).await.unwrap();
+        assert_eq!(positions(&seen), [3, 4, 5, 6, 7]);
+        assert_eq!(store.last_position().await.unwrap(), 7);
+
+        let abandoned = store
+            .__begin_held_append(&one(Uuid::new_v4(), 0, events(1)))
+            .await
+            .unwrap();
+        assert_eq!(abandoned.last_position, Some(8));
+        store.append(one(fast, 3, events(1))).await.unwrap();
+        assert!(store
+            .read_log(LogQuery::after(7, 100))
+            .await
+            .unwrap()
+            .is_empty());
+        drop(abandoned); // closes its connection: the server rolls it back
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let seen = store.read_log(LogQuery::after(7, 100)).await.unwrap();
+            if !seen.is_empty() {
+                assert_eq!(positions(&seen), [9]);
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "horizon never moved");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(store.last_position().await.unwrap(), 9);
+        harness.finish().await;
+    }
+
+    /// A follower tailing the log while writers commit around transactions
+    /// that stay open for a while sees every event once, in order.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn follower_with_slow_writers() {
+        let Some(harness) = store().await else {
+            return;
+        };
+        let store = Arc::clone(&harness.store);
+        let done = Arc::new(AtomicBool::new(false));
+        let follower = {
+            let store = Arc::clone(&store);
+            let done = Arc::clone(&done);
+            tokio::spawn(async move {
+                let mut seen: Vec<StoredEvent> = Vec::new();
+                let mut after = 0;
+                loop {
+                    let finished = done.load(Ordering::SeqCst);
+                    let batch = store.read_log(LogQuery::after(after, 5)).await.unwrap();
+                    if batch.is_empty() {
+                        if finished {
+                            return seen;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                        continue;
+                    }
+                    for event in batch {
+                        assert!(event.position > after);
+                        after = event.position;
+                        seen.push(event);
+                    }
+                }
+            })
+        };
+        let slow = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                for _ in 0..4 {
+                    let held = store
+                        .__begin_held_append(&one(Uuid::new_v4(), 0, events(3)))
+                        .await
+                        .unwrap();
+                    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+                    held.commit().await.unwrap();
+                }
+            })
+        };
+        let writers: Vec<_> = (0..3)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    let stream = Uuid::new_v4();
+                    for version in 0..60 {
+                        store.append(one(stream, version, events(1))).await.unwrap();
+                        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+                    }
+                })
+            })
+            .collect();
+        slow.await.unwrap();
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        done.store(true, Ordering::SeqCst);
+        let seen = follower.await.unwrap();
+        let full = whole_log(&*store).await;
+        assert_eq!(full.len(), 4 * 3 + 3 * 60);
+        assert_eq!(ids(&seen), ids(&full));
+        drop(store);
+        harness.finish().await;
+    }
+
+    /// Killing the pool's backends does not break the next calls.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn terminated_backends_reconnect() {
+        let Some(url) = url() else {
+            return;
+        };
+        let schema = schema_name();
+        let store = Arc::new(store_in(&url, &schema).await);
+        let stream = Uuid::new_v4();
+        store.append(one(stream, 0, events(2))).await.unwrap();
+        let raw = raw_client(&url).await;
+        for round in 0..3u64 {
+            // Open several pooled connections.
+            let reads: Vec<_> = (0..4)
+                .map(|_| {
+                    let store = Arc::clone(&store);
+                    tokio::spawn(async move { store.read_log(LogQuery::after(0, 10)).await })
+                })
+                .collect();
+            for read in reads {
+                read.await.unwrap().unwrap();
+            }
+            let killed: i64 = raw
+                .query_one(
+                    "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                      WHERE application_name = $1 AND pid <> pg_backend_pid()) AS k",
+                    &[&schema],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            assert!(killed >= 1, "round {round}: no backend to kill");
+            let outcome = store
+                .append(one(stream, 2 + round, events(1)))
+                .await
+                .unwrap();
+            assert!(outcome.written);
+            assert_eq!(read_all(&*store, stream).await.len() as u64, 3 + round);
+            assert_eq!(store.last_position().await.unwrap(), 3 + round);
+        }
+        drop(store);
+        Harness {
+            store: Arc::new(()),
+            cleanup: Cleanup::Schema { url, schema },
+        }
+        .finish()
+        .await;
+    }
+
+    /// Several stores starting at once on a new schema all succeed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_starts() {
+        let Some(url) = url() else {
+            return;
+        };
+        let schema = schema_name();
+        let starts: Vec<_> = (0..6)
+            .map(|_| {
+                let (url, schema) = (url.clone(), schema.clone());
+                tokio::spawn(async move { PostgresStore::connect(&url, &schema).await })
+            })
+            .collect();
+        let mut stores = Vec::new();
+        for start in starts {
+            stores.push(start.await.unwrap().unwrap());
+        }
+        stores[0]
+            .append(one(Uuid::new_v4(), 0, events(1)))
+            .await
+            .unwrap();
+        assert_eq!(stores[5].last_position().await.unwrap(), 1);
+        drop(stores);
+        Harness {
+            store: Arc::new(()),
+            cleanup: Cleanup::Schema { url, schema },
+        }
+        .finish()
+        .await;
+    }
+
+    /// Schema names are checked, never interpolated as given.
+    #[tokio::test]
+    async fn invalid_schema_names() {
+        let url = "postgres://nobody@127.0.0.1:1/none";
+        for bad in ["Bad", "a-b", "x\"; DROP SCHEMA public; --", "", "pg_toast"] {
+            match PostgresStore::connect(url, bad).await {
+                Err(StoreError::Config(message)) => assert!(message.contains("schema")),
+                other => panic!("{bad:?}: expected a configuration error, got {other:?}"),
+            }
+        }
+        assert!(matches!(
+            AnyStore::from_url("postgres://nobody@127.0.0.1:1/none?schema=Bad").await,
+            Err(StoreError::Config(_))
+        ));
+    }
+
+    /// JSON payloads and metadata answer psql's JSON operators.
+    #[tokio::test]
+    async fn json_is_queryable() {
+        let Some(harness) = store().await else {
+            return;
+        };
+        let Cleanup::Schema { url, schema } = &harness.cleanup else {
+            unreachable!()
+        };
+        let stream = Uuid::new_v4();
+        let correlation = Uuid::new_v4();
+        let mut batch = events(2);
+        batch[0].payload = br#"{"name": "Fido",  "tricks": ["roll"]}"#.to_vec();
+        batch[0].metadata = Metadata::new().with_correlation_id(correlation);
+        batch[1].payload = vec![1, 2, 3];
+        harness.store.append(one(stream, 0, batch)).await.unwrap();
+        let raw = raw_client(url).await;
+        let row = raw
+            .query_one(
+                &format!(
+                    "SELECT payload->>'name', payload->'tricks'->>0, metadata->>'correlation_id'
+                       FROM {schema}.events WHERE version = 1"
+                ),
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(row.get::<_, String>(0), "Fido");
+        assert_eq!(row.get::<_, String>(1), "roll");
+        assert_eq!(row.get::<_, String>(2), correlation.to_string());
+        let row = raw
+            .query_one(
+                &format!(
+                    "SELECT payload IS NULL, payload_bytes FROM {schema}.events WHERE version = 2"
+                ),
+                &[],
+            )
+            .await
+            .unwrap();
+        assert!(row.get::<_, bool>(0));
+        assert_eq!(row.get::<_, Vec<u8>>(1), [1, 2, 3]);
+        harness.finish().await;
+    }
+
+    /// Rows edited by hand into nonsense give typed errors naming the stream
+    /// and version; everything else stays readable.
+    #[tokio::test]
+    async fn corrupt_rows() {
+        let Some(harness) = store().await else {
+            return;
+        };
+        let Cleanup::Schema { url, schema } = &harness.cleanup else {
+            unreachable!()
+        };
+        let store = &*harness.store;
+        let streams: Vec<Uuid> = (0..6).map(|_| Uuid::new_v4()).collect();
+        for stream in &streams {
+            store.append(one(*stream, 0, events(3))).await.unwrap();
+        }
+        let healthy = streams[5];
+        let raw = raw_client(url).await;
+        let edit = |set: &'static str, stream: Uuid, version: i64| {
+            let raw = &raw;
+            let schema = schema.clone();
+            async move {
+                let changed = raw
+                    .execute(
+                        &format!(
+                            "UPDATE {schema}.events SET {set} WHERE stream_id = $1 AND version = $2"
+                        ),
+                        &[&stream, &version],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(changed, 1, "{set}");
+            }
+        };
+        edit(r#"metadata = '{"correlation_id": 42}'"#, streams[0], 2).await;
+        edit("metadata = '[1, 2]'", streams[1], 3).await;
+        edit("payload = NULL, payload_bytes = NULL", streams[2], 1).await;
+        edit("version = -7", streams[3], 3).await;
+        edit(r"payload = NULL, payload_bytes = '\xff00fe'", streams[4], 2).await;
+        edit("schema_version = -1", streams[4], 3).await;
+
+        let corrupt = |result: Result<Vec<StoredEvent>, StoreError>| match result {
+            Err(StoreError::Corrupt {
+                stream_id,
+                version,
+                reason,
+            }) => (stream_id, version, reason),
+            other => panic!("expected a corrupt-record error, got {other:?}"),
+        };
+        let (stream, version, reason) =
+            corrupt(store.read_stream(streams[0], StreamQuery::all()).await);
+        assert_eq!((stream, version), (streams[0], 2));
+        assert!(reason.contains("metadata"), "{reason}");
+        let (stream, version, _) = corrupt(store.read_stream(streams[1], StreamQuery::all()).await);
+        assert_eq!((stream, version), (streams[1], 3));
+        let (stream, version, reason) =
+            corrupt(store.read_stream(streams[2], StreamQuery::all()).await);
+        assert_eq!((stream, version), (streams[2], 1));
+        assert!(reason.contains("payload"), "{reason}");
+        assert_eq!(read_all(store, streams[3]).await.len(), 2);
+        let (stream, _, reason) = corrupt(store.read_log(LogQuery::after(9, 3)).await);
+        assert_eq!(stream, streams[3]);
+        assert!(reason.contains("-7"), "{reason}");
+        let read = store
+            .read_stream(streams[4], StreamQuery::all().to_version(2))
+            .await
+            .unwrap();
+        assert_eq!(read[1].payload, [0xFF, 0x00, 0xFE]);
+        let (stream, version, reason) =
+            corrupt(store.read_stream(streams[4], StreamQuery::all()).await);
+        assert_eq!((stream, version), (streams[4], 3));
+        assert!(reason.contains("schema version"), "{reason}");
+        assert_eq!(read_all(store, healthy).await.len(), 3);
+        assert_eq!(
+            store.read_log(LogQuery::after(15, 10)).await.unwrap().len(),
+            3
+        );
+        assert_eq!(store.last_position().await.unwrap(), 18);
+        store.append(one(healthy, 3, events(1))).await.unwrap();
+        harness.finish().await;
+    }
+}
