@@ -32,6 +32,12 @@
 //! lost. Group commit makes `Full` cheap under concurrent writers; a single
 //! task appending one event at a time pays one sync per append.
 //!
+//! Measured on a 2-core VM (release build, one JSON event per append unless
+//! said): one task appending 4.1k events/s with `Full`, 14k with `Normal`;
+//! 8 tasks appending at once 22k/s with `Full` (group commit), 44k with
+//! `Normal`; 100 events per append about 300k/s; reading the log or a stream
+//! about 1.7-2M events/s.
+//!
 //! # Layout (with an optional table prefix)
 //! ```sql
 //! CREATE TABLE events (
