@@ -6,11 +6,11 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::visit::Visit;
 use syn::{
-    Attribute, Expr, Fields, FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, ItemStruct, Pat,
+    Attribute, Expr, Fields, FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, ItemStruct, LitStr, Pat,
     ReceiverKind, ReturnType, Safety, Type,
 };
 
-use crate::attr::{self, EventArgs};
+use crate::attr::{self, AggregateArgs, EventArgs};
 use crate::ctxt::Ctxt;
 
 /// Method names `#[aggregate]` generates on the struct; an impl block may not
@@ -27,12 +27,17 @@ pub(crate) const GENERATED_METHODS: &[&str] = &[
 /// `#[aggregate] struct Dog { ... }`.
 pub(crate) struct AggregateStruct<'a> {
     pub(crate) item: &'a ItemStruct,
+    pub(crate) args: AggregateArgs,
     /// Named fields, or (already reported as an error) tuple or unit fields.
     pub(crate) fields: &'a Fields,
 }
 
 impl<'a> AggregateStruct<'a> {
-    pub(crate) fn from_syn(cx: &mut Ctxt, item: &'a ItemStruct) -> Option<Self> {
+    pub(crate) fn from_syn(
+        cx: &mut Ctxt,
+        item: &'a ItemStruct,
+        args: AggregateArgs,
+    ) -> Option<Self> {
         if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
             cx.error_spanned_by(
                 &item.generics,
@@ -65,6 +70,7 @@ impl<'a> AggregateStruct<'a> {
         }
         Some(Self {
             item,
+            args,
             fields: &item.fields,
         })
     }
@@ -81,6 +87,8 @@ pub(crate) struct AggregateImpl<'a> {
 pub(crate) enum Member<'a> {
     /// An `#[event]` method.
     Event(Box<EventMethod<'a>>),
+    /// An `#[upcast(...)]` function.
+    Upcaster(Upcaster<'a>),
     /// Anything else, passed through unchanged.
     Plain(&'a ImplItem),
 }
@@ -95,6 +103,37 @@ pub(crate) struct EventMethod<'a> {
     /// No receiver: the event creates the aggregate.
     pub(crate) creation: bool,
     pub(crate) args: Vec<EventField<'a>>,
+    /// The schema version (`version = N`, 1 by default).
+    pub(crate) version: u32,
+    /// Former names, accepted when decoding.
+    pub(crate) aliases: Vec<LitStr>,
+    /// The `#[event]` attribute, for errors about the event as a whole.
+    pub(crate) attr: &'a Attribute,
+}
+
+/// `#[upcast("TrickAdded", from = 1)] fn f(payload: Value) -> Value`.
+pub(crate) struct Upcaster<'a> {
+    pub(crate) func: &'a ImplItemFn,
+    /// The event's name, or `None` for the state.
+    pub(crate) event: Option<LitStr>,
+    pub(crate) from: u32,
+    pub(crate) from_literal: syn::LitInt,
+}
+
+impl Upcaster<'_> {
+    /// The function without its `#[upcast]` attribute.
+    pub(crate) fn without_attr(&self) -> ImplItemFn {
+        let mut func = self.func.clone();
+        func.attrs.retain(|attr| !is_upcast_attr(attr));
+        func
+    }
+}
+
+pub(crate) fn is_upcast_attr(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "upcast")
 }
 
 /// An argument of an event method, which becomes a field of the event.
@@ -169,6 +208,12 @@ impl<'a> AggregateImpl<'a> {
                     ),
                 );
             }
+            if let Some(upcast_attr) = func.attrs.iter().find(|attr| is_upcast_attr(attr)) {
+                if let Some(upcaster) = Upcaster::from_syn(cx, func, upcast_attr) {
+                    items.push(Member::Upcaster(upcaster));
+                }
+                continue;
+            }
             let mut event_attrs = func.attrs.iter().filter(|attr| is_event_attr(attr));
             let Some(event_attr) = event_attrs.next() else {
                 check_no_state_assignment(cx, func);
@@ -193,7 +238,9 @@ impl<'a> AggregateImpl<'a> {
                 Some(name) => name.to_token_stream(),
                 None => event_attr.to_token_stream(),
             };
-            if let Some(method) = EventMethod::from_syn(cx, func, args, self_ident.as_ref()) {
+            if let Some(method) =
+                EventMethod::from_syn(cx, func, event_attr, args, self_ident.as_ref())
+            {
                 let name = method.variant.to_string();
                 if let Some((_, first)) = names.iter().find(|(seen, _)| *seen == name) {
                     cx.error_spanned_by(
@@ -208,6 +255,7 @@ impl<'a> AggregateImpl<'a> {
                 items.push(Member::Event(Box::new(method)));
             }
         }
+        check_versions(cx, &items);
         let self_ident = self_ident?;
         if !cx.has_errors()
             && !items
@@ -231,7 +279,14 @@ impl<'a> AggregateImpl<'a> {
     pub(crate) fn events(&self) -> impl Iterator<Item = &EventMethod<'a>> {
         self.items.iter().filter_map(|member| match member {
             Member::Event(event) => Some(&**event),
-            Member::Plain(_) => None,
+            _ => None,
+        })
+    }
+
+    pub(crate) fn upcasters(&self) -> impl Iterator<Item = &Upcaster<'a>> {
+        self.items.iter().filter_map(|member| match member {
+            Member::Upcaster(upcaster) => Some(upcaster),
+            _ => None,
         })
     }
 }
@@ -240,6 +295,7 @@ impl<'a> EventMethod<'a> {
     fn from_syn(
         cx: &mut Ctxt,
         func: &'a ImplItemFn,
+        attr: &'a Attribute,
         args: EventArgs,
         self_ident: Option<&Ident>,
     ) -> Option<Self> {
@@ -377,7 +433,135 @@ impl<'a> EventMethod<'a> {
             id: args.id,
             creation,
             args: fields,
+            version: args.version.map_or(1, |(version, _)| version),
+            aliases: args.aliases,
+            attr,
         })
+    }
+}
+
+impl<'a> Upcaster<'a> {
+    fn from_syn(cx: &mut Ctxt, func: &'a ImplItemFn, attr: &Attribute) -> Option<Self> {
+        let args = attr::parse_upcast_args(cx, attr)?;
+        let sig = &func.sig;
+        let typed_inputs = sig
+            .inputs
+            .iter()
+            .filter(|input| matches!(input, FnArg::Typed(_)))
+            .count();
+        if sig.receiver().is_some()
+            || typed_inputs != 1
+            || matches!(sig.output, ReturnType::Default)
+        {
+            cx.error_spanned_by(
+                sig,
+                "an #[upcast] function takes the old payload and returns the new one, without `self`: `fn name(payload: Value) -> Value`",
+            );
+            return None;
+        }
+        if sig.asyncness.is_some() || !sig.generics.params.is_empty() {
+            cx.error_spanned_by(sig, "an #[upcast] function cannot be async or generic");
+            return None;
+        }
+        let (from, from_literal) = args.from;
+        Some(Self {
+            func,
+            event: args.event,
+            from,
+            from_literal,
+        })
+    }
+}
+
+/// Cross-item rules of schema evolution: every upcaster names an event of
+/// this aggregate and a version below the event's; no two upcasters read the
+/// same version; every event at version N has upcasters from 1 to N - 1;
+/// names and aliases are unique. (The state's chain is checked against the
+/// struct's `version` by a constant assertion in the expansion.)
+fn check_versions(cx: &mut Ctxt, items: &[Member]) {
+    let events: Vec<&EventMethod> = items
+        .iter()
+        .filter_map(|m| match m {
+            Member::Event(event) => Some(&**event),
+            _ => None,
+        })
+        .collect();
+    let upcasters: Vec<&Upcaster> = items
+        .iter()
+        .filter_map(|m| match m {
+            Member::Upcaster(upcaster) => Some(upcaster),
+            _ => None,
+        })
+        .collect();
+
+    for (index, upcaster) in upcasters.iter().enumerate() {
+        let target = upcaster.event.as_ref().map(LitStr::value);
+        if upcasters[..index].iter().any(|earlier| {
+            earlier.event.as_ref().map(LitStr::value) == target && earlier.from == upcaster.from
+        }) {
+            cx.error_spanned_by(
+                &upcaster.from_literal,
+                format!(
+                    "duplicate upcaster: another #[upcast] already reads {} at version {}",
+                    target
+                        .as_deref()
+                        .map_or("the state".to_owned(), |name| format!("event `{name}`")),
+                    upcaster.from
+                ),
+            );
+        }
+        let (Some(name), Some(literal)) = (target, &upcaster.event) else {
+            continue;
+        };
+        match events.iter().find(|event| event.variant == name) {
+            None => cx.error_spanned_by(
+                literal,
+                format!("no #[event] of this aggregate is named `{name}`: an upcaster names the event's current name"),
+            ),
+            Some(event) if upcaster.from >= event.version => cx.error_spanned_by(
+                &upcaster.from_literal,
+                format!(
+                    "event `{name}` is at version {}, so upcasters read versions 1 to {}: this one reads version {}",
+                    event.version,
+                    event.version.saturating_sub(1),
+                    upcaster.from
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+
+    let mut stored_names: Vec<String> = Vec::new();
+    for event in &events {
+        let name = event.variant.to_string();
+        for from in 1..event.version {
+            let present = upcasters.iter().any(|upcaster| {
+                upcaster.from == from && upcaster.event.as_ref().is_some_and(|n| n.value() == name)
+            });
+            if !present {
+                cx.error_spanned_by(
+                    event.attr,
+                    format!(
+                        "event `{name}` is at version {} but no upcaster reads version {from}: add #[upcast(\"{name}\", from = {from})] fn ...(payload: Value) -> Value",
+                        event.version
+                    ),
+                );
+            }
+        }
+        stored_names.push(name);
+    }
+    for event in &events {
+        for alias in &event.aliases {
+            let value = alias.value();
+            if stored_names.contains(&value) {
+                cx.error_spanned_by(
+                    alias,
+                    format!("alias `{value}` is already the name or alias of an event of this aggregate"),
+                );
+            } else {
+                stored_names.push(value);
+            }
+        }
     }
 }
 
@@ -477,7 +661,10 @@ fn self_field(expr: &Expr) -> Option<String> {
 /// `#[event]` removed and its body replaced, so that the user sees the macro's
 /// error and not errors from a body that was never rewritten.
 pub(crate) fn stub_method(func: &ImplItemFn) -> TokenStream {
-    let attrs = func.attrs.iter().filter(|attr| !is_event_attr(attr));
+    let attrs = func
+        .attrs
+        .iter()
+        .filter(|attr| !is_event_attr(attr) && !is_upcast_attr(attr));
     let vis = &func.vis;
     let sig = &func.sig;
     quote::quote! {

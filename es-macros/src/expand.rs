@@ -2,7 +2,7 @@
 //! `::chronicle::__private` module, so a user who shadows `Result`, `Option`,
 //! `Vec` or `core` still compiles; internal locals use mixed-site hygiene.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
@@ -68,10 +68,20 @@ pub(crate) fn stray_event(_args: TokenStream, input: TokenStream) -> TokenStream
     quote!(#error #input)
 }
 
+/// `#[upcast]` reached on its own: it was not inside an `#[aggregate]` impl.
+pub(crate) fn stray_upcast(_args: TokenStream, input: TokenStream) -> TokenStream {
+    let error = syn::Error::new(
+        Span::call_site(),
+        "#[upcast] only works on functions of an impl block marked #[aggregate]: add #[aggregate] above `impl ...`",
+    )
+    .to_compile_error();
+    quote!(#error #input)
+}
+
 fn expand_struct(args: TokenStream, item: &ItemStruct) -> TokenStream {
     let mut cx = Ctxt::default();
-    attr::parse_aggregate_args(&mut cx, args);
-    let parsed = AggregateStruct::from_syn(&mut cx, item);
+    let args = attr::parse_struct_args(&mut cx, args);
+    let parsed = AggregateStruct::from_syn(&mut cx, item, args);
     let error = cx.check().err().map(|error| error.to_compile_error());
     match parsed {
         // Wrong arguments, or a tuple or unit struct: expand anyway, so that
@@ -122,6 +132,7 @@ fn struct_tokens(input: &AggregateStruct) -> TokenStream {
     let state_doc = format!(
         " The state of [`{name}`]: its fields, readable through `Deref`, changed only by the `#[event]` methods of `{name}`."
     );
+    let snapshots = struct_options(input);
 
     quote! {
         #(#wrapper_attrs)*
@@ -174,12 +185,105 @@ fn struct_tokens(input: &AggregateStruct) -> TokenStream {
                 self.__meta.collect_events()
             }
         }
+
+        #snapshots
+    }
+}
+
+/// What the struct's `#[aggregate(...)]` options mean to the runtime: the
+/// stored type name and aliases, and snapshot support, as hidden inherent
+/// items that the impl block's `Aggregate` implementation forwards to.
+fn struct_options(input: &AggregateStruct) -> TokenStream {
+    let private = private();
+    let name = &input.item.ident;
+    let state = state_ident(name);
+    let args = &input.args;
+    let type_name = args
+        .name
+        .as_ref()
+        .map_or_else(|| name.to_string(), |name| name.value());
+    let aliases = &args.aliases;
+    let snapshots = args.snapshots;
+    let every = match args.snapshot_every.map(Literal::u64_unsuffixed) {
+        Some(every) => quote!(#private::Some(#every)),
+        None => quote!(#private::None),
+    };
+    let version = Literal::u32_unsuffixed(args.version.as_ref().map_or(1, |(version, _)| *version));
+    let codec_functions = if snapshots {
+        quote! {
+            #[doc(hidden)]
+            fn __encode_snapshot<C: #private::Codec>(
+                &self,
+                codec: &C,
+            ) -> #private::Result<#private::Vec<#private::u8>, #private::CodecError> {
+                codec.encode(&#private::SnapshotOut {
+                    created_on: self.__meta.created_on().unix_micros(),
+                    state: &self.__state,
+                })
+            }
+
+            #[doc(hidden)]
+            fn __decode_snapshot<C: #private::Codec>(
+                codec: &C,
+                header: &#private::EventHeader,
+                schema_version: #private::u32,
+                payload: &[#private::u8],
+            ) -> #private::Result<Self, #private::PayloadError> {
+                let snapshot: #private::SnapshotIn<#state> = #private::decode_snapshot(
+                    codec,
+                    payload,
+                    schema_version,
+                    Self::__STATE_VERSION,
+                    Self::__upcast_state,
+                )?;
+                #private::Ok(Self {
+                    __state: snapshot.state,
+                    __meta: #private::AggregateMeta::__from_snapshot(header, snapshot.created_on),
+                })
+            }
+        }
+    } else {
+        quote! {
+            #[doc(hidden)]
+            fn __encode_snapshot<C: #private::Codec>(
+                &self,
+                _codec: &C,
+            ) -> #private::Result<#private::Vec<#private::u8>, #private::CodecError> {
+                #private::Err(#private::snapshots_disabled(#type_name))
+            }
+
+            #[doc(hidden)]
+            fn __decode_snapshot<C: #private::Codec>(
+                _codec: &C,
+                _header: &#private::EventHeader,
+                _schema_version: #private::u32,
+                _payload: &[#private::u8],
+            ) -> #private::Result<Self, #private::PayloadError> {
+                #private::Err(#private::PayloadError::Codec(#private::snapshots_disabled(#type_name)))
+            }
+        }
+    };
+    quote! {
+        impl #name {
+            #[doc(hidden)]
+            const __TYPE_NAME: &'static #private::str = #type_name;
+            #[doc(hidden)]
+            const __TYPE_ALIASES: &'static [&'static #private::str] = &[#(#aliases),*];
+            #[doc(hidden)]
+            const __SNAPSHOTS: #private::bool = #snapshots;
+            #[doc(hidden)]
+            const __SNAPSHOT_EVERY: #private::Option<#private::u64> = #every;
+            #[doc(hidden)]
+            const __STATE_VERSION: #private::u32 = #version;
+
+            #codec_functions
+        }
     }
 }
 
 fn expand_impl(args: TokenStream, item: &ItemImpl) -> TokenStream {
     let mut cx = Ctxt::default();
-    attr::parse_aggregate_args(&mut cx, args);
+    attr::parse_impl_args(&mut cx, args);
     let parsed = AggregateImpl::from_syn(&mut cx, item);
     match (cx.check(), parsed) {
         (Ok(()), Some(parsed)) => impl_tokens(&parsed),
@@ -222,8 +326,18 @@ fn fallback_impl(item: &ItemImpl, self_ident: Option<&Ident>) -> TokenStream {
             fn encode_payload<C: #private::Codec>(&self, codec: &C) -> #private::Result<#private::Vec<#private::u8>, #private::CodecError> {
                 match *self {}
             }
-            fn decode_payload<C: #private::Codec>(codec: &C, event_type: &#private::str, payload: &[#private::u8]) -> #private::Result<Self, #private::PayloadError> {
+            fn schema_version(&self) -> #private::u32 {
+                match *self {}
+            }
+            fn decode_payload<C: #private::Codec>(codec: &C, event_type: &#private::str, schema_version: #private::u32, payload: &[#private::u8]) -> #private::Result<Self, #private::PayloadError> {
                 ::core::panic!("#[aggregate] failed to expand")
+            }
+        }
+
+        impl #name {
+            #[doc(hidden)]
+            fn __upcast_state(_from: #private::u32, _state: #private::Value) -> #private::Option<#private::Value> {
+                #private::None
             }
         }
 
@@ -243,6 +357,12 @@ fn fallback_impl(item: &ItemImpl, self_ident: Option<&Ident>) -> TokenStream {
             fn mutate(&mut self, event: #event) -> #private::Result<(), #private::ApplyError> {
                 match event {}
             }
+            fn encode_snapshot<C: #private::Codec>(&self, codec: &C) -> #private::Result<#private::Vec<#private::u8>, #private::CodecError> {
+                ::core::panic!("#[aggregate] failed to expand")
+            }
+            fn decode_snapshot<C: #private::Codec>(codec: &C, header: &#private::EventHeader, schema_version: #private::u32, payload: &[#private::u8]) -> #private::Result<Self, #private::PayloadError> {
+                ::core::panic!("#[aggregate] failed to expand")
+            }
         }
     }
 }
@@ -254,7 +374,6 @@ fn mutator_ident(method: &EventMethod) -> Ident {
 fn impl_tokens(input: &AggregateImpl) -> TokenStream {
     let private = private();
     let name = &input.self_ident;
-    let name_str = name.to_string();
     let state = state_ident(name);
     let event = event_ident(name);
     let events: Vec<&EventMethod> = input.events().collect();
@@ -296,6 +415,7 @@ fn impl_tokens(input: &AggregateImpl) -> TokenStream {
     let id_local = Ident::new("__id", Span::mixed_site());
     let methods = input.items.iter().map(|member| match member {
         Member::Plain(item) => item.to_token_stream(),
+        Member::Upcaster(upcaster) => upcaster.without_attr().to_token_stream(),
         Member::Event(method) => {
             let attrs = method.kept_attrs();
             let vis = &method.func.vis;
@@ -401,7 +521,8 @@ fn impl_tokens(input: &AggregateImpl) -> TokenStream {
         }
     });
 
-    let payload = payload_codec(&event, &events);
+    let payload = payload_codec(input, &event, &events);
+    let state_upcasting = state_upcasting(input);
     let field_checks = events.iter().flat_map(|method| &method.args).map(|field| {
         let ty = field.ty;
         quote_spanned!(ty.span()=> #private::assert_event_field::<#ty>();)
@@ -435,8 +556,28 @@ fn impl_tokens(input: &AggregateImpl) -> TokenStream {
         }
 
         impl #private::Aggregate for #name {
-            const TYPE_NAME: &'static #private::str = #name_str;
+            const TYPE_NAME: &'static #private::str = Self::__TYPE_NAME;
+            const TYPE_ALIASES: &'static [&'static #private::str] = Self::__TYPE_ALIASES;
+            const SNAPSHOTS: #private::bool = Self::__SNAPSHOTS;
+            const SNAPSHOT_EVERY: #private::Option<#private::u64> = Self::__SNAPSHOT_EVERY;
+            const STATE_VERSION: #private::u32 = Self::__STATE_VERSION;
             type Event = #event;
+
+            fn encode_snapshot<C: #private::Codec>(
+                &self,
+                codec: &C,
+            ) -> #private::Result<#private::Vec<#private::u8>, #private::CodecError> {
+                self.__encode_snapshot(codec)
+            }
+
+            fn decode_snapshot<C: #private::Codec>(
+                codec: &C,
+                header: &#private::EventHeader,
+                schema_version: #private::u32,
+                payload: &[#private::u8],
+            ) -> #private::Result<Self, #private::PayloadError> {
+                Self::__decode_snapshot(codec, header, schema_version, payload)
+            }
 
             fn meta(&self) -> &#private::AggregateMeta<#event> {
                 &self.__meta
@@ -464,7 +605,57 @@ fn impl_tokens(input: &AggregateImpl) -> TokenStream {
             }
         }
 
+        #state_upcasting
+
         #payload
+    }
+}
+
+/// `__upcast_state`, which snapshot decoding calls for each version between
+/// the stored one and the current one, and a compile-time check that the
+/// `#[upcast(state, from = N)]` functions cover every version below the
+/// struct's `#[aggregate(version = N)]`.
+fn state_upcasting(input: &AggregateImpl) -> TokenStream {
+    let private = private();
+    let name = &input.self_ident;
+    let mut froms: Vec<u32> = Vec::new();
+    let arms: Vec<TokenStream> = input
+        .upcasters()
+        .filter(|upcaster| upcaster.event.is_none())
+        .map(|upcaster| {
+            froms.push(upcaster.from);
+            let from = Literal::u32_unsuffixed(upcaster.from);
+            let function = &upcaster.func.sig.ident;
+            quote!(#from => #private::Some(Self::#function(state)),)
+        })
+        .collect();
+    let mut covered = 0u32;
+    while froms.contains(&(covered + 1)) {
+        covered += 1;
+    }
+    let highest_version = covered + 1;
+    let highest = Literal::u32_unsuffixed(highest_version);
+    let message = format!(
+        "the state of `{name}` is at a version (#[aggregate(version = N)]) for which an #[upcast(state, from = {highest_version})] function is missing: every version below N needs one"
+    );
+    quote! {
+        impl #name {
+            #[doc(hidden)]
+            fn __upcast_state(
+                from: #private::u32,
+                state: #private::Value,
+            ) -> #private::Option<#private::Value> {
+                match from {
+                    #(#arms)*
+                    _ => {
+                        let _ = state;
+                        #private::None
+                    }
+                }
+            }
+        }
+
+        const _: () = ::core::assert!(#name::__STATE_VERSION <= #highest, #message);
     }
 }
 
@@ -485,11 +676,13 @@ fn public_signature(method: &EventMethod) -> TokenStream {
 /// `DomainEvent` for the enum: payloads hold the fields only (the envelope
 /// keeps the type name), through one borrowed and one owned helper struct per
 /// event.
-fn payload_codec(event: &Ident, events: &[&EventMethod]) -> TokenStream {
+fn payload_codec(input: &AggregateImpl, event: &Ident, events: &[&EventMethod]) -> TokenStream {
     let private = private();
+    let aggregate = &input.self_ident;
     let names: Vec<String> = events.iter().map(|m| m.variant.to_string()).collect();
     let mut helpers = Vec::new();
     let mut type_arms = Vec::new();
+    let mut version_arms = Vec::new();
     let mut encode_arms = Vec::new();
     let mut decode_arms = Vec::new();
     for (method, name) in events.iter().zip(&names) {
@@ -509,13 +702,43 @@ fn payload_codec(event: &Ident, events: &[&EventMethod]) -> TokenStream {
             #[serde(crate = "::chronicle::__private::serde")]
             struct #owned { #(#idents: #types),* }
         });
+        let version = Literal::u32_unsuffixed(method.version);
         type_arms.push(quote!(#event::#variant { .. } => #name,));
+        version_arms.push(quote!(#event::#variant { .. } => #version,));
         encode_arms.push(quote! {
             #event::#variant { #(#idents),* } => codec.encode(&#borrowed { #(#idents),* }),
         });
+        let aliases = &method.aliases;
+        let decode = if method.version == 1 {
+            quote!(codec.decode(payload)?)
+        } else {
+            let upcast_arms = input
+                .upcasters()
+                .filter(|u| u.event.as_ref().is_some_and(|n| n.value() == *name))
+                .map(|upcaster| {
+                    let from = Literal::u32_unsuffixed(upcaster.from);
+                    let function = &upcaster.func.sig.ident;
+                    quote!(#from => #private::Some(#aggregate::#function(payload)),)
+                });
+            quote! {
+                #private::decode_versioned(
+                    codec,
+                    payload,
+                    schema_version,
+                    #version,
+                    |from, payload| match from {
+                        #(#upcast_arms)*
+                        _ => #private::None,
+                    },
+                )?
+            }
+        };
+        let check_version = (method.version == 1)
+            .then(|| quote!(#private::check_schema_version(schema_version, 1)?;));
         decode_arms.push(quote! {
-            #name => {
-                let #owned { #(#idents),* } = codec.decode(payload)?;
+            #name #(| #aliases)* => {
+                #check_version
+                let #owned { #(#idents),* } = #decode;
                 #private::Ok(#event::#variant { #(#idents),* })
             }
         });
@@ -533,6 +756,12 @@ fn payload_codec(event: &Ident, events: &[&EventMethod]) -> TokenStream {
                     }
                 }
 
+                fn schema_version(&self) -> #private::u32 {
+                    match self {
+                        #(#version_arms)*
+                    }
+                }
+
                 fn encode_payload<C: #private::Codec>(
                     &self,
                     codec: &C,
@@ -545,6 +774,7 @@ fn payload_codec(event: &Ident, events: &[&EventMethod]) -> TokenStream {
                 fn decode_payload<C: #private::Codec>(
                     codec: &C,
                     event_type: &#private::str,
+                    schema_version: #private::u32,
                     payload: &[#private::u8],
                 ) -> #private::Result<Self, #private::PayloadError> {
                     match event_type {

@@ -37,3 +37,13 @@ pub fn event(args: TokenStream, input: TokenStream) -> TokenStream {
 
 #[cfg(test)]
 mod expand_snapshots;
+
+/// Declares an upcaster inside an `#[aggregate]` impl block:
+/// `#[upcast("TrickAdded", from = 1)] fn f(payload: Value) -> Value` turns a
+/// payload stored at version 1 of `TrickAdded` into version 2;
+/// `#[upcast(state, from = 1)]` does the same for snapshots of the state.
+/// Only meaningful inside `#[aggregate] impl`, which consumes it.
+#[proc_macro_attribute]
+pub fn upcast(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::stray_upcast(args.into(), input.into()).into()
+}

@@ -4,7 +4,8 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use crate::event::{DomainEvent, Envelope, EventHeader};
+use crate::codec::{Codec, CodecError};
+use crate::event::{DomainEvent, Envelope, EventHeader, PayloadError};
 use crate::metadata::Metadata;
 use crate::timestamp::Timestamp;
 
@@ -30,6 +31,53 @@ pub trait Aggregate: Sized + Send + Sync + 'static {
     /// Runs the body of a stored event on existing state. The runtime checks
     /// versions and advances the metadata; this changes the state only.
     fn mutate(&mut self, event: Self::Event) -> Result<(), ApplyError>;
+
+    /// Former type names (`#[aggregate(aliases = ["Dog"])]`), accepted when
+    /// reading snapshots stored under them.
+    const TYPE_ALIASES: &'static [&'static str] = &[];
+
+    /// True when the state can be snapshotted (`#[aggregate(snapshots)]` or
+    /// `#[aggregate(snapshot_every = N)]`).
+    const SNAPSHOTS: bool = false;
+
+    /// Take a snapshot whenever a save crosses a multiple of this version
+    /// (`#[aggregate(snapshot_every = N)]`); an application may override it.
+    const SNAPSHOT_EVERY: Option<u64> = None;
+
+    /// The version of the state's schema, stored with snapshots
+    /// (`#[aggregate(version = N)]`; 1 by default).
+    const STATE_VERSION: u32 = 1;
+
+    /// Encodes the state (and creation time) as a snapshot payload. Only
+    /// called when [`SNAPSHOTS`](Self::SNAPSHOTS) is true.
+    fn encode_snapshot<C: Codec>(&self, codec: &C) -> Result<Vec<u8>, CodecError>;
+
+    /// Rebuilds the aggregate from a snapshot payload stored at
+    /// `schema_version`, upcasting older states. `header` gives the stream,
+    /// the snapshot's version and the time of its last event.
+    fn decode_snapshot<C: Codec>(
+        codec: &C,
+        header: &EventHeader,
+        schema_version: u32,
+        payload: &[u8],
+    ) -> Result<Self, PayloadError>;
+}
+
+/// The stored form of a snapshot: the state and when the aggregate was
+/// created (id, version and modification time are kept beside the payload).
+#[doc(hidden)]
+#[derive(serde::Serialize)]
+pub struct SnapshotOut<'a, T> {
+    pub created_on: i64,
+    pub state: &'a T,
+}
+
+/// The stored form of a snapshot, read back (see [`SnapshotOut`]).
+#[doc(hidden)]
+#[derive(serde::Deserialize)]
+pub struct SnapshotIn<T> {
+    pub created_on: i64,
+    pub state: T,
 }
 
 /// Why a stored event could not be applied.
@@ -133,6 +181,18 @@ impl<E> AggregateMeta<E> {
             id: header.stream_id,
             version: header.version,
             created_on: header.timestamp,
+            modified_on: header.timestamp,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Metadata for an aggregate rebuilt from a snapshot.
+    #[doc(hidden)]
+    pub fn __from_snapshot(header: &EventHeader, created_on_micros: i64) -> Self {
+        Self {
+            id: header.stream_id,
+            version: header.version,
+            created_on: Timestamp::from_unix_micros(created_on_micros),
             modified_on: header.timestamp,
             pending: Vec::new(),
         }

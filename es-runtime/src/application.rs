@@ -1,19 +1,21 @@
 //! Applications: save aggregates, load them back, read the event log.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use uuid::Uuid;
 
 use crate::aggregate::Aggregate;
 use crate::codec::{Codec, JsonCodec};
-use crate::error::Error;
-use crate::event::{DomainEvent, Envelope};
+use crate::error::{Error, SnapshotError};
+use crate::event::{DomainEvent, Envelope, EventHeader};
 use crate::metadata::Metadata;
 use crate::protection::PayloadProtection;
 use crate::record::{NewEvent, StoredEvent};
 use crate::replay::fold;
 use crate::store::{
-    AppendOutcome, AppendRequest, EventStore, LogQuery, MemoryStore, StreamAppend, StreamQuery,
+    AppendOutcome, AppendRequest, EventStore, LogQuery, MemoryStore, Snapshot, StreamAppend,
+    StreamQuery,
 };
 
 /// An event-sourced application: a store, a codec, and the operations that
@@ -26,6 +28,29 @@ struct Inner<S, C> {
     store: S,
     codec: C,
     protection: Option<Arc<dyn PayloadProtection>>,
+    snapshot_intervals: SnapshotIntervals,
+}
+
+/// Per aggregate type, how often to snapshot: the application's overrides of
+/// `#[aggregate(snapshot_every = N)]`.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotIntervals {
+    overrides: HashMap<&'static str, u64>,
+}
+
+impl SnapshotIntervals {
+    /// The interval in force for `A`: the application's override, else the
+    /// macro's; `None` when `A` is not snapshotted automatically.
+    pub fn interval<A: Aggregate>(&self) -> Option<u64> {
+        if !A::SNAPSHOTS {
+            return None;
+        }
+        self.overrides
+            .get(A::TYPE_NAME)
+            .copied()
+            .or(A::SNAPSHOT_EVERY)
+            .filter(|&every| every > 0)
+    }
 }
 
 /// Builds an [`Application`]: a store, then optionally a codec and a payload
@@ -34,6 +59,7 @@ pub struct ApplicationBuilder<S, C = JsonCodec> {
     store: S,
     codec: C,
     protection: Option<Arc<dyn PayloadProtection>>,
+    snapshot_intervals: SnapshotIntervals,
 }
 
 impl<S: EventStore, C: Codec> ApplicationBuilder<S, C> {
@@ -43,7 +69,19 @@ impl<S: EventStore, C: Codec> ApplicationBuilder<S, C> {
             store: self.store,
             codec,
             protection: self.protection,
+            snapshot_intervals: self.snapshot_intervals,
         }
+    }
+
+    /// Snapshots `A` whenever a save crosses a multiple of `every` versions,
+    /// overriding `#[aggregate(snapshot_every = N)]`; 0 turns automatic
+    /// snapshots of `A` off. Only aggregates declared with snapshots
+    /// (`#[aggregate(snapshots)]` or `snapshot_every`) can be snapshotted.
+    pub fn snapshot_every<A: Aggregate>(mut self, every: u64) -> Self {
+        self.snapshot_intervals
+            .overrides
+            .insert(A::TYPE_NAME, every);
+        self
     }
 
     /// Protects every payload (events and snapshots) with `protection` after
@@ -60,6 +98,7 @@ impl<S: EventStore, C: Codec> ApplicationBuilder<S, C> {
                 store: self.store,
                 codec: self.codec,
                 protection: self.protection,
+                snapshot_intervals: self.snapshot_intervals,
             }),
         }
     }
@@ -92,6 +131,7 @@ impl<S: EventStore> Application<S, JsonCodec> {
             store,
             codec: JsonCodec,
             protection: None,
+            snapshot_intervals: SnapshotIntervals::default(),
         }
     }
 }
@@ -150,8 +190,46 @@ impl<S: EventStore, C: Codec> Application<S, C> {
             }
         }
         let outcome = self.inner.store.append(request).await?;
+        let mut snapshots = Vec::new();
+        let due = changes.snapshots_due(
+            &self.inner.codec,
+            &self.inner.snapshot_intervals,
+            &mut snapshots,
+        );
         changes.mark_saved();
+        // The events are stored: from here on, failures concern snapshots only.
+        due?;
+        for snapshot in snapshots {
+            self.store_snapshot(snapshot).await?;
+        }
         Ok(outcome)
+    }
+
+    /// Takes a snapshot of aggregate `id` at its latest version, whatever the
+    /// interval; returns that version.
+    pub async fn take_snapshot<A: Aggregate>(&self, id: Uuid) -> Result<u64, Error> {
+        if !A::SNAPSHOTS {
+            return Err(Error::SnapshotsDisabled {
+                aggregate: A::TYPE_NAME,
+            });
+        }
+        let aggregate: A = self.get(id).await?;
+        let snapshot = encode_snapshot(&aggregate, &self.inner.codec)?;
+        let version = snapshot.version;
+        self.store_snapshot(snapshot).await?;
+        Ok(version)
+    }
+
+    async fn store_snapshot(&self, mut snapshot: Snapshot) -> Result<(), Error> {
+        if let Some(protection) = &self.inner.protection {
+            let mut payloads = [std::mem::take(&mut snapshot.payload)];
+            protection
+                .protect(snapshot.stream_id, &mut payloads)
+                .await?;
+            let [payload] = payloads;
+            snapshot.payload = payload;
+        }
+        Ok(self.inner.store.save_snapshot(snapshot).await?)
     }
 
     /// The repository of this application's aggregates.
@@ -278,10 +356,62 @@ impl<S: EventStore, C: Codec> Repository<'_, S, C> {
         })
     }
 
+    /// Folds the events `query` selects onto the latest snapshot within its
+    /// upper bound, when `A` has snapshots.
     async fn load<A: Aggregate>(&self, id: Uuid, query: StreamQuery) -> Result<Option<A>, Error> {
+        let start = self.latest_snapshot::<A>(id, query.to_version).await?;
+        let query = match &start {
+            Some(aggregate) => query.from_version(aggregate.meta().version() + 1),
+            None => query,
+        };
         let mut records = self.app.inner.store.read_stream(id, query).await?;
         self.app.unprotect_stream(&mut records).await?;
-        fold(None, &self.app.inner.codec, records)
+        fold(start, &self.app.inner.codec, records)
+    }
+
+    async fn latest_snapshot<A: Aggregate>(
+        &self,
+        id: Uuid,
+        max_version: Option<u64>,
+    ) -> Result<Option<A>, Error> {
+        if !A::SNAPSHOTS {
+            return Ok(None);
+        }
+        let store = &self.app.inner.store;
+        let Some(mut snapshot) = store.latest_snapshot(id, max_version).await? else {
+            return Ok(None);
+        };
+        let snapshot_error = |reason| Error::Snapshot {
+            aggregate: A::TYPE_NAME,
+            stream_id: id,
+            version: snapshot.version,
+            reason,
+        };
+        let type_name = snapshot.snapshot_type.as_str();
+        if type_name != A::TYPE_NAME && !A::TYPE_ALIASES.contains(&type_name) {
+            return Err(snapshot_error(SnapshotError::WrongType {
+                stored: snapshot.snapshot_type.clone(),
+            }));
+        }
+        if let Some(protection) = &self.app.inner.protection {
+            let mut payloads = [std::mem::take(&mut snapshot.payload)];
+            protection.unprotect(id, &mut payloads).await?;
+            let [payload] = payloads;
+            snapshot.payload = payload;
+        }
+        let header = EventHeader {
+            stream_id: id,
+            version: snapshot.version,
+            timestamp: snapshot.timestamp,
+        };
+        A::decode_snapshot(
+            &self.app.inner.codec,
+            &header,
+            snapshot.schema_version,
+            &snapshot.payload,
+        )
+        .map(Some)
+        .map_err(|source| snapshot_error(SnapshotError::Decode(source)))
     }
 }
 
@@ -296,8 +426,58 @@ pub trait Changes {
         out: &mut Vec<StreamAppend>,
     ) -> Result<(), Error>;
 
+    /// Encodes snapshots of the aggregates whose pending events cross a
+    /// multiple of their snapshot interval. Called after a successful append,
+    /// before [`mark_saved`](Self::mark_saved).
+    fn snapshots_due<C: Codec>(
+        &self,
+        codec: &C,
+        intervals: &SnapshotIntervals,
+        out: &mut Vec<Snapshot>,
+    ) -> Result<(), Error>;
+
     /// Clears the pending events after a successful save.
     fn mark_saved(&mut self);
+}
+
+/// A snapshot of `aggregate` at its current version.
+fn encode_snapshot<A: Aggregate, C: Codec>(aggregate: &A, codec: &C) -> Result<Snapshot, Error> {
+    let meta = aggregate.meta();
+    let payload = aggregate
+        .encode_snapshot(codec)
+        .map_err(|source| Error::Snapshot {
+            aggregate: A::TYPE_NAME,
+            stream_id: meta.id(),
+            version: meta.version(),
+            reason: SnapshotError::Encode(source),
+        })?;
+    Ok(Snapshot {
+        stream_id: meta.id(),
+        version: meta.version(),
+        snapshot_type: A::TYPE_NAME.to_owned(),
+        schema_version: A::STATE_VERSION,
+        timestamp: meta.modified_on(),
+        payload,
+    })
+}
+
+/// Adds a snapshot of `aggregate` to `out` when its unsaved events cross a
+/// multiple of its interval (Python eventsourcing snapshots when
+/// `version % interval == 0`; crossing also covers saves of several events).
+fn snapshot_if_due<A: Aggregate, C: Codec>(
+    aggregate: &A,
+    codec: &C,
+    intervals: &SnapshotIntervals,
+    out: &mut Vec<Snapshot>,
+) -> Result<(), Error> {
+    let Some(every) = intervals.interval::<A>() else {
+        return Ok(());
+    };
+    let meta = aggregate.meta();
+    if meta.saved_version() / every < meta.version() / every {
+        out.push(encode_snapshot(aggregate, codec)?);
+    }
+    Ok(())
 }
 
 /// Appends `aggregate`'s pending events, encoded, to `out`.
@@ -327,7 +507,7 @@ fn encode_pending<A: Aggregate, C: Codec>(
         events.push(NewEvent {
             event_id: envelope.event_id,
             event_type: event_type.to_owned(),
-            schema_version: 1,
+            schema_version: envelope.event.schema_version(),
             timestamp: envelope.timestamp,
             metadata: envelope.metadata.clone().or(metadata),
             payload,
@@ -351,6 +531,15 @@ impl<A: Aggregate> Changes for &mut A {
         encode_pending(&**self, codec, metadata, out)
     }
 
+    fn snapshots_due<C: Codec>(
+        &self,
+        codec: &C,
+        intervals: &SnapshotIntervals,
+        out: &mut Vec<Snapshot>,
+    ) -> Result<(), Error> {
+        snapshot_if_due(&**self, codec, intervals, out)
+    }
+
     fn mark_saved(&mut self) {
         self.meta_mut().mark_saved();
     }
@@ -365,6 +554,16 @@ impl<A: Aggregate> Changes for &mut [A] {
     ) -> Result<(), Error> {
         self.iter()
             .try_for_each(|aggregate| encode_pending(aggregate, codec, metadata, out))
+    }
+
+    fn snapshots_due<C: Codec>(
+        &self,
+        codec: &C,
+        intervals: &SnapshotIntervals,
+        out: &mut Vec<Snapshot>,
+    ) -> Result<(), Error> {
+        self.iter()
+            .try_for_each(|aggregate| snapshot_if_due(aggregate, codec, intervals, out))
     }
 
     fn mark_saved(&mut self) {
@@ -384,6 +583,16 @@ impl<A: Aggregate> Changes for &mut Vec<A> {
             .try_for_each(|aggregate| encode_pending(aggregate, codec, metadata, out))
     }
 
+    fn snapshots_due<C: Codec>(
+        &self,
+        codec: &C,
+        intervals: &SnapshotIntervals,
+        out: &mut Vec<Snapshot>,
+    ) -> Result<(), Error> {
+        self.iter()
+            .try_for_each(|aggregate| snapshot_if_due(aggregate, codec, intervals, out))
+    }
+
     fn mark_saved(&mut self) {
         self.iter_mut()
             .for_each(|aggregate| aggregate.meta_mut().mark_saved());
@@ -400,6 +609,16 @@ macro_rules! tuple_changes {
                 out: &mut Vec<StreamAppend>,
             ) -> Result<(), Error> {
                 $(self.$index.append_to(codec, metadata, out)?;)+
+                Ok(())
+            }
+
+            fn snapshots_due<C: Codec>(
+                &self,
+                codec: &C,
+                intervals: &SnapshotIntervals,
+                out: &mut Vec<Snapshot>,
+            ) -> Result<(), Error> {
+                $(self.$index.snapshots_due(codec, intervals, out)?;)+
                 Ok(())
             }
 

@@ -83,6 +83,26 @@ pub enum Error {
         /// What went wrong.
         source: ApplyError,
     },
+    /// A snapshot could not be written or read. On a save, the events were
+    /// stored: only the snapshot failed.
+    #[error("snapshot of {aggregate} {stream_id} at version {version}: {reason}")]
+    Snapshot {
+        /// The aggregate type.
+        aggregate: &'static str,
+        /// The stream.
+        stream_id: Uuid,
+        /// The snapshot's version.
+        version: u64,
+        /// What went wrong.
+        reason: SnapshotError,
+    },
+    /// [`take_snapshot`](crate::Application::take_snapshot) on an aggregate
+    /// declared without snapshots.
+    #[error("{aggregate} has no snapshots: declare it with #[aggregate(snapshots)] or #[aggregate(snapshot_every = N)] and derive Serialize and Deserialize")]
+    SnapshotsDisabled {
+        /// The aggregate type.
+        aggregate: &'static str,
+    },
     /// A payload could not be protected or unprotected (see
     /// [`PayloadProtection`](crate::PayloadProtection)).
     #[error(transparent)]
@@ -90,6 +110,24 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
+}
+
+/// Why a snapshot could not be written or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// The state did not encode.
+    #[error("cannot encode the state: {0}")]
+    Encode(CodecError),
+    /// The stored state did not decode (or upcast).
+    #[error("cannot decode the state: {0}")]
+    Decode(PayloadError),
+    /// The snapshot was stored for another aggregate type.
+    #[error("stored for aggregate type `{stored}`")]
+    WrongType {
+        /// The stored type name.
+        stored: String,
+    },
 }
 
 impl From<StoreError> for Error {

@@ -17,13 +17,19 @@ pub trait DomainEvent: Debug + Clone + Send + Sync + Sized + 'static {
     /// The stored name of this event (`"TrickAdded"`).
     fn event_type(&self) -> &'static str;
 
+    /// The version of this event's schema, stored beside its payload
+    /// (`#[event("TrickAdded", version = 2)]`; 1 by default).
+    fn schema_version(&self) -> u32;
+
     /// Encodes the event's fields (without the type name, which the envelope keeps).
     fn encode_payload<C: Codec>(&self, codec: &C) -> Result<Vec<u8>, CodecError>;
 
-    /// Decodes the fields of the event named `event_type`.
+    /// Decodes the fields of the event stored as `event_type` (its current
+    /// name or an alias) at `schema_version`, upcasting older payloads.
     fn decode_payload<C: Codec>(
         codec: &C,
         event_type: &str,
+        schema_version: u32,
         payload: &[u8],
     ) -> Result<Self, PayloadError>;
 }
@@ -40,6 +46,18 @@ pub enum PayloadError {
     /// The payload did not decode into the event's fields.
     #[error("payload does not decode: {0}")]
     Codec(#[from] CodecError),
+    /// The payload was written by newer code, at a schema version this code
+    /// does not know.
+    #[error("schema version {stored} is newer than this code's version {current}")]
+    NewerSchema {
+        /// The stored schema version.
+        stored: u32,
+        /// The newest version this code reads.
+        current: u32,
+    },
+    /// The upcast document did not decode into the current shape.
+    #[error("upcast payload does not decode: {0}")]
+    Upcast(String),
 }
 
 /// Where an event sits in its stream, and when it happened.

@@ -16,11 +16,12 @@ pub mod record;
 pub mod replay;
 pub mod store;
 pub mod timestamp;
+pub mod upcast;
 
 pub use aggregate::{Aggregate, AggregateMeta, ApplyError};
-pub use application::{Application, ApplicationBuilder, Changes, Repository};
+pub use application::{Application, ApplicationBuilder, Changes, Repository, SnapshotIntervals};
 pub use codec::{Codec, CodecError, JsonCodec};
-pub use error::Error;
+pub use error::{Error, SnapshotError};
 pub use event::{DomainEvent, Envelope, EventHeader, PayloadError};
 pub use metadata::Metadata;
 pub use protection::{PayloadProtection, ProtectionError};
@@ -36,13 +37,18 @@ pub use uuid::{self, Uuid};
 /// a user who shadows `Result`, `Option` or `core` still compiles. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::aggregate::{Aggregate, AggregateMeta, ApplyError};
+    pub use crate::aggregate::{Aggregate, AggregateMeta, ApplyError, SnapshotIn, SnapshotOut};
     pub use crate::codec::{Codec, CodecError};
     pub use crate::event::{DomainEvent, Envelope, EventHeader, PayloadError};
     pub use crate::timestamp::Timestamp;
+    pub use crate::upcast::{
+        check_schema_version, decode_snapshot, decode_versioned, snapshots_disabled,
+    };
+    pub use crate::upcast::{from_value, Value};
     pub use ::core::clone::Clone;
     pub use ::core::ops::Deref;
-    pub use ::core::primitive::{str, u64, u8};
+    pub use ::core::option::Option::{self, None, Some};
+    pub use ::core::primitive::{bool, str, u32, u64, u8};
     pub use ::core::result::Result::{self, Err, Ok};
     pub use ::serde;
     pub use ::std::borrow::ToOwned;

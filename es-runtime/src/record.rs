@@ -66,11 +66,13 @@ impl StoredEvent {
     }
 
     pub(crate) fn decode_event<E: DomainEvent, C: Codec>(&self, codec: &C) -> Result<E, Error> {
-        E::decode_payload(codec, &self.event_type, &self.payload).map_err(|source| Error::Decode {
-            stream_id: self.stream_id,
-            version: self.version,
-            event_type: self.event_type.clone(),
-            source,
-        })
+        E::decode_payload(codec, &self.event_type, self.schema_version, &self.payload).map_err(
+            |source| Error::Decode {
+                stream_id: self.stream_id,
+                version: self.version,
+                event_type: self.event_type.clone(),
+                source,
+            },
+        )
     }
 }

@@ -56,6 +56,46 @@ impl Customer {
     }
 }
 
+impl Customer {
+    #[doc(hidden)]
+    const __TYPE_NAME: &'static ::chronicle::__private::str = "Customer";
+    #[doc(hidden)]
+    const __TYPE_ALIASES: &'static [&'static ::chronicle::__private::str] = &[];
+    #[doc(hidden)]
+    const __SNAPSHOTS: ::chronicle::__private::bool = false;
+    #[doc(hidden)]
+    const __SNAPSHOT_EVERY: ::chronicle::__private::Option<
+        ::chronicle::__private::u64,
+    > = ::chronicle::__private::None;
+    #[doc(hidden)]
+    const __STATE_VERSION: ::chronicle::__private::u32 = 1;
+    #[doc(hidden)]
+    fn __encode_snapshot<C: ::chronicle::__private::Codec>(
+        &self,
+        _codec: &C,
+    ) -> ::chronicle::__private::Result<
+        ::chronicle::__private::Vec<::chronicle::__private::u8>,
+        ::chronicle::__private::CodecError,
+    > {
+        ::chronicle::__private::Err(
+            ::chronicle::__private::snapshots_disabled("Customer"),
+        )
+    }
+    #[doc(hidden)]
+    fn __decode_snapshot<C: ::chronicle::__private::Codec>(
+        _codec: &C,
+        _header: &::chronicle::__private::EventHeader,
+        _schema_version: ::chronicle::__private::u32,
+        _payload: &[::chronicle::__private::u8],
+    ) -> ::chronicle::__private::Result<Self, ::chronicle::__private::PayloadError> {
+        ::chronicle::__private::Err(
+            ::chronicle::__private::PayloadError::Codec(
+                ::chronicle::__private::snapshots_disabled("Customer"),
+            ),
+        )
+    }
+}
+
 const _: () = {
     ::chronicle::__private::assert_event_field::<String>();
     ::chronicle::__private::assert_event_field::<Option<String>>();
@@ -148,8 +188,29 @@ impl CustomerState {
 }
 
 impl ::chronicle::__private::Aggregate for Customer {
-    const TYPE_NAME: &'static ::chronicle::__private::str = "Customer";
+    const TYPE_NAME: &'static ::chronicle::__private::str = Self::__TYPE_NAME;
+    const TYPE_ALIASES: &'static [&'static ::chronicle::__private::str] = Self::__TYPE_ALIASES;
+    const SNAPSHOTS: ::chronicle::__private::bool = Self::__SNAPSHOTS;
+    const SNAPSHOT_EVERY: ::chronicle::__private::Option<::chronicle::__private::u64> = Self::__SNAPSHOT_EVERY;
+    const STATE_VERSION: ::chronicle::__private::u32 = Self::__STATE_VERSION;
     type Event = CustomerEvent;
+    fn encode_snapshot<C: ::chronicle::__private::Codec>(
+        &self,
+        codec: &C,
+    ) -> ::chronicle::__private::Result<
+        ::chronicle::__private::Vec<::chronicle::__private::u8>,
+        ::chronicle::__private::CodecError,
+    > {
+        self.__encode_snapshot(codec)
+    }
+    fn decode_snapshot<C: ::chronicle::__private::Codec>(
+        codec: &C,
+        header: &::chronicle::__private::EventHeader,
+        schema_version: ::chronicle::__private::u32,
+        payload: &[::chronicle::__private::u8],
+    ) -> ::chronicle::__private::Result<Self, ::chronicle::__private::PayloadError> {
+        Self::__decode_snapshot(codec, header, schema_version, payload)
+    }
     fn meta(&self) -> &::chronicle::__private::AggregateMeta<CustomerEvent> {
         &self.__meta
     }
@@ -198,6 +259,26 @@ impl ::chronicle::__private::Aggregate for Customer {
     }
 }
 
+impl Customer {
+    #[doc(hidden)]
+    fn __upcast_state(
+        from: ::chronicle::__private::u32,
+        state: ::chronicle::__private::Value,
+    ) -> ::chronicle::__private::Option<::chronicle::__private::Value> {
+        match from {
+            _ => {
+                let _ = state;
+                ::chronicle::__private::None
+            }
+        }
+    }
+}
+
+const _: () = ::core::assert!(
+    Customer::__STATE_VERSION <= 1,
+    "the state of `Customer` is at a version (#[aggregate(version = N)]) for which an #[upcast(state, from = 1)] function is missing: every version below N needs one"
+);
+
 const _: () = {
     #[derive(::chronicle::__private::serde::Serialize)]
     #[serde(crate = "::chronicle::__private::serde")]
@@ -240,6 +321,13 @@ const _: () = {
                 CustomerEvent::Activate { .. } => "Activate",
             }
         }
+        fn schema_version(&self) -> ::chronicle::__private::u32 {
+            match self {
+                CustomerEvent::SignedUp { .. } => 1,
+                CustomerEvent::Imported { .. } => 1,
+                CustomerEvent::Activate { .. } => 1,
+            }
+        }
         fn encode_payload<C: ::chronicle::__private::Codec>(
             &self,
             codec: &C,
@@ -260,10 +348,12 @@ const _: () = {
         fn decode_payload<C: ::chronicle::__private::Codec>(
             codec: &C,
             event_type: &::chronicle::__private::str,
+            schema_version: ::chronicle::__private::u32,
             payload: &[::chronicle::__private::u8],
         ) -> ::chronicle::__private::Result<Self, ::chronicle::__private::PayloadError> {
             match event_type {
                 "SignedUp" => {
+                    ::chronicle::__private::check_schema_version(schema_version, 1)?;
                     let __SignedUpOwned { email, name } = codec.decode(payload)?;
                     ::chronicle::__private::Ok(CustomerEvent::SignedUp {
                         email,
@@ -271,10 +361,12 @@ const _: () = {
                     })
                 }
                 "Imported" => {
+                    ::chronicle::__private::check_schema_version(schema_version, 1)?;
                     let __ImportedOwned { email } = codec.decode(payload)?;
                     ::chronicle::__private::Ok(CustomerEvent::Imported { email })
                 }
                 "Activate" => {
+                    ::chronicle::__private::check_schema_version(schema_version, 1)?;
                     let __ActivateOwned {} = codec.decode(payload)?;
                     ::chronicle::__private::Ok(CustomerEvent::Activate {})
                 }

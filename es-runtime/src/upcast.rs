@@ -1,0 +1,97 @@
+//! Upcasting: turning payloads stored by an older shape of an event (or of an
+//! aggregate's state) into the current shape.
+//!
+//! Upcasters work on a codec-neutral document, [`Value`] (JSON's data model),
+//! so they are written once whatever codec stores the payloads:
+//!
+//! ```ignore
+//! #[upcast("TrickAdded", from = 1)]
+//! fn trick_added_v1(mut payload: Value) -> Value {
+//!     payload["level"] = json!(1);
+//!     payload
+//! }
+//! ```
+//!
+//! Payloads at the current version decode directly; older ones decode into a
+//! `Value`, pass through each upcaster from their version to the current one,
+//! then decode into the current type.
+
+pub use serde_json::{json, Value};
+
+use serde::de::DeserializeOwned;
+
+use crate::aggregate::SnapshotIn;
+use crate::codec::{Codec, CodecError};
+use crate::event::PayloadError;
+
+/// Decodes an upcast document into the current shape.
+#[doc(hidden)]
+pub fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, PayloadError> {
+    serde_json::from_value(value).map_err(|error| PayloadError::Upcast(error.to_string()))
+}
+
+/// Fails unless a payload stored at `stored` can be read by code at
+/// `current`, for events that have never changed shape.
+#[doc(hidden)]
+pub fn check_schema_version(stored: u32, current: u32) -> Result<(), PayloadError> {
+    match stored.cmp(&current) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Greater => Err(PayloadError::NewerSchema { stored, current }),
+        std::cmp::Ordering::Less => Err(PayloadError::Upcast(format!(
+            "no upcaster reads version {stored}"
+        ))),
+    }
+}
+
+/// Decodes a payload stored at schema version `stored` into the shape of
+/// version `current`: directly when they are equal, otherwise through
+/// `upcast(version, document)` for each version from `stored` up.
+#[doc(hidden)]
+pub fn decode_versioned<C: Codec, T: DeserializeOwned>(
+    codec: &C,
+    payload: &[u8],
+    stored: u32,
+    current: u32,
+    upcast: impl Fn(u32, Value) -> Option<Value>,
+) -> Result<T, PayloadError> {
+    if stored == current {
+        return Ok(codec.decode(payload)?);
+    }
+    if stored > current {
+        return Err(PayloadError::NewerSchema { stored, current });
+    }
+    let mut document: Value = codec.decode(payload)?;
+    for version in stored..current {
+        document = upcast(version, document)
+            .ok_or_else(|| PayloadError::Upcast(format!("no upcaster reads version {version}")))?;
+    }
+    from_value(document)
+}
+
+/// Decodes a snapshot payload, upcasting its `state` from `stored` to
+/// `current` with the aggregate's state upcasters.
+#[doc(hidden)]
+pub fn decode_snapshot<C: Codec, T: DeserializeOwned>(
+    codec: &C,
+    payload: &[u8],
+    stored: u32,
+    current: u32,
+    upcast_state: fn(u32, Value) -> Option<Value>,
+) -> Result<SnapshotIn<T>, PayloadError> {
+    decode_versioned(codec, payload, stored, current, |version, mut document| {
+        let state = document.get_mut("state")?.take();
+        *document.get_mut("state")? = upcast_state(version, state)?;
+        Some(document)
+    })
+}
+
+/// The error of encoding a snapshot of an aggregate declared without them.
+#[doc(hidden)]
+pub fn snapshots_disabled(aggregate: &str) -> CodecError {
+    CodecError {
+        codec: "snapshot",
+        message: format!(
+            "{aggregate} has no snapshots: declare it with #[aggregate(snapshots)] or #[aggregate(snapshot_every = N)]"
+        ),
+    }
+}
