@@ -151,7 +151,11 @@ async fn check_v2<S: EventStore>(app: &Application<S>) {
         .unwrap()
         .expect("the fixture has a snapshot");
     assert_eq!(
-        (snapshot.version, snapshot.schema_version, snapshot.snapshot_type.as_str()),
+        (
+            snapshot.version,
+            snapshot.schema_version,
+            snapshot.snapshot_type.as_str()
+        ),
         (2, 1, "Dog")
     );
     let mut buster: v2::Hound = app.get(dog_id("Buster")).await.unwrap();
@@ -273,7 +277,11 @@ mod postgres {
         let url = url().expect("CHRONICLE_TEST_POSTGRES_URL");
         let sqlite = fixtures().join(SQLITE_FIXTURE);
         let _ = std::fs::remove_file(&sqlite);
-        let store = SqliteStore::builder(&sqlite).read_connections(0).open().await.unwrap();
+        let store = SqliteStore::builder(&sqlite)
+            .read_connections(0)
+            .open()
+            .await
+            .unwrap();
         write_v1(&Application::new(store)).await;
 
         let client = client(&url).await;
@@ -295,7 +303,11 @@ mod postgres {
             ])
             .output()
             .expect("pg_dump");
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         std::fs::write(fixtures().join(POSTGRES_FIXTURE), output.stdout).unwrap();
         client
             .batch_execute(&format!("DROP SCHEMA {FIXTURE_SCHEMA} CASCADE"))

@@ -194,6 +194,9 @@ impl<'a> AggregateImpl<'a> {
 
         let mut items = Vec::with_capacity(item.items.len());
         let mut names: Vec<(String, &Ident)> = Vec::new();
+        // A malformed upcaster is reported on its own; the version chains it
+        // may have belonged to are not checked again.
+        let mut broken_upcaster = false;
         for impl_item in &item.items {
             let ImplItem::Fn(func) = impl_item else {
                 items.push(Member::Plain(impl_item));
@@ -209,8 +212,9 @@ impl<'a> AggregateImpl<'a> {
                 );
             }
             if let Some(upcast_attr) = func.attrs.iter().find(|attr| is_upcast_attr(attr)) {
-                if let Some(upcaster) = Upcaster::from_syn(cx, func, upcast_attr) {
-                    items.push(Member::Upcaster(upcaster));
+                match Upcaster::from_syn(cx, func, upcast_attr) {
+                    Some(upcaster) => items.push(Member::Upcaster(upcaster)),
+                    None => broken_upcaster = true,
                 }
                 continue;
             }
@@ -255,7 +259,9 @@ impl<'a> AggregateImpl<'a> {
                 items.push(Member::Event(Box::new(method)));
             }
         }
-        check_versions(cx, &items);
+        if !broken_upcaster {
+            check_versions(cx, &items);
+        }
         let self_ident = self_ident?;
         if !cx.has_errors()
             && !items

@@ -143,6 +143,8 @@ fn string_list(cx: &mut Ctxt, value: &Expr, what: &str) -> Vec<LitStr> {
 pub(crate) struct AggregateArgs {
     /// `snapshots` or `snapshot_every = N`: the state can be snapshotted.
     pub(crate) snapshots: bool,
+    /// Where snapshots were asked for, for errors about the state.
+    pub(crate) snapshots_span: Option<proc_macro2::Span>,
     /// `snapshot_every = N`.
     pub(crate) snapshot_every: Option<u64>,
     /// `version = N`: the state's schema version.
@@ -170,7 +172,10 @@ pub(crate) fn parse_struct_args(cx: &mut Ctxt, tokens: TokenStream) -> Aggregate
     };
     for meta in metas {
         match &meta {
-            Meta::Path(path) if path.is_ident("snapshots") => args.snapshots = true,
+            Meta::Path(path) if path.is_ident("snapshots") => {
+                args.snapshots = true;
+                args.snapshots_span = Some(syn::spanned::Spanned::span(path));
+            }
             Meta::NameValue(nv) if nv.path.is_ident("snapshot_every") => {
                 match &nv.value {
                     Expr::Lit(syn::ExprLit {
@@ -179,6 +184,7 @@ pub(crate) fn parse_struct_args(cx: &mut Ctxt, tokens: TokenStream) -> Aggregate
                     }) => match literal.base10_parse::<u64>() {
                         Ok(every) if every > 0 => {
                             args.snapshots = true;
+                            args.snapshots_span = Some(syn::spanned::Spanned::span(&nv.path));
                             args.snapshot_every = Some(every);
                         }
                         _ => cx.error_spanned_by(

@@ -209,6 +209,11 @@ fn struct_options(input: &AggregateStruct) -> TokenStream {
         None => quote!(#private::None),
     };
     let version = Literal::u32_unsuffixed(args.version.as_ref().map_or(1, |(version, _)| *version));
+    // Both calls carry the `snapshots` argument's span, so a state without
+    // serde gets one error there instead of errors inside the expansion.
+    let span = args.snapshots_span.unwrap_or_else(Span::call_site);
+    let encode_snapshot = quote_spanned!(span=> #private::encode_snapshot);
+    let decode_snapshot = quote_spanned!(span=> #private::decode_snapshot);
     let codec_functions = if snapshots {
         quote! {
             #[doc(hidden)]
@@ -216,10 +221,11 @@ fn struct_options(input: &AggregateStruct) -> TokenStream {
                 &self,
                 codec: &C,
             ) -> #private::Result<#private::Vec<#private::u8>, #private::CodecError> {
-                codec.encode(&#private::SnapshotOut {
-                    created_on: self.__meta.created_on().unix_micros(),
-                    state: &self.__state,
-                })
+                #encode_snapshot(
+                    codec,
+                    self.__meta.created_on().unix_micros(),
+                    &self.__state,
+                )
             }
 
             #[doc(hidden)]
@@ -229,7 +235,7 @@ fn struct_options(input: &AggregateStruct) -> TokenStream {
                 schema_version: #private::u32,
                 payload: &[#private::u8],
             ) -> #private::Result<Self, #private::PayloadError> {
-                let snapshot: #private::SnapshotIn<#state> = #private::decode_snapshot(
+                let snapshot: #private::SnapshotIn<#state> = #decode_snapshot(
                     codec,
                     payload,
                     schema_version,

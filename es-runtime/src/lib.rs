@@ -11,6 +11,10 @@ pub mod codec;
 pub mod error;
 pub mod event;
 pub mod metadata;
+#[cfg(feature = "msgpack")]
+pub mod msgpack;
+#[cfg(any(feature = "compression", feature = "encryption"))]
+pub mod protect;
 pub mod protection;
 pub mod record;
 pub mod replay;
@@ -24,6 +28,8 @@ pub use codec::{Codec, CodecError, JsonCodec};
 pub use error::{Error, SnapshotError};
 pub use event::{DomainEvent, Envelope, EventHeader, PayloadError};
 pub use metadata::Metadata;
+#[cfg(feature = "msgpack")]
+pub use msgpack::MsgPackCodec;
 pub use protection::{PayloadProtection, ProtectionError};
 pub use record::{NewEvent, StoredEvent};
 pub use store::{
@@ -42,7 +48,7 @@ pub mod __private {
     pub use crate::event::{DomainEvent, Envelope, EventHeader, PayloadError};
     pub use crate::timestamp::Timestamp;
     pub use crate::upcast::{
-        check_schema_version, decode_snapshot, decode_versioned, snapshots_disabled,
+        check_schema_version, decode_snapshot, decode_versioned, encode_snapshot, snapshots_disabled,
     };
     pub use crate::upcast::{from_value, Value};
     pub use ::core::clone::Clone;

@@ -68,10 +68,31 @@ pub fn decode_versioned<C: Codec, T: DeserializeOwned>(
     from_value(document)
 }
 
+/// Bound on the state of aggregates with snapshots.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "snapshots need a serializable state: `{Self}` must implement Serialize and Deserialize",
+    label = "snapshots store the aggregate's fields",
+    note = "derive them on the aggregate struct: #[derive(serde::Serialize, serde::Deserialize)]"
+)]
+pub trait SnapshotState: serde::Serialize + DeserializeOwned {}
+
+impl<T: serde::Serialize + DeserializeOwned> SnapshotState for T {}
+
+/// Encodes a snapshot payload: the state and the creation time.
+#[doc(hidden)]
+pub fn encode_snapshot<C: Codec, T: SnapshotState>(
+    codec: &C,
+    created_on: i64,
+    state: &T,
+) -> Result<Vec<u8>, CodecError> {
+    codec.encode(&crate::aggregate::SnapshotOut { created_on, state })
+}
+
 /// Decodes a snapshot payload, upcasting its `state` from `stored` to
 /// `current` with the aggregate's state upcasters.
 #[doc(hidden)]
-pub fn decode_snapshot<C: Codec, T: DeserializeOwned>(
+pub fn decode_snapshot<C: Codec, T: SnapshotState>(
     codec: &C,
     payload: &[u8],
     stored: u32,

@@ -1,0 +1,37 @@
+use chronicle::prelude::*;
+use chronicle::upcast::Value;
+
+#[aggregate]
+
+pub struct Dog {
+    name: String,
+    tricks: Vec<String>,
+}
+
+#[aggregate]
+impl Dog {
+    #[event("Registered")]
+    pub fn register(name: String) -> Self {
+        Self {
+            name,
+            tricks: Vec::new(),
+        }
+    }
+
+    #[event("TrickAdded", version = 2)]
+    pub fn add_trick(&mut self, trick: String) {
+        self.tricks.push(trick);
+    }
+
+    #[upcast("TrickAdded", from = 1)]
+    fn trick_added_v1(payload: Value) -> Value {
+        payload
+    }
+
+    #[upcast("TrickAdded", from = 1)]
+    fn trick_added_v1_again(payload: Value) -> Value {
+        payload
+    }
+}
+
+fn main() {}

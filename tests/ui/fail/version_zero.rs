@@ -1,0 +1,26 @@
+use chronicle::prelude::*;
+
+#[aggregate]
+
+pub struct Dog {
+    name: String,
+    tricks: Vec<String>,
+}
+
+#[aggregate]
+impl Dog {
+    #[event("Registered")]
+    pub fn register(name: String) -> Self {
+        Self {
+            name,
+            tricks: Vec::new(),
+        }
+    }
+
+    #[event("TrickAdded", version = 0)]
+    pub fn add_trick(&mut self, trick: String) {
+        self.tricks.push(trick);
+    }
+}
+
+fn main() {}
