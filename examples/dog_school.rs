@@ -2,7 +2,7 @@
 //!
 //! Registers dogs, teaches them tricks, reads them back, shows a rejected
 //! command, a concurrency conflict between two copies of one dog, a temporal
-//! query and the application's event log.
+//! query, a snapshot, a versioned event and the application's event log.
 //!
 //! Run with `cargo run --example dog_school`. The events go to a SQLite file,
 //! `dog_school.db` in the working directory, unless `CHRONICLE_STORE_URL`
@@ -10,13 +10,17 @@
 
 use chronicle::prelude::*;
 use chronicle::store::AnyStore;
+use chronicle::upcast::{json, Value};
+use serde::{Deserialize, Serialize};
 
-/// A dog at the school.
-#[aggregate]
-#[derive(Debug, Clone, PartialEq)]
+/// A dog at the school. Snapshots every 10 events keep loading fast.
+#[aggregate(snapshot_every = 10)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dog {
     name: String,
     tricks: Vec<String>,
+    /// The sum of the difficulties of the tricks learnt.
+    skill: u32,
 }
 
 #[aggregate]
@@ -27,18 +31,28 @@ impl Dog {
         Self {
             name,
             tricks: Vec::new(),
+            skill: 0,
         }
     }
 
     /// Records that the dog learnt a trick. Infallible: validation happens in
-    /// [`Dog::teach`], before the event exists.
-    #[event("TrickAdded")]
-    fn add_trick(&mut self, trick: String) {
+    /// [`Dog::teach`], before the event exists. Version 2 of the event added
+    /// the trick's difficulty.
+    #[event("TrickAdded", version = 2)]
+    fn add_trick(&mut self, trick: String, difficulty: u8) {
         self.tricks.push(trick);
+        self.skill += u32::from(difficulty);
+    }
+
+    /// Tricks recorded before difficulties existed were all easy ones.
+    #[upcast("TrickAdded", from = 1)]
+    fn trick_added_v1(mut payload: Value) -> Value {
+        payload["difficulty"] = json!(1);
+        payload
     }
 
     /// The command: rejects a trick the dog already knows, recording nothing.
-    pub fn teach(&mut self, trick: &str) -> Result<(), SchoolError> {
+    pub fn teach(&mut self, trick: &str, difficulty: u8) -> Result<(), SchoolError> {
         if trick.trim().is_empty() {
             return Err(SchoolError::EmptyTrick);
         }
@@ -48,7 +62,7 @@ impl Dog {
                 trick: trick.to_owned(),
             });
         }
-        self.add_trick(trick.to_owned());
+        self.add_trick(trick.to_owned(), difficulty);
         Ok(())
     }
 
@@ -60,6 +74,11 @@ impl Dog {
     /// The tricks it knows, in the order it learnt them.
     pub fn tricks(&self) -> &[String] {
         &self.tricks
+    }
+
+    /// The sum of the difficulties of its tricks.
+    pub fn skill(&self) -> u32 {
+        self.skill
     }
 }
 
@@ -98,9 +117,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Register two dogs and teach them tricks; one save stores both atomically.
     let mut fido = Dog::register("Fido".into());
     let mut buster = Dog::register("Buster".into());
-    fido.teach("roll over")?;
-    fido.teach("play dead")?;
-    buster.teach("fetch")?;
+    fido.teach("roll over", 2)?;
+    fido.teach("play dead", 3)?;
+    buster.teach("fetch", 1)?;
     println!(
         "registered {} (version {}, {} pending events) and {} (version {})",
         fido.name(),
@@ -123,7 +142,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A rejected command records nothing and changes nothing.
     let before = fido.clone();
-    match fido.teach("roll over") {
+    match fido.teach("roll over", 2) {
         Err(error) => println!("rejected: {error}"),
         Ok(()) => return Err("teaching a known trick should be rejected".into()),
     }
@@ -133,8 +152,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Two copies of one dog: the second save loses and writes nothing.
     let mut first: Dog = app.get(buster.id()).await?;
     let mut second: Dog = app.get(buster.id()).await?;
-    first.teach("sit")?;
-    second.teach("beg")?;
+    first.teach("sit", 1)?;
+    second.teach("beg", 2)?;
     app.save(&mut first).await?;
     match app.save(&mut second).await {
         Err(error @ Error::Conflict { .. }) => println!("conflict: {error}"),
@@ -152,15 +171,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         earlier.modified_on()
     );
 
-    // The application's event log, in order: this run's part of it.
+    // A snapshot on demand (they are also taken every 10 events): loading
+    // starts from it and replays only later events.
+    let version = app.take_snapshot::<Dog>(fido.id()).await?;
+    fido.teach("shake hands", 2)?;
+    app.save(&mut fido).await?;
+    let fido: Dog = app.get(fido.id()).await?;
+    println!(
+        "snapshot of {} at version {version}; loaded at version {} with skill {}",
+        fido.name(),
+        fido.version(),
+        fido.skill()
+    );
+
+    // The application's event log, in order: this run's part of it. Each
+    // record keeps its schema version; version 1 records (from older runs)
+    // are upcast when they load.
     println!("event log:");
     for record in app.read_log(LogQuery::after(log_start, 100)).await? {
         println!(
-            "  #{} {} v{} {} {}",
+            "  #{} {} v{} {} (schema {}) {}",
             record.position,
             record.stream_id,
             record.version,
             record.event_type,
+            record.schema_version,
             String::from_utf8_lossy(&record.payload)
         );
     }
