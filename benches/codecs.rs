@@ -1,0 +1,3 @@
+//! Codec and payload-protection benchmark (being written).
+
+fn main() {}
