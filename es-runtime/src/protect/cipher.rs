@@ -186,7 +186,7 @@ fn hex_digit(byte: u8) -> Option<u8> {
 fn decode_base64(text: &str) -> Option<Vec<u8>> {
     let body = text.trim_end_matches('=');
     let padding = text.len() - body.len();
-    if padding > 2 || (padding > 0 && text.len() % 4 != 0) {
+    if padding > 2 || (padding > 0 && text.len() & 3 != 0) {
         return None;
     }
     let mut out = Vec::with_capacity(body.len() * 3 / 4);
