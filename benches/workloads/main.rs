@@ -289,4 +289,67 @@ fn main() {
     );
     drop(sqlite_base);
     let _ = std::fs::remove_dir_all(&dir);
+
+    #[cfg(feature = "postgres")]
+    postgres(&rt);
+    #[cfg(not(feature = "postgres"))]
+    println!("postgres: skipped (build with --features postgres)");
+}
+
+/// The URL of the PostgreSQL server to measure, if any.
+#[cfg(feature = "postgres")]
+fn postgres_url() -> Option<String> {
+    [
+        "CHRONICLE_BENCH_POSTGRES_URL",
+        "CHRONICLE_TEST_POSTGRES_URL",
+    ]
+    .into_iter()
+    .find_map(|name| std::env::var(name).ok().filter(|url| !url.is_empty()))
+}
+
+#[cfg(feature = "postgres")]
+fn postgres(rt: &tokio::runtime::Runtime) {
+    use baseline::postgres::{Batch, Postgres};
+    use chronicle::store::PostgresStore;
+
+    let Some(url) = postgres_url() else {
+        println!(
+            "postgres: skipped (set CHRONICLE_BENCH_POSTGRES_URL or CHRONICLE_TEST_POSTGRES_URL)"
+        );
+        return;
+    };
+    let prefix = format!("chronicle_bench_{}", std::process::id());
+    let mut base = Postgres::new(&url, format!("{prefix}_base"));
+
+    // W2's baseline is the faster of the driver's batch techniques.
+    let mut fastest = (Duration::MAX, Batch::Unnest);
+    for batch in [Batch::Unnest, Batch::Pipelined] {
+        let took = median(3, || {
+            baseline::Baseline::fresh(&mut base);
+            time(|| base.one_transaction_per_dog_by(W2, batch))
+        });
+        println!(
+            "     postgres  W2 baseline by {batch:?}: {:.0} events/s",
+            rate(W2.events(), took)
+        );
+        fastest = fastest.min((took, batch));
+    }
+    base.batch = fastest.1;
+
+    let mut schemas = Vec::new();
+    run_store(
+        rt,
+        "postgres",
+        3,
+        || {
+            let schema = format!("{prefix}_{}", schemas.len());
+            let store = rt
+                .block_on(PostgresStore::builder(&url).schema(&schema).connect())
+                .expect("connect to PostgreSQL");
+            schemas.push(schema);
+            store
+        },
+        &mut base,
+    );
+    base.drop_schemas(&schemas);
 }
