@@ -260,4 +260,8 @@ impl EventStore for AnyStore {
     async fn tracked_position(&self, consumer: &str) -> Result<u64, StoreError> {
         delegate!(self, store => store.tracked_position(consumer).await)
     }
+
+    async fn wait_for_events(&self, position: u64, timeout: std::time::Duration) {
+        delegate!(self, store => store.wait_for_events(position, timeout).await)
+    }
 }

@@ -2,6 +2,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{PoisonError, RwLock};
+use std::time::Duration;
+
+use tokio::sync::watch;
 
 use uuid::Uuid;
 
@@ -13,9 +16,20 @@ use crate::record::StoredEvent;
 
 /// Keeps encoded records in memory, exactly as a durable store would keep
 /// them, behind one lock (appends are atomic because they happen under it).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
     inner: RwLock<Inner>,
+    /// The last position, announced after every append that wrote events.
+    appended: watch::Sender<u64>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            inner: RwLock::default(),
+            appended: watch::Sender::new(0),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -155,7 +169,18 @@ impl MemoryStore {
 
 impl EventStore for MemoryStore {
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
-        self.append_now(request)
+        let outcome = self.append_now(request)?;
+        if let (true, Some(position)) = (outcome.written, outcome.last_position) {
+            self.appended.send_replace(position);
+        }
+        Ok(outcome)
+    }
+
+    async fn wait_for_events(&self, position: u64, timeout: Duration) {
+        let mut appended = self.appended.subscribe();
+        // The sender lives as long as the store, so `wait_for` only ends when
+        // the condition holds; the timeout bounds the wait either way.
+        let _ = tokio::time::timeout(timeout, appended.wait_for(|&last| last > position)).await;
     }
 
     async fn read_stream(

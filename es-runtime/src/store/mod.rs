@@ -19,6 +19,7 @@ pub mod postgres;
 pub mod sqlite;
 
 use std::future::Future;
+use std::time::Duration;
 
 use uuid::Uuid;
 
@@ -288,6 +289,19 @@ pub trait EventStore: Send + Sync + 'static {
         &self,
         consumer: &str,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Waits until events may have been appended after `position`, or until
+    /// `timeout` has passed. Only a hint for followers of the log, which read
+    /// it again either way: a store that cannot be told about new events
+    /// simply sleeps (polling), which is what this default does.
+    fn wait_for_events(
+        &self,
+        position: u64,
+        timeout: Duration,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = position;
+        tokio::time::sleep(timeout)
+    }
 }
 
 /// Checks a request for mistakes no store should accept: a stream named twice,
