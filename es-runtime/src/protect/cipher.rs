@@ -241,10 +241,22 @@ pub(crate) fn seal(
     aad: &[u8],
     plaintext: &[u8],
 ) -> Result<Vec<u8>, ProtectionError> {
-    let mut out = Vec::with_capacity(prefix.len() + NONCE_LEN + plaintext.len() + TAG_LEN);
-    out.extend_from_slice(prefix);
     let mut nonce = [0u8; NONCE_LEN];
     random(&mut nonce)?;
+    seal_with_nonce(cipher, prefix, nonce, aad, plaintext)
+}
+
+/// [`seal`] with a nonce from the caller, who must never use it again with
+/// the same key (the protection draws random nonces for a batch at once).
+pub(crate) fn seal_with_nonce(
+    cipher: &ChaCha20Poly1305,
+    prefix: &[u8],
+    nonce: [u8; NONCE_LEN],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, ProtectionError> {
+    let mut out = Vec::with_capacity(prefix.len() + NONCE_LEN + plaintext.len() + TAG_LEN);
+    out.extend_from_slice(prefix);
     out.extend_from_slice(&nonce);
     let start = out.len();
     out.extend_from_slice(plaintext);

@@ -428,7 +428,7 @@ impl Protection {
         &self,
         stream_id: Uuid,
         payload: &mut Vec<u8>,
-        #[cfg(feature = "encryption")] cipher: Option<&CipherRef<'_>>,
+        #[cfg(feature = "encryption")] cipher: Option<(&CipherRef<'_>, [u8; cipher::NONCE_LEN])>,
     ) -> Result<(), ProtectionError> {
         let mut format = GENERATION_1;
         #[cfg(feature = "compression")]
@@ -441,14 +441,15 @@ impl Protection {
             }
         }
         #[cfg(feature = "encryption")]
-        if let Some(cipher) = cipher {
+        if let Some((cipher, nonce)) = cipher {
             format |= ENCRYPTED;
             if let CipherRef::Stream(_) = cipher {
                 format |= STREAM_KEY;
             }
-            *payload = cipher::seal(
+            *payload = cipher::seal_with_nonce(
                 cipher.get(),
                 &[format],
+                nonce,
                 &associated_data(format, stream_id),
                 payload,
             )?;
@@ -618,13 +619,30 @@ impl PayloadProtection for Protection {
                 return Ok(());
             }
             #[cfg(feature = "encryption")]
-            let cipher = self.cipher_for(stream_id, true).await?;
+            {
+                let cipher = self.cipher_for(stream_id, true).await?;
+                if let Some(cipher) = &cipher {
+                    // One call to the system's generator for the whole batch.
+                    let mut nonces = vec![0u8; cipher::NONCE_LEN * payloads.len()];
+                    cipher::random(&mut nonces)?;
+                    for (payload, nonce) in payloads
+                        .iter_mut()
+                        .zip(nonces.chunks_exact(cipher::NONCE_LEN))
+                    {
+                        let nonce = nonce.try_into().map_err(|_| {
+                            ProtectionError::Config("nonce of the wrong length".into())
+                        })?;
+                        self.protect_one(stream_id, payload, Some((cipher, nonce)))?;
+                    }
+                    return Ok(());
+                }
+            }
             for payload in payloads.iter_mut() {
                 self.protect_one(
                     stream_id,
                     payload,
                     #[cfg(feature = "encryption")]
-                    cipher.as_ref(),
+                    None,
                 )?;
             }
             Ok(())
