@@ -7,6 +7,7 @@
 
 pub mod aggregate;
 pub mod application;
+pub mod cache;
 pub mod codec;
 pub mod error;
 pub mod event;
@@ -24,6 +25,7 @@ pub mod upcast;
 
 pub use aggregate::{Aggregate, AggregateMeta, ApplyError};
 pub use application::{Application, ApplicationBuilder, Changes, Repository, SnapshotIntervals};
+pub use cache::{AggregateCache, CacheStats};
 pub use codec::{Codec, CodecError, JsonCodec};
 pub use error::{Error, SnapshotError};
 pub use event::{DomainEvent, Envelope, EventHeader, PayloadError};
