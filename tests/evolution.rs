@@ -112,7 +112,9 @@ fn fixtures() -> PathBuf {
 }
 
 const SQLITE_FIXTURE: &str = "dog_school_v1.sqlite";
+#[cfg(feature = "postgres")]
 const POSTGRES_FIXTURE: &str = "dog_school_v1.postgres.sql";
+#[cfg(feature = "postgres")]
 const FIXTURE_SCHEMA: &str = "chronicle_fixture_v1";
 
 /// What v1 wrote: Fido with two tricks (no snapshot); Buster with a

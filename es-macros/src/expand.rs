@@ -689,6 +689,7 @@ fn payload_codec(input: &AggregateImpl, event: &Ident, events: &[&EventMethod]) 
     let mut helpers = Vec::new();
     let mut type_arms = Vec::new();
     let mut version_arms = Vec::new();
+    let all_aliases: Vec<&syn::LitStr> = events.iter().flat_map(|m| &m.aliases).collect();
     let mut encode_arms = Vec::new();
     let mut decode_arms = Vec::new();
     for (method, name) in events.iter().zip(&names) {
@@ -755,6 +756,7 @@ fn payload_codec(input: &AggregateImpl, event: &Ident, events: &[&EventMethod]) 
 
             impl #private::DomainEvent for #event {
                 const EVENT_TYPES: &'static [&'static #private::str] = &[#(#names),*];
+                const ALIASES: &'static [&'static #private::str] = &[#(#all_aliases),*];
 
                 fn event_type(&self) -> &'static #private::str {
                     match self {

@@ -15,7 +15,7 @@ use crate::record::{NewEvent, StoredEvent};
 use crate::replay::fold;
 use crate::store::{
     AppendOutcome, AppendRequest, EventStore, LogQuery, MemoryStore, Snapshot, StreamAppend,
-    StreamQuery,
+    StreamQuery, Tracking,
 };
 
 /// An event-sourced application: a store, a codec, and the operations that
@@ -168,28 +168,15 @@ impl<S: EventStore, C: Codec> Application<S, C> {
         mut changes: T,
         metadata: &Metadata,
     ) -> Result<AppendOutcome, Error> {
-        let mut request = AppendRequest::default();
-        changes.append_to(&self.inner.codec, metadata, &mut request.streams)?;
-        if request.streams.is_empty() {
+        let mut streams = Vec::new();
+        changes.append_to(&self.inner.codec, metadata, &mut streams)?;
+        if streams.is_empty() {
             return Ok(AppendOutcome {
                 last_position: None,
                 written: false,
             });
         }
-        if let Some(protection) = &self.inner.protection {
-            for append in &mut request.streams {
-                let mut payloads: Vec<Vec<u8>> = append
-                    .events
-                    .iter_mut()
-                    .map(|event| std::mem::take(&mut event.payload))
-                    .collect();
-                protection.protect(append.stream_id, &mut payloads).await?;
-                for (event, payload) in append.events.iter_mut().zip(payloads) {
-                    event.payload = payload;
-                }
-            }
-        }
-        let outcome = self.inner.store.append(request).await?;
+        let outcome = self.append_encoded(streams, None).await?;
         let mut snapshots = Vec::new();
         let due = changes.snapshots_due(
             &self.inner.codec,
@@ -203,6 +190,33 @@ impl<S: EventStore, C: Codec> Application<S, C> {
             self.store_snapshot(snapshot).await?;
         }
         Ok(outcome)
+    }
+
+    /// Protects encoded events (when the application protects payloads) and
+    /// appends them, with `tracking` if given, in one atomic write.
+    pub(crate) async fn append_encoded(
+        &self,
+        mut streams: Vec<StreamAppend>,
+        tracking: Option<Tracking>,
+    ) -> Result<AppendOutcome, Error> {
+        if let Some(protection) = &self.inner.protection {
+            for append in &mut streams {
+                let mut payloads: Vec<Vec<u8>> = append
+                    .events
+                    .iter_mut()
+                    .map(|event| std::mem::take(&mut event.payload))
+                    .collect();
+                protection.protect(append.stream_id, &mut payloads).await?;
+                for (event, payload) in append.events.iter_mut().zip(payloads) {
+                    event.payload = payload;
+                }
+            }
+        }
+        Ok(self
+            .inner
+            .store
+            .append(AppendRequest { streams, tracking })
+            .await?)
     }
 
     /// Takes a snapshot of aggregate `id` at its latest version, whatever the
@@ -481,7 +495,7 @@ fn snapshot_if_due<A: Aggregate, C: Codec>(
 }
 
 /// Appends `aggregate`'s pending events, encoded, to `out`.
-fn encode_pending<A: Aggregate, C: Codec>(
+pub(crate) fn encode_pending<A: Aggregate, C: Codec>(
     aggregate: &A,
     codec: &C,
     metadata: &Metadata,

@@ -14,6 +14,18 @@ pub trait DomainEvent: Debug + Clone + Send + Sync + Sized + 'static {
     /// Every event type name this enum can hold, in declaration order.
     const EVENT_TYPES: &'static [&'static str];
 
+    /// Former names of these events (`aliases = [...]`), still decoded.
+    const ALIASES: &'static [&'static str] = &[];
+
+    /// Every stored name that decodes into this enum: names and aliases.
+    fn stored_types() -> Vec<String> {
+        Self::EVENT_TYPES
+            .iter()
+            .chain(Self::ALIASES)
+            .map(|name| (*name).to_owned())
+            .collect()
+    }
+
     /// The stored name of this event (`"TrickAdded"`).
     fn event_type(&self) -> &'static str;
 

@@ -11,15 +11,20 @@ pub mod cache;
 pub mod codec;
 pub mod error;
 pub mod event;
+pub mod follow;
 pub mod metadata;
+pub mod model;
 #[cfg(feature = "msgpack")]
 pub mod msgpack;
+pub mod process;
+pub mod projection;
 #[cfg(any(feature = "compression", feature = "encryption"))]
 pub mod protect;
 pub mod protection;
 pub mod record;
 pub mod replay;
 pub mod store;
+pub mod subscription;
 pub mod timestamp;
 pub mod upcast;
 
@@ -29,15 +34,22 @@ pub use cache::{AggregateCache, CacheStats};
 pub use codec::{Codec, CodecError, JsonCodec};
 pub use error::{Error, SnapshotError};
 pub use event::{DomainEvent, Envelope, EventHeader, PayloadError};
+pub use follow::{
+    ErrorPolicy, Follower, HandlerError, PositionWaiter, Progress, RunnerError, System,
+};
 pub use metadata::Metadata;
+pub use model::{ModelWrites, SqlValue};
 #[cfg(feature = "msgpack")]
 pub use msgpack::MsgPackCodec;
+pub use process::{Policy, ProcessContext, ProcessRunner};
+pub use projection::{Projection, ProjectionRunner};
 pub use protection::{PayloadProtection, ProtectionError};
 pub use record::{NewEvent, StoredEvent};
 pub use store::{
     AppendOutcome, AppendRequest, EventStore, LogQuery, MemoryStore, Snapshot, StoreError,
     StreamAppend, StreamQuery, Tracking,
 };
+pub use subscription::{Subscription, SubscriptionOptions, SubscriptionStopper};
 pub use timestamp::Timestamp;
 pub use uuid::{self, Uuid};
 
@@ -50,7 +62,8 @@ pub mod __private {
     pub use crate::event::{DomainEvent, Envelope, EventHeader, PayloadError};
     pub use crate::timestamp::Timestamp;
     pub use crate::upcast::{
-        check_schema_version, decode_snapshot, decode_versioned, encode_snapshot, snapshots_disabled,
+        check_schema_version, decode_snapshot, decode_versioned, encode_snapshot,
+        snapshots_disabled,
     };
     pub use crate::upcast::{from_value, Value};
     pub use ::core::clone::Clone;

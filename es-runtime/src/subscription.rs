@@ -146,23 +146,34 @@ impl<S: EventStore, C: Codec> Subscription<S, C> {
                     self.wait(self.options.poll_interval, true).await;
                 }
                 Err(error) if retryable(&error) && failures < self.options.max_retries => {
-                    let backoff = Duration::from_millis(50) * 2u32.saturating_pow(failures);
+                    self.wait(backoff(failures), false).await;
                     failures += 1;
-                    self.wait(backoff.min(Duration::from_secs(5)), false).await;
                 }
                 Err(error) => return Err(error),
             }
         }
     }
 
-    /// Returns everything after the current position that is already in the
-    /// log, without waiting; an empty batch when caught up.
+    /// The next page of events after the current position that are already
+    /// in the log, without waiting for new ones; empty when caught up.
+    /// Transient errors are retried as in [`next_batch`](Self::next_batch).
     pub async fn catch_up_batch(&mut self) -> Result<Vec<StoredEvent>, Error> {
-        let batch = self.read().await?;
-        if let Some(last) = batch.last() {
-            self.position = last.position;
+        let mut failures = 0;
+        loop {
+            match self.read().await {
+                Ok(batch) => {
+                    if let Some(last) = batch.last() {
+                        self.position = last.position;
+                    }
+                    return Ok(batch);
+                }
+                Err(error) if retryable(&error) && failures < self.options.max_retries => {
+                    self.wait(backoff(failures), false).await;
+                    failures += 1;
+                }
+                Err(error) => return Err(error),
+            }
         }
-        Ok(batch)
     }
 
     async fn read(&self) -> Result<Vec<StoredEvent>, Error> {
@@ -191,6 +202,12 @@ impl<S: EventStore, C: Codec> Subscription<S, C> {
             } => {}
         }
     }
+}
+
+/// The wait before retry number `failures` (from 0): 50 ms doubling, at
+/// most 5 s.
+fn backoff(failures: u32) -> Duration {
+    (Duration::from_millis(50) * 2u32.saturating_pow(failures.min(10))).min(Duration::from_secs(5))
 }
 
 /// Errors worth retrying: the database or its connection failed. Conflicts,

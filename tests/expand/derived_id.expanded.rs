@@ -314,6 +314,7 @@ const _: () = {
             "Imported",
             "Activate",
         ];
+        const ALIASES: &'static [&'static ::chronicle::__private::str] = &[];
         fn event_type(&self) -> &'static ::chronicle::__private::str {
             match self {
                 CustomerEvent::SignedUp { .. } => "SignedUp",

@@ -275,6 +275,7 @@ const _: () = {
             "Registered",
             "TrickAdded",
         ];
+        const ALIASES: &'static [&'static ::chronicle::__private::str] = &[];
         fn event_type(&self) -> &'static ::chronicle::__private::str {
             match self {
                 DogEvent::Registered { .. } => "Registered",

@@ -289,6 +289,7 @@ const _: () = {
             "Increment",
             "Labelled",
         ];
+        const ALIASES: &'static [&'static ::chronicle::__private::str] = &[];
         fn event_type(&self) -> &'static ::chronicle::__private::str {
             match self {
                 CounterEvent::Start { .. } => "Start",

@@ -264,4 +264,28 @@ impl EventStore for AnyStore {
     async fn wait_for_events(&self, position: u64, timeout: std::time::Duration) {
         delegate!(self, store => store.wait_for_events(position, timeout).await)
     }
+
+    async fn commit_model(
+        &self,
+        writes: Vec<crate::model::ModelWrite>,
+        tracking: super::Tracking,
+    ) -> Result<(), StoreError> {
+        delegate!(self, store => store.commit_model(writes, tracking).await)
+    }
+
+    async fn reset_model(
+        &self,
+        writes: Vec<crate::model::ModelWrite>,
+        consumer: &str,
+    ) -> Result<(), StoreError> {
+        delegate!(self, store => store.reset_model(writes, consumer).await)
+    }
+
+    async fn query_model(
+        &self,
+        sql: &str,
+        params: Vec<crate::model::SqlValue>,
+    ) -> Result<Vec<Vec<crate::model::SqlValue>>, StoreError> {
+        delegate!(self, store => store.query_model(sql, params).await)
+    }
 }

@@ -12,6 +12,7 @@ use super::{
     check_stream, combine_checks, validate_request, AppendOutcome, AppendRequest, EventStore,
     LogQuery, Snapshot, StoreError, StreamCheck, StreamQuery,
 };
+use crate::model::ModelWrite;
 use crate::record::StoredEvent;
 
 /// Keeps encoded records in memory, exactly as a durable store would keep
@@ -174,6 +175,20 @@ impl EventStore for MemoryStore {
             self.appended.send_replace(position);
         }
         Ok(outcome)
+    }
+
+    async fn reset_model(&self, writes: Vec<ModelWrite>, consumer: &str) -> Result<(), StoreError> {
+        if !writes.is_empty() {
+            return Err(StoreError::Config(
+                "the in-memory store cannot run read-model SQL".into(),
+            ));
+        }
+        self.inner
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .tracking
+            .remove(consumer);
+        Ok(())
     }
 
     async fn wait_for_events(&self, position: u64, timeout: Duration) {

@@ -30,6 +30,7 @@ pub use postgres::{PostgresStore, PostgresStoreBuilder};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteStore, SqliteStoreBuilder, Synchronous};
 
+use crate::model::{ModelWrite, SqlValue};
 use crate::record::{NewEvent, StoredEvent};
 
 /// Events to append to one stream.
@@ -294,13 +295,63 @@ pub trait EventStore: Send + Sync + 'static {
     /// `timeout` has passed. Only a hint for followers of the log, which read
     /// it again either way: a store that cannot be told about new events
     /// simply sleeps (polling), which is what this default does.
-    fn wait_for_events(
-        &self,
-        position: u64,
-        timeout: Duration,
-    ) -> impl Future<Output = ()> + Send {
+    fn wait_for_events(&self, position: u64, timeout: Duration) -> impl Future<Output = ()> + Send {
         let _ = position;
         tokio::time::sleep(timeout)
+    }
+
+    /// Runs a projection's read-model statements and records its tracking
+    /// position in one transaction (see [`crate::model`]). A store without
+    /// SQL accepts only an empty list of statements and records the position.
+    fn commit_model(
+        &self,
+        writes: Vec<ModelWrite>,
+        tracking: Tracking,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            if !writes.is_empty() {
+                return Err(StoreError::Config(
+                    "this store cannot run read-model SQL: keep the projection's model in process, or use SQLite or PostgreSQL".into(),
+                ));
+            }
+            self.append(AppendRequest {
+                streams: Vec::new(),
+                tracking: Some(tracking),
+            })
+            .await
+            .map(drop)
+        }
+    }
+
+    /// Runs `writes` (typically deleting a read model) and forgets the
+    /// tracking position of `consumer`, in one transaction: the start of a
+    /// projection's rebuild.
+    fn reset_model(
+        &self,
+        writes: Vec<ModelWrite>,
+        consumer: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = (writes, consumer);
+        async {
+            Err(StoreError::Config(
+                "this store cannot reset a tracking position".into(),
+            ))
+        }
+    }
+
+    /// Reads a read model: runs `sql` (with `$N` parameters) and returns its
+    /// rows.
+    fn query_model(
+        &self,
+        sql: &str,
+        params: Vec<SqlValue>,
+    ) -> impl Future<Output = Result<Vec<Vec<SqlValue>>, StoreError>> + Send {
+        let _ = (sql, params);
+        async {
+            Err(StoreError::Config(
+                "this store cannot run read-model SQL: use SQLite or PostgreSQL".into(),
+            ))
+        }
     }
 }
 

@@ -1,0 +1,446 @@
+//! What projections and process applications share: following a log from a
+//! tracked position, error policies, partitions, progress, waiting for a
+//! position, and running several followers as a system.
+//!
+//! A follower keeps a *tracking record* `(consumer, position)` in the store
+//! it writes to, committed in the same transaction as its effects, and
+//! resumes after that position. The log's ordering guarantee (never skip,
+//! never repeat) then makes each event take effect exactly once.
+//!
+//! A [`System`] declares followers once and runs them either with
+//! [`System::run_until_idle`], single-threaded and deterministic (each
+//! follower in turn catches up, until none has anything left: for tests), or
+//! with [`System::start`], each follower in its own task following live (for
+//! production). Both resume from the tracking records after a crash, so
+//! effects are neither lost nor repeated.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::application::Application;
+use crate::codec::Codec;
+use crate::error::Error;
+use crate::protection::BoxFuture;
+use crate::record::StoredEvent;
+use crate::store::EventStore;
+use crate::subscription::{Subscription, SubscriptionOptions, SubscriptionStopper};
+
+/// What a handler returns when it fails.
+pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a runner does when a handler fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorPolicy {
+    /// Stop at once with the error and the event that caused it.
+    Stop,
+    /// Handle the event again up to `attempts` more times, `backoff` apart,
+    /// then stop as with [`ErrorPolicy::Stop`].
+    Retry {
+        /// Further attempts.
+        attempts: u32,
+        /// The wait between attempts.
+        backoff: Duration,
+    },
+}
+
+impl ErrorPolicy {
+    /// Whether attempt number `attempt` (from 0) may be followed by another,
+    /// after waiting.
+    pub(crate) async fn retry(&self, attempt: u32) -> bool {
+        match *self {
+            ErrorPolicy::Retry { attempts, backoff } if attempt < attempts => {
+                tokio::time::sleep(backoff).await;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Why a follower (projection or process application) stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    /// A handler failed on an event.
+    #[error("{consumer} failed on event {event_type} at position {position} (stream {stream_id}, version {version}): {source}")]
+    Handler {
+        /// The follower's tracking name.
+        consumer: String,
+        /// The event's log position.
+        position: u64,
+        /// Its stream.
+        stream_id: Uuid,
+        /// Its version in the stream.
+        version: u64,
+        /// Its stored type.
+        event_type: String,
+        /// What the handler returned.
+        source: HandlerError,
+    },
+    /// Reading, decoding or committing failed.
+    #[error("{consumer}: {source}")]
+    Application {
+        /// The follower's tracking name.
+        consumer: String,
+        /// The error.
+        source: Error,
+    },
+}
+
+impl RunnerError {
+    pub(crate) fn handler(consumer: &str, record: &StoredEvent, source: HandlerError) -> Self {
+        RunnerError::Handler {
+            consumer: consumer.to_owned(),
+            position: record.position,
+            stream_id: record.stream_id,
+            version: record.version,
+            event_type: record.event_type.clone(),
+            source,
+        }
+    }
+}
+
+/// Which share of the streams a worker handles: streams whose id hashes to
+/// `index` modulo `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    /// This worker's share, from 0.
+    pub index: u32,
+    /// How many workers share the follower.
+    pub count: u32,
+}
+
+impl Partition {
+    /// True when `stream_id` belongs to this partition. The hash is fixed
+    /// (not randomly seeded) so every worker and every restart agrees.
+    pub fn contains(&self, stream_id: Uuid) -> bool {
+        let (high, low) = stream_id.as_u64_pair();
+        let mixed = (high ^ low.rotate_left(17)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (mixed >> 32) % u64::from(self.count.max(1)) == u64::from(self.index)
+    }
+}
+
+/// Progress of a catch-up or rebuild.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// The last log position examined.
+    pub position: u64,
+    /// The log's last position when the run started.
+    pub target: u64,
+    /// Events handled so far in this run.
+    pub handled: u64,
+}
+
+/// Waits until a follower has processed the log up to a position (to read
+/// your own writes).
+#[derive(Debug, Clone)]
+pub struct PositionWaiter {
+    processed: watch::Receiver<u64>,
+}
+
+impl PositionWaiter {
+    /// True once everything up to `position` has been processed; false when
+    /// `timeout` passes first.
+    pub async fn wait_for(&mut self, position: u64, timeout: Duration) -> bool {
+        tokio::time::timeout(timeout, self.processed.wait_for(|&p| p >= position))
+            .await
+            .is_ok_and(|result| result.is_ok())
+    }
+
+    /// The last position processed.
+    pub fn position(&self) -> u64 {
+        *self.processed.borrow()
+    }
+}
+
+/// The state every runner keeps: its name, how it reads, its stop switch and
+/// the position it has processed.
+pub(crate) struct RunnerCore {
+    pub(crate) consumer: String,
+    pub(crate) partition: Option<Partition>,
+    pub(crate) policy: ErrorPolicy,
+    pub(crate) options: SubscriptionOptions,
+    pub(crate) stopper: SubscriptionStopper,
+    processed: watch::Sender<u64>,
+}
+
+impl RunnerCore {
+    pub(crate) fn new(consumer: String, event_types: Vec<String>) -> Self {
+        Self {
+            consumer,
+            partition: None,
+            policy: ErrorPolicy::Stop,
+            options: SubscriptionOptions {
+                event_types: Some(event_types),
+                ..SubscriptionOptions::default()
+            },
+            stopper: SubscriptionStopper::new(),
+            processed: watch::Sender::new(0),
+        }
+    }
+
+    pub(crate) fn fail(&self, source: Error) -> RunnerError {
+        RunnerError::Application {
+            consumer: self.consumer.clone(),
+            source,
+        }
+    }
+
+    /// True when `record` is someone else's in a partitioned follower.
+    pub(crate) fn skips(&self, record: &StoredEvent) -> bool {
+        self.partition
+            .is_some_and(|partition| !partition.contains(record.stream_id))
+    }
+
+    pub(crate) fn waiter(&self) -> PositionWaiter {
+        PositionWaiter {
+            processed: self.processed.subscribe(),
+        }
+    }
+
+    pub(crate) fn position(&self) -> u64 {
+        *self.processed.borrow()
+    }
+
+    pub(crate) fn reset_position(&self) {
+        self.processed.send_replace(0);
+    }
+
+    pub(crate) fn mark_seen(&self, position: u64) {
+        self.processed.send_if_modified(|processed| {
+            let advanced = position > *processed;
+            *processed = (*processed).max(position);
+            advanced
+        });
+    }
+}
+
+/// A runner as the shared loops see it: where it reads, where it tracks,
+/// and how it handles a batch.
+pub(crate) trait BatchHandler: Send + Sync {
+    /// The application whose log it follows.
+    type Store: EventStore;
+    /// That application's codec.
+    type Codec: Codec;
+
+    fn core(&self) -> &RunnerCore;
+
+    fn upstream(&self) -> &Application<Self::Store, Self::Codec>;
+
+    /// The tracked position, from the store the runner commits to.
+    fn tracked_position(&self) -> impl Future<Output = Result<u64, RunnerError>> + Send;
+
+    /// Handles a batch of events in log order, committing as it goes;
+    /// returns how many it handled.
+    fn process(
+        &mut self,
+        batch: &[StoredEvent],
+    ) -> impl Future<Output = Result<u64, RunnerError>> + Send;
+}
+
+async fn subscription<H: BatchHandler>(
+    handler: &H,
+) -> Result<Subscription<H::Store, H::Codec>, RunnerError> {
+    let core = handler.core();
+    let tracked = handler.tracked_position().await?;
+    core.mark_seen(tracked);
+    Ok(Subscription::with_stopper(
+        handler.upstream().clone(),
+        tracked,
+        core.options.clone(),
+        core.stopper.clone(),
+    ))
+}
+
+async fn log_end<H: BatchHandler>(handler: &H) -> Result<u64, RunnerError> {
+    handler
+        .upstream()
+        .last_position()
+        .await
+        .map_err(|error| handler.core().fail(error))
+}
+
+/// Catches up from the tracked position, then follows live until stopped.
+pub(crate) async fn run<H: BatchHandler>(handler: &mut H) -> Result<(), RunnerError> {
+    let mut subscription = subscription(handler).await?;
+    loop {
+        // Read the log's end first: when the read after it finds nothing of
+        // our types, everything up to that end has been examined.
+        let end = log_end(handler).await?;
+        let batch = subscription
+            .catch_up_batch()
+            .await
+            .map_err(|error| handler.core().fail(error))?;
+        let batch = if batch.is_empty() {
+            handler.core().mark_seen(end);
+            match subscription.next_batch().await {
+                Ok(Some(batch)) => batch,
+                Ok(None) => return Ok(()),
+                Err(error) => return Err(handler.core().fail(error)),
+            }
+        } else {
+            batch
+        };
+        handler.process(&batch).await?;
+        handler.core().mark_seen(subscription.position());
+    }
+}
+
+/// Handles what is already in the log after the tracked position.
+pub(crate) async fn catch_up<H: BatchHandler>(
+    handler: &mut H,
+    mut progress: impl FnMut(Progress) + Send,
+) -> Result<u64, RunnerError> {
+    let mut subscription = subscription(handler).await?;
+    let target = log_end(handler).await?;
+    let mut handled = 0;
+    loop {
+        let end = log_end(handler).await?;
+        let batch = subscription
+            .catch_up_batch()
+            .await
+            .map_err(|error| handler.core().fail(error))?;
+        if batch.is_empty() {
+            handler.core().mark_seen(end);
+            return Ok(handled);
+        }
+        handled += handler.process(&batch).await?;
+        handler.core().mark_seen(subscription.position());
+        progress(Progress {
+            position: subscription.position(),
+            target,
+            handled,
+        });
+    }
+}
+
+/// A projection or process application, as a [`System`] runs it.
+pub trait Follower: Send + 'static {
+    /// The tracking name.
+    fn name(&self) -> &str;
+
+    /// Handles what is in the log now; returns how many events it handled.
+    fn catch_up_now(&mut self) -> BoxFuture<'_, Result<u64, RunnerError>>;
+
+    /// Follows the log live until stopped.
+    fn follow(&mut self) -> BoxFuture<'_, Result<(), RunnerError>>;
+
+    /// Stops [`follow`](Self::follow).
+    fn stopper(&self) -> SubscriptionStopper;
+
+    /// Waits for a position.
+    fn waiter(&self) -> PositionWaiter;
+}
+
+impl<H: BatchHandler + 'static> Follower for H {
+    fn name(&self) -> &str {
+        &self.core().consumer
+    }
+
+    fn catch_up_now(&mut self) -> BoxFuture<'_, Result<u64, RunnerError>> {
+        Box::pin(catch_up(self, |_| {}))
+    }
+
+    fn follow(&mut self) -> BoxFuture<'_, Result<(), RunnerError>> {
+        Box::pin(run(self))
+    }
+
+    fn stopper(&self) -> SubscriptionStopper {
+        self.core().stopper.clone()
+    }
+
+    fn waiter(&self) -> PositionWaiter {
+        self.core().waiter()
+    }
+}
+
+/// Followers declared together: which projection or process application
+/// follows which application is fixed when each runner is built.
+#[derive(Default)]
+pub struct System {
+    followers: Vec<Box<dyn Follower>>,
+}
+
+impl System {
+    /// An empty system.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a follower (a `ProjectionRunner` or `ProcessRunner`).
+    pub fn with(mut self, follower: impl Follower) -> Self {
+        self.followers.push(Box::new(follower));
+        self
+    }
+
+    /// Waits for the follower named `name`, if there is one.
+    pub fn waiter(&self, name: &str) -> Option<PositionWaiter> {
+        self.followers
+            .iter()
+            .find(|follower| follower.name() == name)
+            .map(|follower| follower.waiter())
+    }
+
+    /// The single-threaded, deterministic runner: each follower in the order
+    /// added catches up, again and again, until none handled anything (the
+    /// effects of one may feed the next). Returns how many events were
+    /// handled in all.
+    pub async fn run_until_idle(&mut self) -> Result<u64, RunnerError> {
+        let mut total = 0;
+        loop {
+            let mut round = 0;
+            for follower in &mut self.followers {
+                round += follower.catch_up_now().await?;
+            }
+            if round == 0 {
+                return Ok(total);
+            }
+            total += round;
+        }
+    }
+
+    /// The concurrent runner: each follower follows live in its own tokio
+    /// task until [`RunningSystem::stop`].
+    pub fn start(self) -> RunningSystem {
+        let mut stoppers = Vec::new();
+        let mut tasks = Vec::new();
+        for mut follower in self.followers {
+            stoppers.push(follower.stopper());
+            tasks.push(tokio::spawn(async move { follower.follow().await }));
+        }
+        RunningSystem { stoppers, tasks }
+    }
+}
+
+/// A [`System`] running concurrently.
+pub struct RunningSystem {
+    stoppers: Vec<SubscriptionStopper>,
+    tasks: Vec<tokio::task::JoinHandle<Result<(), RunnerError>>>,
+}
+
+impl RunningSystem {
+    /// Stops every follower and waits for them; returns the errors of those
+    /// that had stopped on an error.
+    pub async fn stop(self) -> Vec<RunnerError> {
+        for stopper in &self.stoppers {
+            stopper.stop();
+        }
+        let mut errors = Vec::new();
+        for task in self.tasks {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => errors.push(error),
+                Err(join_error) => errors.push(RunnerError::Application {
+                    consumer: "system".into(),
+                    source: Error::Store(crate::store::StoreError::Backend {
+                        backend: "runner",
+                        source: Box::new(join_error),
+                    }),
+                }),
+            }
+        }
+        errors
+    }
+}

@@ -1,0 +1,188 @@
+//! Read-model writes: SQL a projection asks to run in the event store's own
+//! database, in the same transaction as its tracking record, so that each
+//! event takes effect exactly once even across crashes and restarts.
+//!
+//! Statements use PostgreSQL-style numbered parameters (`$1`, `$2`, ...) on
+//! every store; SQLite runs them as `?1`, `?2`. Keep to SQL both databases
+//! understand (`INSERT ... ON CONFLICT (...) DO UPDATE`, `UPDATE`, `DELETE`)
+//! and the same projection runs on both.
+
+/// A value bound to a statement parameter, or read from a result row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    /// SQL `NULL`.
+    Null,
+    /// A 64-bit integer (`bigint`, SQLite `INTEGER`).
+    Integer(i64),
+    /// A double (`double precision`, SQLite `REAL`).
+    Real(f64),
+    /// Text.
+    Text(String),
+    /// Bytes (`bytea`, SQLite `BLOB`).
+    Blob(Vec<u8>),
+}
+
+impl SqlValue {
+    /// The integer, if this is one.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            SqlValue::Integer(value) => Some(*value),
+            _ => None,
+        }
+    }
+
+    /// The text, if this is text.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            SqlValue::Text(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+macro_rules! sql_value_from {
+    ($($t:ty => $variant:ident via $convert:expr),* $(,)?) => {
+        $(impl From<$t> for SqlValue {
+            fn from(value: $t) -> Self {
+                SqlValue::$variant($convert(value))
+            }
+        })*
+    };
+}
+
+sql_value_from! {
+    i64 => Integer via |v| v,
+    i32 => Integer via i64::from,
+    u32 => Integer via i64::from,
+    f64 => Real via |v| v,
+    String => Text via |v| v,
+    &str => Text via str::to_owned,
+    Vec<u8> => Blob via |v| v,
+    uuid::Uuid => Text via |v: uuid::Uuid| v.to_string(),
+}
+
+impl<T: Into<SqlValue>> From<Option<T>> for SqlValue {
+    fn from(value: Option<T>) -> Self {
+        value.map_or(SqlValue::Null, Into::into)
+    }
+}
+
+/// One statement with its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelWrite {
+    /// The SQL, with `$1`, `$2`, ... parameters.
+    pub sql: String,
+    /// The parameters, in order.
+    pub params: Vec<SqlValue>,
+}
+
+/// The statements a projection's handler asks for, applied together with
+/// the tracking record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelWrites {
+    writes: Vec<ModelWrite>,
+}
+
+impl ModelWrites {
+    /// No statements.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a statement.
+    pub fn execute<I>(&mut self, sql: impl Into<String>, params: I) -> &mut Self
+    where
+        I: IntoIterator,
+        I::Item: Into<SqlValue>,
+    {
+        self.writes.push(ModelWrite {
+            sql: sql.into(),
+            params: params.into_iter().map(Into::into).collect(),
+        });
+        self
+    }
+
+    /// Adds a statement whose parameters are already values (of mixed types).
+    pub fn execute_values(&mut self, sql: impl Into<String>, params: Vec<SqlValue>) -> &mut Self {
+        self.writes.push(ModelWrite {
+            sql: sql.into(),
+            params,
+        });
+        self
+    }
+
+    /// True when no statement was added.
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    /// The statements, in order.
+    pub fn statements(&self) -> &[ModelWrite] {
+        &self.writes
+    }
+
+    /// Moves the statements of `other` after these.
+    pub fn append(&mut self, other: &mut ModelWrites) {
+        self.writes.append(&mut other.writes);
+    }
+
+    /// Takes the statements, leaving none.
+    pub fn take(&mut self) -> Vec<ModelWrite> {
+        std::mem::take(&mut self.writes)
+    }
+}
+
+/// Rewrites `$N` parameters as SQLite's `?N`, leaving quoted text and
+/// identifiers alone.
+pub fn to_sqlite_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                out.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            None if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) => out.push('?'),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_outside_quotes_become_sqlite_style() {
+        assert_eq!(
+            to_sqlite_placeholders("UPDATE t SET a = $1, b = '$2' WHERE \"$3\" = $10"),
+            "UPDATE t SET a = ?1, b = '$2' WHERE \"$3\" = ?10"
+        );
+        assert_eq!(to_sqlite_placeholders("SELECT $$"), "SELECT $$");
+    }
+
+    #[test]
+    fn writes_collect_statements_with_converted_parameters() {
+        let mut writes = ModelWrites::new();
+        writes.execute("INSERT INTO t VALUES ($1)", [5i64]);
+        writes.execute_values(
+            "INSERT INTO u VALUES ($1, $2)",
+            vec!["a".into(), SqlValue::Null],
+        );
+        assert_eq!(writes.statements().len(), 2);
+        assert_eq!(writes.statements()[0].params, [SqlValue::Integer(5)]);
+        assert_eq!(
+            writes.statements()[1].params,
+            [SqlValue::Text("a".into()), SqlValue::Null]
+        );
+    }
+}

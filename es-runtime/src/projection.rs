@@ -1,0 +1,273 @@
+//! Projections: user code that turns events into a read model, with its
+//! position tracked so that it resumes where it stopped.
+//!
+//! A [`Projection`] handles the events of one aggregate type. Its handler may
+//! update a model kept in the projection itself, and may add SQL statements to
+//! [`ModelWrites`] for a read model kept in the event store's own database
+//! (SQLite or PostgreSQL). A [`ProjectionRunner`] commits those statements and
+//! the projection's tracking record in one transaction, batch by batch, so
+//! each event takes effect exactly once even across crashes and restarts: a
+//! crash before the commit leaves neither the writes nor the new position,
+//! and the events are handled again. For effects outside the database
+//! (e-mail, another service) delivery is at least once: handlers get the
+//! event id to deduplicate with.
+//!
+//! A handler error stops the runner with the event that caused it (position,
+//! stream, version, type), or is retried first under
+//! [`ErrorPolicy::Retry`]; an event is never skipped silently.
+//!
+//! Several workers can share one projection by partitioning on the stream id
+//! ([`ProjectionRunner::partition`], like Message DB's consumer groups): each
+//! handles the streams whose id falls in its partition and tracks its own
+//! position, so no event is handled twice.
+
+use crate::application::Application;
+use crate::codec::Codec;
+use crate::event::{DomainEvent, Envelope};
+use crate::follow::{
+    self, BatchHandler, ErrorPolicy, HandlerError, Partition, PositionWaiter, Progress, RunnerCore,
+    RunnerError,
+};
+use crate::model::ModelWrites;
+use crate::record::StoredEvent;
+use crate::store::{EventStore, Tracking};
+use crate::subscription::{SubscriptionOptions, SubscriptionStopper};
+
+/// Handles the events of one aggregate type to build a read model.
+///
+/// Match on the events you need and ignore the rest with `_ => {}`:
+///
+/// ```ignore
+/// fn handle(&mut self, event: &Envelope<DogEvent>, writes: &mut ModelWrites) -> Result<(), HandlerError> {
+///     if let DogEvent::TrickAdded { .. } = &event.event {
+///         writes.execute(
+///             "INSERT INTO trick_counts (dog, tricks) VALUES ($1, 1)
+///              ON CONFLICT (dog) DO UPDATE SET tricks = trick_counts.tricks + 1",
+///             [event.stream_id.to_string()],
+///         );
+///     }
+///     Ok(())
+/// }
+/// ```
+pub trait Projection: Send + Sync + 'static {
+    /// The events it follows (an aggregate's generated event enum).
+    type Event: DomainEvent;
+
+    /// The name its position is tracked under; unique per application.
+    fn name(&self) -> &str;
+
+    /// Handles one event: updates an in-process model, and/or adds
+    /// statements to `writes` for a read model in the store's database.
+    fn handle(
+        &mut self,
+        event: &Envelope<Self::Event>,
+        writes: &mut ModelWrites,
+    ) -> Result<(), HandlerError>;
+
+    /// Empties the model before a rebuild: clear in-process state, and add
+    /// statements that empty the read model in the database.
+    fn reset(&mut self, writes: &mut ModelWrites) {
+        let _ = writes;
+    }
+}
+
+/// Runs a [`Projection`] over an application's log: catches up from the
+/// tracked position, then follows live.
+pub struct ProjectionRunner<P, S, C> {
+    app: Application<S, C>,
+    projection: P,
+    core: RunnerCore,
+}
+
+impl<P: Projection, S: EventStore, C: Codec> ProjectionRunner<P, S, C> {
+    /// A runner for `projection` over `app`'s log (its read model and
+    /// tracking record live in `app`'s store), stopping on the first handler
+    /// error.
+    pub fn new(app: Application<S, C>, projection: P) -> Self {
+        let core = RunnerCore::new(projection.name().to_owned(), P::Event::stored_types());
+        Self {
+            app,
+            projection,
+            core,
+        }
+    }
+
+    /// Makes this runner one of `count` workers sharing the projection,
+    /// handling partition `index`; its position is tracked as
+    /// `name[index/count]`.
+    pub fn partition(mut self, index: u32, count: u32) -> Self {
+        self.core.partition = Some(Partition { index, count });
+        self.core.consumer = format!("{}[{index}/{count}]", self.projection.name());
+        self
+    }
+
+    /// What to do when the handler fails (default [`ErrorPolicy::Stop`]).
+    pub fn on_error(mut self, policy: ErrorPolicy) -> Self {
+        self.core.policy = policy;
+        self
+    }
+
+    /// How the log is read (page size, polling interval); the event types
+    /// are always the projection's.
+    pub fn options(mut self, options: SubscriptionOptions) -> Self {
+        self.core.options = SubscriptionOptions {
+            event_types: self.core.options.event_types.take(),
+            ..options
+        };
+        self
+    }
+
+    /// The name the position is tracked under.
+    pub fn consumer(&self) -> &str {
+        &self.core.consumer
+    }
+
+    /// The projection (its in-process model).
+    pub fn projection(&self) -> &P {
+        &self.projection
+    }
+
+    /// Stops [`run`](Self::run) from another task.
+    pub fn stopper(&self) -> SubscriptionStopper {
+        self.core.stopper.clone()
+    }
+
+    /// Waits for the runner to reach a position.
+    pub fn waiter(&self) -> PositionWaiter {
+        self.core.waiter()
+    }
+
+    /// The last position processed.
+    pub fn position(&self) -> u64 {
+        self.core.position()
+    }
+
+    /// Catches up from the tracked position, then follows the log live until
+    /// stopped (`Ok`) or until a handler fails beyond the error policy.
+    pub async fn run(&mut self) -> Result<(), RunnerError> {
+        follow::run(self).await
+    }
+
+    /// Handles everything already in the log after the tracked position;
+    /// returns how many events it handled. `progress` is called after each
+    /// batch.
+    pub async fn catch_up(
+        &mut self,
+        progress: impl FnMut(Progress) + Send,
+    ) -> Result<u64, RunnerError> {
+        follow::catch_up(self, progress).await
+    }
+
+    /// Rebuilds the projection from scratch: empties its model
+    /// ([`Projection::reset`]) and forgets its position in one transaction,
+    /// then catches up, reporting progress.
+    pub async fn rebuild(
+        &mut self,
+        progress: impl FnMut(Progress) + Send,
+    ) -> Result<u64, RunnerError> {
+        let mut writes = ModelWrites::new();
+        self.projection.reset(&mut writes);
+        self.app
+            .store()
+            .reset_model(writes.take(), &self.core.consumer)
+            .await
+            .map_err(|error| self.core.fail(error.into()))?;
+        self.core.reset_position();
+        self.catch_up(progress).await
+    }
+
+    async fn handle_with_policy(
+        &mut self,
+        envelope: &Envelope<P::Event>,
+        writes: &mut ModelWrites,
+    ) -> Result<(), HandlerError> {
+        let mut attempt = 0;
+        loop {
+            // Statements of a failed attempt are dropped, not half-applied.
+            let mut attempt_writes = ModelWrites::new();
+            match self.projection.handle(envelope, &mut attempt_writes) {
+                Ok(()) => {
+                    writes.append(&mut attempt_writes);
+                    return Ok(());
+                }
+                Err(error) if self.core.policy.retry(attempt).await => {
+                    let _ = error;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Commits `writes` with the tracking record at `position`.
+    async fn commit(
+        &self,
+        writes: &mut ModelWrites,
+        position: Option<u64>,
+    ) -> Result<(), RunnerError> {
+        let Some(position) = position else {
+            return Ok(());
+        };
+        let tracking = Tracking {
+            consumer: self.core.consumer.clone(),
+            position,
+        };
+        self.app
+            .store()
+            .commit_model(writes.take(), tracking)
+            .await
+            .map_err(|error| self.core.fail(error.into()))?;
+        self.core.mark_seen(position);
+        Ok(())
+    }
+}
+
+impl<P: Projection, S: EventStore, C: Codec> BatchHandler for ProjectionRunner<P, S, C> {
+    type Store = S;
+    type Codec = C;
+
+    fn core(&self) -> &RunnerCore {
+        &self.core
+    }
+
+    fn upstream(&self) -> &Application<S, C> {
+        &self.app
+    }
+
+    async fn tracked_position(&self) -> Result<u64, RunnerError> {
+        self.app
+            .store()
+            .tracked_position(&self.core.consumer)
+            .await
+            .map_err(|error| self.core.fail(error.into()))
+    }
+
+    /// Handles the batch and commits its writes with the position of the last
+    /// event, in one transaction; on an error, commits what came before it.
+    async fn process(&mut self, batch: &[StoredEvent]) -> Result<u64, RunnerError> {
+        let mut writes = ModelWrites::new();
+        let mut handled = 0;
+        let mut done = None;
+        for record in batch {
+            if self.core.skips(record) {
+                done = Some(record.position);
+                continue;
+            }
+            let envelope: Envelope<P::Event> = match self.app.decode(record).await {
+                Ok(envelope) => envelope,
+                Err(error) => {
+                    self.commit(&mut writes, done).await?;
+                    return Err(self.core.fail(error));
+                }
+            };
+            if let Err(source) = self.handle_with_policy(&envelope, &mut writes).await {
+                self.commit(&mut writes, done).await?;
+                return Err(RunnerError::handler(&self.core.consumer, record, source));
+            }
+            handled += 1;
+            done = Some(record.position);
+        }
+        self.commit(&mut writes, done).await?;
+        Ok(handled)
+    }
+}
