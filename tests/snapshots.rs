@@ -41,18 +41,43 @@ impl Plain {
     }
 }
 
-async fn stores() -> Vec<(&'static str, AnyStore)> {
+/// Drops the PostgreSQL schemas `stores` made.
+#[cfg(feature = "postgres")]
+async fn drop_schemas(stores: &[(&'static str, AnyStore, Option<String>)]) {
+    use chronicle::store::postgres::tokio_postgres::{self, NoTls};
+    let Some(url) = postgres_url() else { return };
+    let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    for schema in stores.iter().filter_map(|(_, _, schema)| schema.as_ref()) {
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .await
+            .unwrap();
+    }
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn drop_schemas(_: &[(&'static str, AnyStore, Option<String>)]) {}
+
+/// Every store, each new; the PostgreSQL one in its own schema.
+async fn stores() -> Vec<(&'static str, AnyStore, Option<String>)> {
     let dir = std::env::temp_dir().join(format!("chronicle-snapshots-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let sqlite = SqliteStore::open(dir.join("snapshots.db")).await.unwrap();
     let mut stores = vec![
-        ("memory", AnyStore::from(chronicle::MemoryStore::new())),
-        ("sqlite", AnyStore::from(sqlite)),
+        (
+            "memory",
+            AnyStore::from(chronicle::MemoryStore::new()),
+            None,
+        ),
+        ("sqlite", AnyStore::from(sqlite), None),
     ];
     if let Some(url) = postgres_url() {
         let schema = format!("chronicle_test_{}", Uuid::new_v4().simple());
-        let url = format!("{url}?schema={schema}");
-        stores.push(("postgres", AnyStore::from_url(&url).await.unwrap()));
+        let store = AnyStore::from_url(&format!("{url}?schema={schema}"))
+            .await
+            .unwrap();
+        stores.push(("postgres", store, Some(schema)));
     }
     stores
 }
@@ -87,8 +112,9 @@ async fn snapshot_versions(app: &Application<AnyStore>, id: Uuid) -> Vec<u64> {
 
 #[tokio::test]
 async fn snapshots_are_taken_at_intervals_and_used_for_loading() {
-    for (name, store) in stores().await {
-        let app = Application::new(store);
+    let stores = stores().await;
+    for (name, store, _) in &stores {
+        let app = Application::new(store.clone());
         let mut counter = Counter::start("c".into());
         app.save(&mut counter).await.unwrap();
         for _ in 0..3 {
@@ -134,6 +160,7 @@ async fn snapshots_are_taken_at_intervals_and_used_for_loading() {
             assert_eq!(at.count, expected, "{name} at {version}");
         }
     }
+    drop_schemas(&stores).await;
 }
 
 #[tokio::test]
