@@ -87,6 +87,14 @@ pub enum RunnerError {
         /// The error.
         source: Error,
     },
+    /// The follower's task panicked or was cancelled.
+    #[error("{consumer} stopped abnormally: {reason}")]
+    Aborted {
+        /// The follower's tracking name.
+        consumer: String,
+        /// The panic message, or why the task ended.
+        reason: String,
+    },
 }
 
 impl RunnerError {
@@ -408,7 +416,8 @@ impl System {
         let mut tasks = Vec::new();
         for mut follower in self.followers {
             stoppers.push(follower.stopper());
-            tasks.push(tokio::spawn(async move { follower.follow().await }));
+            let name = follower.name().to_owned();
+            tasks.push((name, tokio::spawn(async move { follower.follow().await })));
         }
         RunningSystem { stoppers, tasks }
     }
@@ -417,7 +426,7 @@ impl System {
 /// A [`System`] running concurrently.
 pub struct RunningSystem {
     stoppers: Vec<SubscriptionStopper>,
-    tasks: Vec<tokio::task::JoinHandle<Result<(), RunnerError>>>,
+    tasks: Vec<(String, tokio::task::JoinHandle<Result<(), RunnerError>>)>,
 }
 
 impl RunningSystem {
@@ -428,16 +437,13 @@ impl RunningSystem {
             stopper.stop();
         }
         let mut errors = Vec::new();
-        for task in self.tasks {
+        for (consumer, task) in self.tasks {
             match task.await {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => errors.push(error),
-                Err(join_error) => errors.push(RunnerError::Application {
-                    consumer: "system".into(),
-                    source: Error::Store(crate::store::StoreError::Backend {
-                        backend: "runner",
-                        source: Box::new(join_error),
-                    }),
+                Err(join_error) => errors.push(RunnerError::Aborted {
+                    consumer,
+                    reason: join_error.to_string(),
                 }),
             }
         }
