@@ -559,59 +559,41 @@ impl<A: Aggregate> Changes for &mut A {
     }
 }
 
-impl<A: Aggregate> Changes for &mut [A] {
-    fn append_to<C: Codec>(
-        &self,
-        codec: &C,
-        metadata: &Metadata,
-        out: &mut Vec<StreamAppend>,
-    ) -> Result<(), Error> {
-        self.iter()
-            .try_for_each(|aggregate| encode_pending(aggregate, codec, metadata, out))
-    }
+/// `Changes` for a mutable borrow of a collection of aggregates: every
+/// aggregate in it, in order.
+macro_rules! collection_changes {
+    ($collection:ty) => {
+        impl<A: Aggregate> Changes for $collection {
+            fn append_to<C: Codec>(
+                &self,
+                codec: &C,
+                metadata: &Metadata,
+                out: &mut Vec<StreamAppend>,
+            ) -> Result<(), Error> {
+                self.iter()
+                    .try_for_each(|aggregate| encode_pending(aggregate, codec, metadata, out))
+            }
 
-    fn snapshots_due<C: Codec>(
-        &self,
-        codec: &C,
-        intervals: &SnapshotIntervals,
-        out: &mut Vec<Snapshot>,
-    ) -> Result<(), Error> {
-        self.iter()
-            .try_for_each(|aggregate| snapshot_if_due(aggregate, codec, intervals, out))
-    }
+            fn snapshots_due<C: Codec>(
+                &self,
+                codec: &C,
+                intervals: &SnapshotIntervals,
+                out: &mut Vec<Snapshot>,
+            ) -> Result<(), Error> {
+                self.iter()
+                    .try_for_each(|aggregate| snapshot_if_due(aggregate, codec, intervals, out))
+            }
 
-    fn mark_saved(&mut self) {
-        self.iter_mut()
-            .for_each(|aggregate| aggregate.meta_mut().mark_saved());
-    }
+            fn mark_saved(&mut self) {
+                self.iter_mut()
+                    .for_each(|aggregate| aggregate.meta_mut().mark_saved());
+            }
+        }
+    };
 }
 
-impl<A: Aggregate> Changes for &mut Vec<A> {
-    fn append_to<C: Codec>(
-        &self,
-        codec: &C,
-        metadata: &Metadata,
-        out: &mut Vec<StreamAppend>,
-    ) -> Result<(), Error> {
-        self.iter()
-            .try_for_each(|aggregate| encode_pending(aggregate, codec, metadata, out))
-    }
-
-    fn snapshots_due<C: Codec>(
-        &self,
-        codec: &C,
-        intervals: &SnapshotIntervals,
-        out: &mut Vec<Snapshot>,
-    ) -> Result<(), Error> {
-        self.iter()
-            .try_for_each(|aggregate| snapshot_if_due(aggregate, codec, intervals, out))
-    }
-
-    fn mark_saved(&mut self) {
-        self.iter_mut()
-            .for_each(|aggregate| aggregate.meta_mut().mark_saved());
-    }
-}
+collection_changes!(&mut [A]);
+collection_changes!(&mut Vec<A>);
 
 macro_rules! tuple_changes {
     ($($name:ident . $index:tt),+) => {

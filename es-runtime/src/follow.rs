@@ -189,6 +189,21 @@ impl RunnerCore {
         }
     }
 
+    /// Makes the runner worker `index` of `count`, tracked as
+    /// `base[index/count]`.
+    pub(crate) fn partition(&mut self, base: &str, index: u32, count: u32) {
+        self.partition = Some(Partition { index, count });
+        self.consumer = format!("{base}[{index}/{count}]");
+    }
+
+    /// Takes the reading options, keeping the runner's own event types.
+    pub(crate) fn set_options(&mut self, options: SubscriptionOptions) {
+        self.options = SubscriptionOptions {
+            event_types: self.options.event_types.take(),
+            ..options
+        };
+    }
+
     pub(crate) fn fail(&self, source: Error) -> RunnerError {
         RunnerError::Application {
             consumer: self.consumer.clone(),

@@ -24,7 +24,7 @@ use crate::codec::Codec;
 use crate::error::Error;
 use crate::event::{DomainEvent, Envelope};
 use crate::follow::{
-    self, BatchHandler, ErrorPolicy, HandlerError, Partition, PositionWaiter, Progress, RunnerCore,
+    self, BatchHandler, ErrorPolicy, HandlerError, PositionWaiter, Progress, RunnerCore,
     RunnerError,
 };
 use crate::metadata::Metadata;
@@ -139,8 +139,8 @@ where
     /// Makes this runner one of `count` workers, handling partition `index`
     /// of the upstream streams; tracked as `name[index/count]`.
     pub fn partition(mut self, index: u32, count: u32) -> Self {
-        self.core.partition = Some(Partition { index, count });
-        self.core.consumer = format!("{}[{index}/{count}]", self.core.consumer);
+        let base = self.core.consumer.clone();
+        self.core.partition(&base, index, count);
         self
     }
 
@@ -152,10 +152,7 @@ where
 
     /// How the upstream log is read; the event types are the policy's.
     pub fn options(mut self, options: SubscriptionOptions) -> Self {
-        self.core.options = SubscriptionOptions {
-            event_types: self.core.options.event_types.take(),
-            ..options
-        };
+        self.core.set_options(options);
         self
     }
 

@@ -25,7 +25,7 @@ use crate::application::Application;
 use crate::codec::Codec;
 use crate::event::{DomainEvent, Envelope};
 use crate::follow::{
-    self, BatchHandler, ErrorPolicy, HandlerError, Partition, PositionWaiter, Progress, RunnerCore,
+    self, BatchHandler, ErrorPolicy, HandlerError, PositionWaiter, Progress, RunnerCore,
     RunnerError,
 };
 use crate::model::ModelWrites;
@@ -96,8 +96,7 @@ impl<P: Projection, S: EventStore, C: Codec> ProjectionRunner<P, S, C> {
     /// handling partition `index`; its position is tracked as
     /// `name[index/count]`.
     pub fn partition(mut self, index: u32, count: u32) -> Self {
-        self.core.partition = Some(Partition { index, count });
-        self.core.consumer = format!("{}[{index}/{count}]", self.projection.name());
+        self.core.partition(self.projection.name(), index, count);
         self
     }
 
@@ -110,10 +109,7 @@ impl<P: Projection, S: EventStore, C: Codec> ProjectionRunner<P, S, C> {
     /// How the log is read (page size, polling interval); the event types
     /// are always the projection's.
     pub fn options(mut self, options: SubscriptionOptions) -> Self {
-        self.core.options = SubscriptionOptions {
-            event_types: self.core.options.event_types.take(),
-            ..options
-        };
+        self.core.set_options(options);
         self
     }
 
