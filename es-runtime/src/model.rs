@@ -157,9 +157,74 @@ pub fn to_sqlite_placeholders(sql: &str) -> String {
     out
 }
 
+/// The first keyword of `sql`, upper-cased, after whitespace and comments.
+pub(crate) fn leading_keyword(sql: &str) -> String {
+    let mut rest = sql;
+    loop {
+        rest = rest.trim_start();
+        if let Some(comment) = rest.strip_prefix("--") {
+            rest = comment.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(comment) = rest.strip_prefix("/*") {
+            rest = comment.split_once("*/").map_or("", |(_, after)| after);
+        } else {
+            break;
+        }
+    }
+    rest.chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
+/// True when `sql` starts or ends a transaction or savepoint, which would
+/// break the atomicity of a read-model commit.
+pub(crate) fn is_transaction_control(sql: &str) -> bool {
+    matches!(
+        leading_keyword(sql).as_str(),
+        "BEGIN"
+            | "START"
+            | "COMMIT"
+            | "END"
+            | "ROLLBACK"
+            | "ABORT"
+            | "SAVEPOINT"
+            | "RELEASE"
+            | "PREPARE"
+    )
+}
+
+/// Checks a read-model write before it runs: one statement, no transaction
+/// control.
+pub(crate) fn check_write(
+    index: usize,
+    write: &ModelWrite,
+) -> Result<(), crate::store::StoreError> {
+    if is_transaction_control(&write.sql) {
+        return Err(crate::store::StoreError::ModelStatement {
+            index,
+            sql: write.sql.clone(),
+            source: "transaction control is not allowed in read-model writes: the store commits them with the tracking record".into(),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leading_keywords_skip_comments_and_transaction_control_is_recognised() {
+        assert_eq!(leading_keyword("  -- note\n /* x */ select 1"), "SELECT");
+        assert_eq!(
+            leading_keyword("WITH t AS (SELECT 1) SELECT * FROM t"),
+            "WITH"
+        );
+        assert!(is_transaction_control("/* sneaky */ commit"));
+        assert!(is_transaction_control("ROLLBACK TO x"));
+        assert!(!is_transaction_control("UPDATE t SET a = 1"));
+        assert_eq!(leading_keyword("/* unterminated"), "");
+    }
 
     #[test]
     fn placeholders_outside_quotes_become_sqlite_style() {

@@ -232,6 +232,19 @@ pub enum StoreError {
     /// invalid schema name or table prefix, a missing feature.
     #[error("store configuration: {0}")]
     Config(String),
+    /// A read-model statement ([`EventStore::commit_model`],
+    /// [`EventStore::reset_model`], [`EventStore::query_model`]) failed:
+    /// nothing of its transaction was applied.
+    #[error("read-model statement #{index} failed ({sql}): {source}")]
+    ModelStatement {
+        /// The statement's index in the list passed (0 for `query_model`).
+        index: usize,
+        /// The statement, as passed.
+        sql: String,
+        /// What the database or the parameter conversion said.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The database or its driver failed.
     #[error("{backend} error: {source}")]
     Backend {

@@ -67,16 +67,19 @@ use std::time::Duration;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OpenFlags, Row};
 use tokio::sync::oneshot;
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::encoding::{
     backend, check_versions_fit, corrupt, is_json, limit_to_db, metadata_from_json,
     metadata_to_json, position_from_db, schema_version_from_db, to_db, version_from_db,
 };
+use super::{check_tracking, Tracking};
 use super::{
     decide, validate_request, AppendOutcome, AppendRequest, EventStore, LogQuery, Snapshot,
     StoreError, StreamCheck, StreamQuery,
 };
+use crate::model::{to_sqlite_placeholders, ModelWrite, SqlValue};
 use crate::record::StoredEvent;
 use crate::timestamp::Timestamp;
 
@@ -156,15 +159,17 @@ impl SqliteStoreBuilder {
         let sql = Arc::new(Sql::new(&self.table_prefix));
         let (writer, writer_queue) = mpsc::channel();
         let (ready, writer_ready) = oneshot::channel();
+        let appended = watch::Sender::new(0);
         {
             let sql = Arc::clone(&sql);
             let options = self.clone();
+            let appended = appended.clone();
             thread::Builder::new()
                 .name("chronicle-sqlite-writer".into())
                 .spawn(move || match open_writer(&options, &sql) {
                     Ok(connection) => {
                         let _ = ready.send(Ok(()));
-                        writer_loop(connection, &writer_queue, &sql);
+                        writer_loop(connection, &writer_queue, &sql, &appended);
                     }
                     Err(error) => {
                         let _ = ready.send(Err(error));
@@ -181,7 +186,11 @@ impl SqliteStoreBuilder {
             _ => None,
         };
         Ok(SqliteStore {
-            inner: Arc::new(Inner { writer, readers }),
+            inner: Arc::new(Inner {
+                writer,
+                readers,
+                appended,
+            }),
         })
     }
 }
@@ -222,6 +231,9 @@ pub struct SqliteStore {
 struct Inner {
     writer: mpsc::Sender<WriterMessage>,
     readers: Option<mpsc::Sender<ReadJob>>,
+    /// The last position written by this process, announced by the writer
+    /// thread after each commit that wrote events.
+    appended: watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -320,6 +332,7 @@ struct Sql {
     tracked: String,
     insert_event: String,
     upsert_tracking: String,
+    delete_tracking: String,
     read_stream_ascending: String,
     read_stream_descending: String,
     read_log: String,
@@ -373,6 +386,7 @@ impl Sql {
                 "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
             ),
+            delete_tracking: format!("DELETE FROM {p}tracking WHERE consumer = ?1"),
             upsert_tracking: format!(
                 "INSERT INTO {p}tracking (consumer, position) VALUES (?1, ?2)
                  ON CONFLICT (consumer) DO UPDATE SET position = excluded.position"
@@ -497,7 +511,12 @@ async fn spawn_readers(
     Ok(sender)
 }
 
-fn writer_loop(mut connection: Connection, queue: &mpsc::Receiver<WriterMessage>, sql: &Sql) {
+fn writer_loop(
+    mut connection: Connection,
+    queue: &mpsc::Receiver<WriterMessage>,
+    sql: &Sql,
+    appended: &watch::Sender<u64>,
+) {
     let mut held = None;
     loop {
         let message = match held.take() {
@@ -521,7 +540,7 @@ fn writer_loop(mut connection: Connection, queue: &mpsc::Receiver<WriterMessage>
                         Err(_) => break,
                     }
                 }
-                append_group(&mut connection, sql, group);
+                append_group(&mut connection, sql, group, appended);
             }
         }
     }
@@ -531,7 +550,14 @@ type Reply = oneshot::Sender<Result<AppendOutcome, StoreError>>;
 
 /// Runs a group of appends in one transaction, each under its own savepoint
 /// (a lone append needs none), commits once and answers every caller.
-fn append_group(connection: &mut Connection, sql: &Sql, group: Vec<(AppendRequest, Reply)>) {
+/// Announces the highest position the group wrote on `appended` once it
+/// has committed.
+fn append_group(
+    connection: &mut Connection,
+    sql: &Sql,
+    group: Vec<(AppendRequest, Reply)>,
+    appended: &watch::Sender<u64>,
+) {
     if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
         for (_, reply) in group {
             let _ = reply.send(Err(backend(BACKEND, error.to_string())));
@@ -579,6 +605,21 @@ fn append_group(connection: &mut Connection, sql: &Sql, group: Vec<(AppendReques
             .execute_batch("ROLLBACK")
             .map_err(|error| error.to_string()),
     };
+    if let (Ok(()), true) = (&end, wrote) {
+        let last = results
+            .iter()
+            .filter_map(|result| match result {
+                Ok(AppendOutcome {
+                    written: true,
+                    last_position,
+                }) => *last_position,
+                _ => None,
+            })
+            .max();
+        if let Some(last) = last {
+            announce(appended, last);
+        }
+    }
     if end.is_err() && !connection.is_autocommit() {
         let _ = connection.execute_batch("ROLLBACK");
     }
@@ -1001,6 +1042,238 @@ impl EventStore for SqliteStore {
         self.read(move |connection, sql| tracked_position(connection, sql, &consumer))
             .await
     }
+
+    /// Waits for the writer thread to announce a commit past `position`, or
+    /// `timeout` (appends by other processes are found by the re-read after
+    /// the timeout: polling).
+    async fn wait_for_events(&self, position: u64, timeout: Duration) {
+        let mut appended = self.inner.appended.subscribe();
+        // The sender lives as long as the store, so `wait_for` only ends when
+        // the condition holds; the timeout bounds the wait either way.
+        let _ = tokio::time::timeout(timeout, appended.wait_for(|&last| last > position)).await;
+    }
+
+    /// Runs the statements (`$N` parameters as `?N`) and records the tracking
+    /// position in one `BEGIN IMMEDIATE` transaction on the writer thread; a
+    /// position at or below the tracked one is a
+    /// [`StoreError::TrackingConflict`] and writes nothing.
+    async fn commit_model(
+        &self,
+        writes: Vec<ModelWrite>,
+        tracking: Tracking,
+    ) -> Result<(), StoreError> {
+        position_fits(&tracking)?;
+        for (index, write) in writes.iter().enumerate() {
+            crate::model::check_write(index, write)?;
+        }
+        self.write(move |connection, sql| {
+            let transaction = rusqlite::Transaction::new_unchecked(
+                connection,
+                rusqlite::TransactionBehavior::Immediate,
+            )
+            .db()?;
+            check_tracking(
+                &tracking,
+                tracked_position(&transaction, sql, &tracking.consumer)?,
+            )?;
+            for (index, write) in writes.iter().enumerate() {
+                run_model_statement(&transaction, index, write, Run::Write)?;
+            }
+            transaction
+                .prepare_cached(&sql.upsert_tracking)
+                .db()?
+                .execute(params![tracking.consumer, to_db(tracking.position)])
+                .db()?;
+            transaction.commit().db()
+        })
+        .await
+    }
+
+    /// Runs the statements and deletes the tracking record of `consumer` in
+    /// one transaction on the writer thread.
+    async fn reset_model(&self, writes: Vec<ModelWrite>, consumer: &str) -> Result<(), StoreError> {
+        for (index, write) in writes.iter().enumerate() {
+            crate::model::check_write(index, write)?;
+        }
+        let consumer = consumer.to_owned();
+        self.write(move |connection, sql| {
+            let transaction = rusqlite::Transaction::new_unchecked(
+                connection,
+                rusqlite::TransactionBehavior::Immediate,
+            )
+            .db()?;
+            for (index, write) in writes.iter().enumerate() {
+                run_model_statement(&transaction, index, write, Run::Write)?;
+            }
+            transaction
+                .prepare_cached(&sql.delete_tracking)
+                .db()?
+                .execute([&consumer])
+                .db()?;
+            transaction.commit().db()
+        })
+        .await
+    }
+
+    /// Runs one statement and returns its rows: a query on a reader
+    /// connection (the writer when there are none), anything else (DDL,
+    /// writes) on the writer, in its own transaction.
+    async fn query_model(
+        &self,
+        sql: &str,
+        params: Vec<SqlValue>,
+    ) -> Result<Vec<Vec<SqlValue>>, StoreError> {
+        let write = ModelWrite {
+            sql: sql.to_owned(),
+            params,
+        };
+        crate::model::check_write(0, &write)?;
+        let query = matches!(
+            crate::model::leading_keyword(sql).as_str(),
+            "SELECT" | "WITH" | "VALUES"
+        );
+        if query && self.inner.readers.is_some() {
+            let write = Arc::new(write);
+            let on_reader = Arc::clone(&write);
+            match self
+                .read(move |connection, _| {
+                    run_model_statement(connection, 0, &on_reader, Run::ReadOnly)
+                })
+                .await?
+            {
+                Some(rows) => return Ok(rows),
+                // A statement that writes (`WITH ... INSERT`): on the writer.
+                None => {
+                    let write = Arc::unwrap_or_clone(write);
+                    return self
+                        .write(move |connection, _| {
+                            run_model_statement(connection, 0, &write, Run::Query)
+                                .map(Option::unwrap_or_default)
+                        })
+                        .await;
+                }
+            }
+        }
+        self.write(move |connection, _| {
+            run_model_statement(connection, 0, &write, Run::Query).map(Option::unwrap_or_default)
+        })
+        .await
+    }
+}
+
+/// A tracking position must fit SQLite's signed integers.
+fn position_fits(tracking: &Tracking) -> Result<(), StoreError> {
+    if i64::try_from(tracking.position).is_err() {
+        return Err(StoreError::InvalidRequest(format!(
+            "tracking position {} of consumer `{}` is too large to store",
+            tracking.position, tracking.consumer
+        )));
+    }
+    Ok(())
+}
+
+/// Raises `appended` to `position` (never lowers it), waking waiters.
+fn announce(appended: &watch::Sender<u64>, position: u64) {
+    appended.send_if_modified(|last| {
+        let newer = position > *last;
+        if newer {
+            *last = position;
+        }
+        newer
+    });
+}
+
+/// A read-model parameter as SQLite binds it.
+struct Param<'a>(&'a SqlValue);
+
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self.0 {
+            SqlValue::Null => ValueRef::Null,
+            SqlValue::Integer(value) => ValueRef::Integer(*value),
+            SqlValue::Real(value) => ValueRef::Real(*value),
+            SqlValue::Text(value) => ValueRef::Text(value.as_bytes()),
+            SqlValue::Blob(value) => ValueRef::Blob(value),
+        }))
+    }
+}
+
+/// How [`run_model_statement`] runs a statement.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Run {
+    /// A read-model write inside a commit: a statement that writes nothing
+    /// (a query) is refused; rows are not kept.
+    Write,
+    /// A query on a read-only connection: `None` when the statement writes
+    /// (it must go to the writer).
+    ReadOnly,
+    /// Any statement, rows kept.
+    Query,
+}
+
+/// Runs one read-model statement; errors name it.
+fn run_model_statement(
+    connection: &Connection,
+    index: usize,
+    write: &ModelWrite,
+    run: Run,
+) -> Result<Option<Vec<Vec<SqlValue>>>, StoreError> {
+    let failed = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::ModelStatement {
+        index,
+        sql: write.sql.clone(),
+        source,
+    };
+    let text = to_sqlite_placeholders(&write.sql);
+    let mut cached;
+    let mut plain;
+    let statement: &mut rusqlite::Statement<'_> = if run == Run::Write {
+        // Projections repeat a few statements: keep them prepared.
+        cached = connection
+            .prepare_cached(&text)
+            .map_err(|error| failed(error.into()))?;
+        &mut cached
+    } else {
+        plain = connection
+            .prepare(&text)
+            .map_err(|error| failed(error.into()))?;
+        &mut plain
+    };
+    match run {
+        Run::Write if statement.readonly() => {
+            return Err(failed(
+                "the statement writes nothing: only writes belong in read-model writes (read with query_model)".into(),
+            ))
+        }
+        Run::ReadOnly if !statement.readonly() => return Ok(None),
+        _ => {}
+    }
+    let columns = statement.column_count();
+    let mut rows = statement
+        .query(rusqlite::params_from_iter(write.params.iter().map(Param)))
+        .map_err(|error| failed(error.into()))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(|error| failed(error.into()))? {
+        if run == Run::Write {
+            continue;
+        }
+        let mut values = Vec::with_capacity(columns);
+        for column in 0..columns {
+            let value = match row.get_ref(column).map_err(|error| failed(error.into()))? {
+                ValueRef::Null => SqlValue::Null,
+                ValueRef::Integer(value) => SqlValue::Integer(value),
+                ValueRef::Real(value) => SqlValue::Real(value),
+                ValueRef::Text(text) => {
+                    SqlValue::Text(String::from_utf8(text.to_vec()).map_err(|_| {
+                        failed(format!("column {column} holds text that is not UTF-8").into())
+                    })?)
+                }
+                ValueRef::Blob(bytes) => SqlValue::Blob(bytes.to_vec()),
+            };
+            values.push(value);
+        }
+        out.push(values);
+    }
+    Ok(Some(out))
 }
 
 /// The SQLite driver this store uses, for reading or repairing a database by
