@@ -90,6 +90,10 @@ pub struct Subscription<S, C> {
     options: SubscriptionOptions,
     stopper: SubscriptionStopper,
     stopped: watch::Receiver<bool>,
+    /// With an event-type filter: the log's end before the last empty read,
+    /// so the wait is for events after it. (Waiting after `position` would
+    /// wake at once, again and again, once events of other types follow.)
+    examined: u64,
 }
 
 impl<S: EventStore, C: Codec> Subscription<S, C> {
@@ -112,6 +116,7 @@ impl<S: EventStore, C: Codec> Subscription<S, C> {
             options,
             stopper,
             stopped,
+            examined: 0,
         }
     }
 
@@ -134,7 +139,20 @@ impl<S: EventStore, C: Codec> Subscription<S, C> {
             if *self.stopped.borrow() {
                 return Ok(None);
             }
-            match self.read().await {
+            let end = match &self.options.event_types {
+                Some(_) => self.app.last_position().await.map(Some),
+                None => Ok(None),
+            };
+            let read = match end {
+                Ok(end) => self.read().await.map(|batch| (batch, end)),
+                Err(error) => Err(error),
+            };
+            match read.map(|(batch, end)| {
+                if batch.is_empty() {
+                    self.examined = end.unwrap_or(0);
+                }
+                batch
+            }) {
                 Ok(batch) if !batch.is_empty() => {
                     if let Some(last) = batch.last() {
                         self.position = last.position;
@@ -189,7 +207,7 @@ impl<S: EventStore, C: Codec> Subscription<S, C> {
     /// store's signal of new events.
     async fn wait(&mut self, timeout: Duration, for_events: bool) {
         let store = self.app.store();
-        let position = self.position;
+        let position = self.position.max(self.examined);
         let stopped = &mut self.stopped;
         tokio::select! {
             _ = stopped.wait_for(|&stop| stop) => {}

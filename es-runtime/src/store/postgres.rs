@@ -174,6 +174,8 @@ impl PostgresStoreBuilder {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
+        let listener =
+            read_models::Listener::new(config.clone(), read_models::channel(&self.schema));
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -196,6 +198,7 @@ impl PostgresStoreBuilder {
                 sql,
                 schema: self.schema,
                 json_payloads: false,
+                listener,
             }),
         };
         let json_payloads = store.set_up().await?;
@@ -247,6 +250,8 @@ struct Inner {
     schema: String,
     /// False when the database encoding is not UTF-8: every payload is bytes.
     json_payloads: bool,
+    /// LISTEN for new events, started by the first waiter.
+    listener: read_models::Listener,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -356,6 +361,8 @@ macro_rules! retrying {
     }};
 }
 
+mod read_models;
+
 /// A timestamp in PostgreSQL's binary format: microseconds since 2000-01-01.
 #[derive(Debug, Clone, Copy)]
 struct PgTime(Timestamp);
@@ -417,6 +424,8 @@ struct Sql {
     tracked: String,
     save_snapshot: String,
     latest_snapshot: String,
+    advance_tracking: String,
+    delete_tracking: String,
 }
 
 const EVENT_COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, payload_bytes";
@@ -431,6 +440,7 @@ impl Sql {
         let key_base = (u64::from(namespace) << POSITION_BITS) as i64;
         let position_mask = (1i64 << POSITION_BITS) - 1;
         let setup_key = i32::from(namespace);
+        let channel = read_models::channel(schema);
         Self {
             setup: format!(
                 r#"
@@ -528,6 +538,8 @@ BEGIN
            WITH ORDINALITY AS u(stream_id, version, event_id, event_type, schema_version,
                                 recorded_at, metadata, payload, payload_bytes, ord)
      ORDER BY u.ord;
+    -- Wakes followers (LISTEN {channel}); delivered only if this commits.
+    PERFORM pg_catalog.pg_notify('{channel}', currval('{s}.events_position_seq')::text);
     RETURN currval('{s}.events_position_seq');
 END
 $fn$;
@@ -607,6 +619,13 @@ $fn$;
                    FROM {s}.snapshots WHERE stream_id = $1 AND version <= $2
                   ORDER BY version DESC LIMIT 1"
             ),
+            advance_tracking: format!(
+                "INSERT INTO {s}.tracking AS t (consumer, position) VALUES ($1, $2)
+                 ON CONFLICT (consumer) DO UPDATE SET position = excluded.position
+                  WHERE t.position < excluded.position
+                 RETURNING t.position"
+            ),
+            delete_tracking: format!("DELETE FROM {s}.tracking WHERE consumer = $1"),
         }
     }
 }
@@ -1171,6 +1190,47 @@ impl EventStore for PostgresStore {
                 format!("tracked position {position} of consumer `{consumer}` is negative"),
             )
         })
+    }
+
+    /// Waits for a `NOTIFY` of an append past `position` (see
+    /// [`read_models`]), or `timeout`.
+    async fn wait_for_events(&self, position: u64, timeout: Duration) {
+        self.inner.listener.wait(position, timeout).await;
+    }
+
+    /// Advances the tracking record (refusing a position at or below the
+    /// tracked one) and runs the statements, in one transaction on a pooled
+    /// connection; again on a fresh connection when the connection fails
+    /// (a commit whose answer was lost then comes back as a
+    /// [`StoreError::TrackingConflict`]).
+    async fn commit_model(
+        &self,
+        writes: Vec<crate::model::ModelWrite>,
+        tracking: super::Tracking,
+    ) -> Result<(), StoreError> {
+        self.commit_model_now(writes, tracking).await
+    }
+
+    /// Runs the statements and deletes the tracking record of `consumer` in
+    /// one transaction (again on a fresh connection when the connection
+    /// fails: keep the statements idempotent, as `DELETE` is).
+    async fn reset_model(
+        &self,
+        writes: Vec<crate::model::ModelWrite>,
+        consumer: &str,
+    ) -> Result<(), StoreError> {
+        self.reset_model_now(writes, consumer).await
+    }
+
+    /// Runs one statement on a pooled connection and returns its rows
+    /// (types as in [`read_models`]); queries are retried on a fresh
+    /// connection, other statements run once.
+    async fn query_model(
+        &self,
+        sql: &str,
+        params: Vec<crate::model::SqlValue>,
+    ) -> Result<Vec<Vec<crate::model::SqlValue>>, StoreError> {
+        self.query_model_now(sql, params).await
     }
 }
 

@@ -1,0 +1,637 @@
+//! Read models and notifications on PostgreSQL: a projection's SQL runs
+//! with its tracking record in one transaction on a pooled connection, and
+//! followers wake up on `NOTIFY`.
+//!
+//! # Parameters and results
+//! [`SqlValue`] parameters are bound as the type the server infers for each
+//! `$N`: an `Integer` as `bigint`, `integer`, `smallint` (when it fits),
+//! `double precision` or `boolean` (0 or 1); a `Real` as `double precision`
+//! or `real`; `Text` as `text`, `varchar`, `char`, `name`, `json`, `jsonb`
+//! or `uuid` (when it parses); a `Blob` as `bytea`; `Null` as NULL of any
+//! type. Any other pairing is a [`StoreError::ModelStatement`] naming the
+//! statement: cast the parameter (`$1::text`). Result columns come back as
+//! `Integer` (integer types, `boolean` as 0/1, `numeric` whole numbers that
+//! fit), `Real` (floats, other `numeric` values), `Text` (text types,
+//! `json`, `jsonb`, `uuid`), `Blob` (`bytea`) or `Null`; any other column
+//! type is an error naming the column: cast it in the query.
+//!
+//! # Notifications
+//! `chronicle_append` calls `pg_notify(channel, last position)` after it
+//! inserts events; PostgreSQL delivers the notification when (and only
+//! if) the append commits. The first [`EventStore::wait_for_events`] call
+//! starts a task that holds one dedicated connection (not from the pool)
+//! with `LISTEN channel` and publishes the highest notified position.
+//! When that connection drops, the task reconnects with backoff (50 ms
+//! doubling up to 5 s); meanwhile waiters wake at their timeout, which is
+//! polling. A notified position may still be above the in-flight horizon:
+//! a waiter only needs the wake-up, the follower reads the log again.
+//! The task ends when the last clone of the store is dropped.
+//!
+//! [`EventStore::wait_for_events`]: crate::store::EventStore::wait_for_events
+
+use std::error::Error as StdError;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::{BufMut, BytesMut};
+use tokio::sync::watch;
+use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, Kind, ToSql, Type};
+use tokio_postgres::{AsyncMessage, NoTls};
+use uuid::Uuid;
+
+use super::{backend, backoff, is_transient, Failure, Object, PostgresStore, ATTEMPTS, BACKEND};
+use crate::model::{check_write, leading_keyword, ModelWrite, SqlValue};
+use crate::store::{check_tracking, StoreError, Tracking};
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// The notification channel of a schema: `chronicle_events_<schema>`, or a
+/// hash of the schema when that is longer than PostgreSQL's 63-byte names.
+pub(super) fn channel(schema: &str) -> String {
+    let channel = format!("chronicle_events_{schema}");
+    if channel.len() <= 63 {
+        return channel;
+    }
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in schema.as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("chronicle_events_{hash:016x}")
+}
+
+/// What the listener has heard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Heard {
+    /// The highest position notified.
+    position: u64,
+    /// How many times `LISTEN` has been established: a waiter that saw
+    /// another epoch may have missed notifications, and re-reads.
+    epoch: u64,
+    /// True while the listening connection is up.
+    listening: bool,
+}
+
+/// The lazily started `LISTEN` task and what it publishes.
+pub(super) struct Listener {
+    config: tokio_postgres::Config,
+    channel: String,
+    heard: watch::Sender<Heard>,
+    started: AtomicBool,
+    /// Dropped with the store, which ends the task.
+    alive: watch::Sender<()>,
+}
+
+impl Listener {
+    /// A listener for `channel`, connecting with `config` once started.
+    pub(super) fn new(mut config: tokio_postgres::Config, channel: String) -> Self {
+        // Find a silently dead connection in about a minute, not hours.
+        config.keepalives(true);
+        config.keepalives_idle(Duration::from_secs(30));
+        Self {
+            config,
+            channel,
+            heard: watch::Sender::new(Heard::default()),
+            started: AtomicBool::new(false),
+            alive: watch::Sender::new(()),
+        }
+    }
+
+    fn start(&self) {
+        if self.started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.started.store(false, Ordering::SeqCst);
+            return;
+        };
+        runtime.spawn(listen(
+            self.config.clone(),
+            format!("LISTEN \"{}\"", self.channel),
+            self.heard.clone(),
+            self.alive.subscribe(),
+        ));
+    }
+
+    /// Waits for a notification past `position`, a new `LISTEN` (events
+    /// may have been missed), or `timeout`.
+    pub(super) async fn wait(&self, position: u64, timeout: Duration) {
+        self.start();
+        let mut heard = self.heard.subscribe();
+        let entry = *heard.borrow_and_update();
+        if entry.position > position {
+            return;
+        }
+        let _ = tokio::time::timeout(
+            timeout,
+            heard.wait_for(|now| now.position > position || now.epoch != entry.epoch),
+        )
+        .await;
+    }
+}
+
+/// How one listening connection ended.
+enum Ended {
+    /// The store was dropped.
+    Stop,
+    /// The connection failed or closed; `listened` says whether `LISTEN`
+    /// had been established (then the next attempt starts without delay).
+    Lost { listened: bool },
+}
+
+async fn listen(
+    config: tokio_postgres::Config,
+    listen_sql: String,
+    heard: watch::Sender<Heard>,
+    mut alive: watch::Receiver<()>,
+) {
+    let mut failures = 0u32;
+    loop {
+        match listen_once(&config, &listen_sql, &heard, &mut alive).await {
+            Ended::Stop => return,
+            Ended::Lost { listened } => {
+                heard.send_if_modified(|now| std::mem::replace(&mut now.listening, false));
+                if listened {
+                    failures = 0;
+                }
+            }
+        }
+        let delay = (Duration::from_millis(50) * 2u32.saturating_pow(failures.min(7)))
+            .min(Duration::from_secs(5));
+        failures = failures.saturating_add(1);
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = alive.changed() => return,
+        }
+    }
+}
+
+async fn listen_once(
+    config: &tokio_postgres::Config,
+    listen_sql: &str,
+    heard: &watch::Sender<Heard>,
+    alive: &mut watch::Receiver<()>,
+) -> Ended {
+    let connected = tokio::select! {
+        connected = config.connect(NoTls) => connected,
+        _ = alive.changed() => return Ended::Stop,
+    };
+    let Ok((client, mut connection)) = connected else {
+        return Ended::Lost { listened: false };
+    };
+    let listen = client.batch_execute(listen_sql);
+    tokio::pin!(listen);
+    let mut listened = false;
+    loop {
+        tokio::select! {
+            result = &mut listen, if !listened => {
+                if result.is_err() {
+                    return Ended::Lost { listened };
+                }
+                listened = true;
+                heard.send_modify(|now| {
+                    now.listening = true;
+                    now.epoch += 1;
+                });
+            }
+            message = std::future::poll_fn(|cx| connection.poll_message(cx)) => match message {
+                Some(Ok(AsyncMessage::Notification(notification))) => {
+                    // A payload that is not a position still wakes waiters.
+                    let position = notification.payload().parse::<u64>().unwrap_or(u64::MAX);
+                    heard.send_if_modified(|now| {
+                        let newer = position > now.position;
+                        now.position = now.position.max(position);
+                        newer
+                    });
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return Ended::Lost { listened },
+            },
+            _ = alive.changed() => return Ended::Stop,
+        }
+    }
+}
+
+/// A parameter bound as the type the server inferred for it.
+struct Param<'a>(&'a SqlValue);
+
+impl std::fmt::Debug for Param<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A domain's base type, else the type itself.
+fn base(ty: &Type) -> &Type {
+    match ty.kind() {
+        Kind::Domain(inner) => base(inner),
+        _ => ty,
+    }
+}
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        let ty = base(ty);
+        let mismatch = |what: &str| -> BoxError {
+            format!("cannot bind {what} to a parameter of type {ty}: cast the parameter").into()
+        };
+        match self.0 {
+            SqlValue::Null => return Ok(IsNull::Yes),
+            SqlValue::Integer(value) => {
+                match *ty {
+                    Type::INT8 => out.put_i64(*value),
+                    Type::INT4 => out
+                        .put_i32(i32::try_from(*value).map_err(|_| mismatch(&format!("{value}")))?),
+                    Type::INT2 => out
+                        .put_i16(i16::try_from(*value).map_err(|_| mismatch(&format!("{value}")))?),
+                    Type::FLOAT8 if (*value as f64) as i64 == *value => out.put_f64(*value as f64),
+                    Type::BOOL if *value == 0 || *value == 1 => out.put_u8(*value as u8),
+                    _ => return Err(mismatch(&format!("the integer {value}"))),
+                }
+            }
+            SqlValue::Real(value) => match *ty {
+                Type::FLOAT8 => out.put_f64(*value),
+                Type::FLOAT4 => out.put_f32(*value as f32),
+                _ => return Err(mismatch("a real")),
+            },
+            SqlValue::Text(text) => match *ty {
+                Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
+                    out.put_slice(text.as_bytes())
+                }
+                Type::JSON => out.put_slice(text.as_bytes()),
+                Type::JSONB => {
+                    out.put_u8(1);
+                    out.put_slice(text.as_bytes());
+                }
+                Type::UUID => out.put_slice(
+                    Uuid::parse_str(text)
+                        .map_err(|_| mismatch("text that is not a uuid"))?
+                        .as_bytes(),
+                ),
+                _ => return Err(mismatch("text")),
+            },
+            SqlValue::Blob(bytes) => match *ty {
+                Type::BYTEA => out.put_slice(bytes),
+                _ => return Err(mismatch("a blob")),
+            },
+        }
+        Ok(IsNull::No)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// A result column as a [`SqlValue`].
+struct Column(SqlValue);
+
+impl<'a> FromSql<'a> for Column {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        let ty = base(ty);
+        let value = match *ty {
+            Type::INT2 => SqlValue::Integer(i16::from_sql(ty, raw)?.into()),
+            Type::INT4 => SqlValue::Integer(i32::from_sql(ty, raw)?.into()),
+            Type::INT8 => SqlValue::Integer(i64::from_sql(ty, raw)?),
+            Type::OID => SqlValue::Integer(u32::from_sql(ty, raw)?.into()),
+            Type::BOOL => SqlValue::Integer(bool::from_sql(ty, raw)?.into()),
+            Type::FLOAT4 => SqlValue::Real(f32::from_sql(ty, raw)?.into()),
+            Type::FLOAT8 => SqlValue::Real(f64::from_sql(ty, raw)?),
+            Type::NUMERIC => numeric(raw)?,
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN | Type::JSON => {
+                SqlValue::Text(String::from_utf8(raw.to_vec())?)
+            }
+            Type::JSONB => match raw.split_first() {
+                Some((1, text)) => SqlValue::Text(String::from_utf8(text.to_vec())?),
+                _ => return Err("unsupported jsonb format version".into()),
+            },
+            Type::UUID => SqlValue::Text(Uuid::from_slice(raw)?.to_string()),
+            Type::BYTEA => SqlValue::Blob(raw.to_vec()),
+            _ => {
+                return Err(format!(
+                    "type {ty} cannot be read as a SqlValue: cast the column (to bigint, double precision, text or bytea)"
+                )
+                .into())
+            }
+        };
+        Ok(Column(value))
+    }
+
+    fn from_sql_null(_: &Type) -> Result<Self, BoxError> {
+        Ok(Column(SqlValue::Null))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// A `numeric` in binary form: `Integer` when it is a whole number that
+/// fits, else the nearest `Real` (NaN and infinities included).
+fn numeric(raw: &[u8]) -> Result<SqlValue, BoxError> {
+    let word = |index: usize| -> Result<i16, BoxError> {
+        let bytes = raw
+            .get(index * 2..index * 2 + 2)
+            .ok_or("truncated numeric value")?;
+        Ok(i16::from_be_bytes([bytes[0], bytes[1]]))
+    };
+    let count = usize::try_from(word(0)?).map_err(|_| "negative numeric digit count")?;
+    let weight = i64::from(word(1)?);
+    let sign = word(2)? as u16;
+    match sign {
+        0xC000 => return Ok(SqlValue::Real(f64::NAN)),
+        0xD000 => return Ok(SqlValue::Real(f64::INFINITY)),
+        0xF000 => return Ok(SqlValue::Real(f64::NEG_INFINITY)),
+        0x0000 | 0x4000 => {}
+        _ => return Err(format!("invalid numeric sign {sign:#x}").into()),
+    }
+    let digits = (0..count)
+        .map(|index| word(4 + index))
+        .collect::<Result<Vec<i16>, _>>()?;
+    // Digit i (base 10,000) has weight `weight - i`.
+    let digit = |exponent: i64| -> i16 {
+        usize::try_from(weight - exponent)
+            .ok()
+            .and_then(|index| digits.get(index).copied())
+            .unwrap_or(0)
+    };
+    let mut text = String::new();
+    if sign == 0x4000 {
+        text.push('-');
+    }
+    if weight < 0 {
+        text.push('0');
+    } else {
+        for exponent in (0..=weight).rev() {
+            if exponent == weight {
+                let _ = write!(text, "{}", digit(exponent));
+            } else {
+                let _ = write!(text, "{:04}", digit(exponent));
+            }
+        }
+    }
+    let lowest = weight - count as i64 + 1;
+    if lowest < 0 {
+        text.push('.');
+        for exponent in (lowest..0).rev() {
+            let _ = write!(text, "{:04}", digit(exponent));
+        }
+    }
+    if lowest >= 0 {
+        if let Ok(integer) = text.parse::<i64>() {
+            return Ok(SqlValue::Integer(integer));
+        }
+    }
+    Ok(SqlValue::Real(text.parse::<f64>()?))
+}
+
+/// A failed user statement: worth another attempt on a fresh connection
+/// when the connection failed, else an error naming the statement.
+fn statement_failure(index: usize, sql: &str, error: tokio_postgres::Error) -> Failure {
+    if is_transient(&error) {
+        Failure::Retry(backend(BACKEND, error))
+    } else {
+        let source: BoxError = match error.as_db_error() {
+            Some(db) => format!("{}: {}", db.code().code(), db.message()).into(),
+            None => Box::new(error),
+        };
+        Failure::Fail(StoreError::ModelStatement {
+            index,
+            sql: sql.to_owned(),
+            source,
+        })
+    }
+}
+
+fn params(values: &[SqlValue]) -> Vec<Param<'_>> {
+    values.iter().map(Param).collect()
+}
+
+fn as_refs<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|param| param as &(dyn ToSql + Sync))
+        .collect()
+}
+
+fn check_writes(writes: &[ModelWrite]) -> Result<(), StoreError> {
+    for (index, write) in writes.iter().enumerate() {
+        check_write(index, write)?;
+    }
+    Ok(())
+}
+
+fn rows_to_values(
+    index: usize,
+    sql: &str,
+    rows: &[tokio_postgres::Row],
+) -> Result<Vec<Vec<SqlValue>>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            (0..row.len())
+                .map(|column| {
+                    row.try_get::<_, Column>(column)
+                        .map(|Column(value)| value)
+                        .map_err(|error| StoreError::ModelStatement {
+                            index,
+                            sql: sql.to_owned(),
+                            source: format!(
+                                "column {column} (`{}`): {}",
+                                row.columns()[column].name(),
+                                error
+                                    .source()
+                                    .map_or_else(|| error.to_string(), ToString::to_string)
+                            )
+                            .into(),
+                        })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+impl PostgresStore {
+    pub(super) async fn commit_model_now(
+        &self,
+        writes: Vec<ModelWrite>,
+        tracking: Tracking,
+    ) -> Result<(), StoreError> {
+        check_writes(&writes)?;
+        let position = i64::try_from(tracking.position).map_err(|_| {
+            StoreError::InvalidRequest(format!(
+                "tracking position {} of consumer `{}` is too large to store",
+                tracking.position, tracking.consumer
+            ))
+        })?;
+        let consumer = tracking.consumer.as_str();
+        let advance = &self.inner.sql.advance_tracking;
+        let tracked = &self.inner.sql.tracked;
+        let bound: Vec<Vec<Param<'_>>> = writes.iter().map(|w| params(&w.params)).collect();
+        retrying!(self, |client| {
+            let transaction = client.transaction().await?;
+            // The tracking row first: it locks out a concurrent commit of the
+            // same consumer, and a repeated position writes nothing.
+            let statement = transaction.prepare_cached(advance).await?;
+            if transaction
+                .query_opt(&statement, &[&consumer, &position])
+                .await?
+                .is_none()
+            {
+                let statement = transaction.prepare_cached(tracked).await?;
+                let current: i64 = transaction
+                    .query_one(&statement, &[&consumer])
+                    .await?
+                    .try_get(0)?;
+                check_tracking(&tracking, u64::try_from(current).unwrap_or(0))?;
+                return Err(Failure::Fail(backend(
+                    BACKEND,
+                    format!("tracking of consumer `{consumer}` did not move forward"),
+                )));
+            }
+            for (index, (write, bound)) in writes.iter().zip(&bound).enumerate() {
+                let statement = transaction
+                    .prepare_cached(&write.sql)
+                    .await
+                    .map_err(|error| statement_failure(index, &write.sql, error))?;
+                transaction
+                    .execute(&statement, &as_refs(bound))
+                    .await
+                    .map_err(|error| statement_failure(index, &write.sql, error))?;
+            }
+            transaction.commit().await?;
+            Ok::<_, Failure>(())
+        })
+    }
+
+    pub(super) async fn reset_model_now(
+        &self,
+        writes: Vec<ModelWrite>,
+        consumer: &str,
+    ) -> Result<(), StoreError> {
+        check_writes(&writes)?;
+        let delete = &self.inner.sql.delete_tracking;
+        let bound: Vec<Vec<Param<'_>>> = writes.iter().map(|w| params(&w.params)).collect();
+        retrying!(self, |client| {
+            let transaction = client.transaction().await?;
+            for (index, (write, bound)) in writes.iter().zip(&bound).enumerate() {
+                transaction
+                    .execute(write.sql.as_str(), &as_refs(bound))
+                    .await
+                    .map_err(|error| statement_failure(index, &write.sql, error))?;
+            }
+            let statement = transaction.prepare_cached(delete).await?;
+            transaction.execute(&statement, &[&consumer]).await?;
+            transaction.commit().await?;
+            Ok::<_, Failure>(())
+        })
+    }
+
+    pub(super) async fn query_model_now(
+        &self,
+        sql: &str,
+        values: Vec<SqlValue>,
+    ) -> Result<Vec<Vec<SqlValue>>, StoreError> {
+        let write = ModelWrite {
+            sql: sql.to_owned(),
+            params: values,
+        };
+        check_write(0, &write)?;
+        let bound = params(&write.params);
+        let refs = as_refs(&bound);
+        let query = matches!(
+            leading_keyword(sql).as_str(),
+            "SELECT" | "WITH" | "VALUES" | "TABLE" | "SHOW"
+        );
+        let rows = if query {
+            // Reads are safe to repeat on a fresh connection.
+            retrying!(self, |client| {
+                client
+                    .query(sql, &refs)
+                    .await
+                    .map_err(|error| statement_failure(0, sql, error))
+            })?
+        } else {
+            // A write or DDL runs once: after a lost connection it may or may
+            // not have committed, which the caller must decide.
+            let client = self
+                .inner
+                .pool
+                .get()
+                .await
+                .map_err(|error| backend(BACKEND, error))?;
+            let result = client.query(sql, &refs).await;
+            if result.is_err() && client.is_closed() {
+                drop(Object::take(client));
+            }
+            match result.map_err(|error| statement_failure(0, sql, error)) {
+                Ok(rows) => rows,
+                Err(Failure::Retry(error) | Failure::Fail(error)) => return Err(error),
+            }
+        };
+        rows_to_values(0, sql, &rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numeric_bytes(weight: i16, sign: u16, dscale: u16, digits: &[i16]) -> Vec<u8> {
+        let mut raw = Vec::new();
+        raw.extend((digits.len() as i16).to_be_bytes());
+        raw.extend(weight.to_be_bytes());
+        raw.extend(sign.to_be_bytes());
+        raw.extend(dscale.to_be_bytes());
+        for digit in digits {
+            raw.extend(digit.to_be_bytes());
+        }
+        raw
+    }
+
+    #[test]
+    fn numerics_read_as_integers_or_reals() {
+        // 123456789 = 1|2345|6789, weight 2.
+        let value = numeric(&numeric_bytes(2, 0, 0, &[1, 2345, 6789])).unwrap();
+        assert_eq!(value, SqlValue::Integer(123_456_789));
+        // 10000 = 1 with weight 1 (trailing zero digit groups are dropped).
+        assert_eq!(
+            numeric(&numeric_bytes(1, 0, 0, &[1])).unwrap(),
+            SqlValue::Integer(10_000)
+        );
+        assert_eq!(
+            numeric(&numeric_bytes(0, 0x4000, 0, &[42])).unwrap(),
+            SqlValue::Integer(-42)
+        );
+        assert_eq!(
+            numeric(&numeric_bytes(0, 0, 0, &[])).unwrap(),
+            SqlValue::Integer(0)
+        );
+        // 1.5 = 1 . 5000
+        assert_eq!(
+            numeric(&numeric_bytes(0, 0, 1, &[1, 5000])).unwrap(),
+            SqlValue::Real(1.5)
+        );
+        // 0.000012 = weight -2, digit 1200
+        assert_eq!(
+            numeric(&numeric_bytes(-2, 0x4000, 6, &[1200])).unwrap(),
+            SqlValue::Real(-0.000012)
+        );
+        assert!(
+            matches!(numeric(&numeric_bytes(0, 0xC000, 0, &[])).unwrap(), SqlValue::Real(v) if v.is_nan())
+        );
+        assert!(numeric(&[0, 1]).is_err());
+    }
+
+    #[test]
+    fn channels_fit_postgres_names() {
+        assert_eq!(channel("chronicle"), "chronicle_events_chronicle");
+        let long = channel(&"s".repeat(63));
+        assert!(
+            long.len() <= 63 && long.starts_with("chronicle_events_"),
+            "{long}"
+        );
+    }
+}
