@@ -21,6 +21,8 @@
 //! handles the streams whose id falls in its partition and tracks its own
 //! position, so no event is handled twice.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::application::Application;
 use crate::codec::Codec;
 use crate::event::{DomainEvent, Envelope};
@@ -28,9 +30,9 @@ use crate::follow::{
     self, BatchHandler, ErrorPolicy, HandlerError, PositionWaiter, Progress, RunnerCore,
     RunnerError,
 };
-use crate::model::ModelWrites;
+use crate::model::{ModelWrite, ModelWrites};
 use crate::record::StoredEvent;
-use crate::store::{EventStore, Tracking};
+use crate::store::{EventStore, StoreError, Tracking};
 use crate::subscription::{SubscriptionOptions, SubscriptionStopper};
 
 /// Handles the events of one aggregate type to build a read model.
@@ -77,6 +79,9 @@ pub struct ProjectionRunner<P, S, C> {
     app: Application<S, C>,
     projection: P,
     core: RunnerCore,
+    /// The tracked position this runner continues from: read when a run
+    /// starts, then the position of each commit.
+    committed: AtomicU64,
 }
 
 impl<P: Projection, S: EventStore, C: Codec> ProjectionRunner<P, S, C> {
@@ -89,6 +94,7 @@ impl<P: Projection, S: EventStore, C: Codec> ProjectionRunner<P, S, C> {
             app,
             projection,
             core,
+            committed: AtomicU64::new(0),
         }
     }
 
@@ -195,27 +201,78 @@ impl<P: Projection, S: EventStore, C: Codec> ProjectionRunner<P, S, C> {
         }
     }
 
-    /// Commits `writes` with the tracking record at `position`.
-    async fn commit(
-        &self,
-        writes: &mut ModelWrites,
-        position: Option<u64>,
-    ) -> Result<(), RunnerError> {
-        let Some(position) = position else {
-            return Ok(());
-        };
+    /// Commits `writes` with the tracking record at `position`, provided
+    /// the tracked position is still the one this runner continues from
+    /// (else nothing is written: a [`StoreError::TrackingConflict`]). A
+    /// tracking record already at `position` means this commit is stored
+    /// (its answer was lost and the store retried it).
+    async fn commit_raw(&self, writes: Vec<ModelWrite>, position: u64) -> Result<(), StoreError> {
         let tracking = Tracking {
             consumer: self.core.consumer.clone(),
             position,
         };
-        self.app
+        let after = self.committed.load(Ordering::SeqCst);
+        match self
+            .app
             .store()
-            .commit_model(writes.take(), tracking)
+            .commit_model_after(writes, tracking, after)
             .await
-            .map_err(|error| self.core.fail(error.into()))?;
+        {
+            Ok(()) => {}
+            Err(StoreError::TrackingConflict { current, .. }) if current == position => {}
+            Err(error) => return Err(error),
+        }
+        self.committed.store(position, Ordering::SeqCst);
         self.core.mark_seen(position);
         Ok(())
     }
+
+    /// Commits a batch's writes; when a statement fails, commits the events
+    /// before the one whose statement it was, and names that event.
+    async fn commit_batch(
+        &self,
+        writes: &mut ModelWrites,
+        done: Option<u64>,
+        starts: &[EventWrites<'_>],
+    ) -> Result<(), RunnerError> {
+        let Some(position) = done else {
+            return Ok(());
+        };
+        let writes = writes.take();
+        // Keep a copy to split the batch only when there is something to split.
+        let copy = (starts.len() > 1).then(|| writes.clone());
+        match self.commit_raw(writes, position).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ModelStatement { index, sql, source }) => {
+                let error = StoreError::ModelStatement { index, sql, source };
+                let Some(failing) = starts.iter().rposition(|start| start.first <= index) else {
+                    return Err(self.core.fail(error.into()));
+                };
+                let event = &starts[failing];
+                if let (Some(mut copy), Some(before)) = (copy, event.done_before) {
+                    copy.truncate(event.first);
+                    self.commit_raw(copy, before)
+                        .await
+                        .map_err(|error| self.core.fail(error.into()))?;
+                }
+                Err(RunnerError::handler(
+                    &self.core.consumer,
+                    event.record,
+                    Box::new(error),
+                ))
+            }
+            Err(error) => Err(self.core.fail(error.into())),
+        }
+    }
+}
+
+/// Where one event's statements start in a batch's writes.
+struct EventWrites<'a> {
+    /// The index of its first statement.
+    first: usize,
+    record: &'a StoredEvent,
+    /// The position committed with the statements before it.
+    done_before: Option<u64>,
 }
 
 impl<P: Projection, S: EventStore, C: Codec> BatchHandler for ProjectionRunner<P, S, C> {
@@ -231,11 +288,14 @@ impl<P: Projection, S: EventStore, C: Codec> BatchHandler for ProjectionRunner<P
     }
 
     async fn tracked_position(&self) -> Result<u64, RunnerError> {
-        self.app
+        let tracked = self
+            .app
             .store()
             .tracked_position(&self.core.consumer)
             .await
-            .map_err(|error| self.core.fail(error.into()))
+            .map_err(|error| self.core.fail(error.into()))?;
+        self.committed.store(tracked, Ordering::SeqCst);
+        Ok(tracked)
     }
 
     /// Handles the batch and commits its writes with the position of the last
@@ -244,6 +304,7 @@ impl<P: Projection, S: EventStore, C: Codec> BatchHandler for ProjectionRunner<P
         let mut writes = ModelWrites::new();
         let mut handled = 0;
         let mut done = None;
+        let mut starts = Vec::new();
         for record in batch {
             if self.core.skips(record) {
                 done = Some(record.position);
@@ -252,18 +313,26 @@ impl<P: Projection, S: EventStore, C: Codec> BatchHandler for ProjectionRunner<P
             let envelope: Envelope<P::Event> = match self.app.decode(record).await {
                 Ok(envelope) => envelope,
                 Err(error) => {
-                    self.commit(&mut writes, done).await?;
+                    self.commit_batch(&mut writes, done, &starts).await?;
                     return Err(self.core.fail(error));
                 }
             };
+            let first = writes.statements().len();
             if let Err(source) = self.handle_with_policy(&envelope, &mut writes).await {
-                self.commit(&mut writes, done).await?;
+                self.commit_batch(&mut writes, done, &starts).await?;
                 return Err(RunnerError::handler(&self.core.consumer, record, source));
+            }
+            if writes.statements().len() > first {
+                starts.push(EventWrites {
+                    first,
+                    record,
+                    done_before: done,
+                });
             }
             handled += 1;
             done = Some(record.position);
         }
-        self.commit(&mut writes, done).await?;
+        self.commit_batch(&mut writes, done, &starts).await?;
         Ok(handled)
     }
 }

@@ -273,6 +273,15 @@ impl EventStore for AnyStore {
         delegate!(self, store => store.commit_model(writes, tracking).await)
     }
 
+    async fn commit_model_after(
+        &self,
+        writes: Vec<crate::model::ModelWrite>,
+        tracking: super::Tracking,
+        after: u64,
+    ) -> Result<(), StoreError> {
+        delegate!(self, store => store.commit_model_after(writes, tracking, after).await)
+    }
+
     async fn reset_model(
         &self,
         writes: Vec<crate::model::ModelWrite>,

@@ -336,6 +336,27 @@ pub trait EventStore: Send + Sync + 'static {
         }
     }
 
+    /// Like [`commit_model`](Self::commit_model), but only when `consumer`'s
+    /// tracked position is exactly `after` (0: none): a commit that does not
+    /// continue from where the consumer stands (a second runner of the same
+    /// name, or an abandoned commit that landed after a restarted runner
+    /// read its position) is a [`StoreError::TrackingConflict`] and writes
+    /// nothing, instead of applying the overlapping events twice. The SQL
+    /// stores check it in the commit's transaction; this default checks
+    /// first, then commits.
+    fn commit_model_after(
+        &self,
+        writes: Vec<ModelWrite>,
+        tracking: Tracking,
+        after: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            let current = self.tracked_position(&tracking.consumer).await?;
+            check_continuation(&tracking, current, after)?;
+            self.commit_model(writes, tracking).await
+        }
+    }
+
     /// Runs `writes` (typically deleting a read model) and forgets the
     /// tracking position of `consumer`, in one transaction: the start of a
     /// projection's rebuild.
@@ -460,6 +481,23 @@ pub(crate) fn combine_checks(
         expected: request.streams[index].expected_version,
         actual: checks[index].1,
     })
+}
+
+/// Refuses a tracking record that does not continue from `after`, or would
+/// not move forward, given the `current` tracked position.
+pub(crate) fn check_continuation(
+    tracking: &Tracking,
+    current: u64,
+    after: u64,
+) -> Result<(), StoreError> {
+    if current != after || tracking.position <= current {
+        return Err(StoreError::TrackingConflict {
+            consumer: tracking.consumer.clone(),
+            current,
+            attempted: tracking.position,
+        });
+    }
+    Ok(())
 }
 
 /// Refuses a tracking record that would not move `consumer` forward from

@@ -425,6 +425,8 @@ struct Sql {
     save_snapshot: String,
     latest_snapshot: String,
     advance_tracking: String,
+    continue_tracking: String,
+    start_tracking: String,
     delete_tracking: String,
 }
 
@@ -624,6 +626,16 @@ $fn$;
                  ON CONFLICT (consumer) DO UPDATE SET position = excluded.position
                   WHERE t.position < excluded.position
                  RETURNING t.position"
+            ),
+            continue_tracking: format!(
+                "UPDATE {s}.tracking SET position = $2
+                  WHERE consumer = $1 AND position = $3 AND position < $2
+                 RETURNING position"
+            ),
+            start_tracking: format!(
+                "INSERT INTO {s}.tracking (consumer, position) VALUES ($1, $2)
+                 ON CONFLICT (consumer) DO NOTHING
+                 RETURNING position"
             ),
             delete_tracking: format!("DELETE FROM {s}.tracking WHERE consumer = $1"),
         }
@@ -1208,7 +1220,18 @@ impl EventStore for PostgresStore {
         writes: Vec<crate::model::ModelWrite>,
         tracking: super::Tracking,
     ) -> Result<(), StoreError> {
-        self.commit_model_now(writes, tracking).await
+        self.commit_model_now(writes, tracking, None).await
+    }
+
+    /// [`commit_model`](EventStore::commit_model), checking in the same
+    /// transaction that the tracked position is `after`.
+    async fn commit_model_after(
+        &self,
+        writes: Vec<crate::model::ModelWrite>,
+        tracking: super::Tracking,
+        after: u64,
+    ) -> Result<(), StoreError> {
+        self.commit_model_now(writes, tracking, Some(after)).await
     }
 
     /// Runs the statements and deletes the tracking record of `consumer` in

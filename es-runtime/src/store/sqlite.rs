@@ -74,7 +74,7 @@ use super::encoding::{
     backend, check_versions_fit, corrupt, is_json, limit_to_db, metadata_from_json,
     metadata_to_json, position_from_db, schema_version_from_db, to_db, version_from_db,
 };
-use super::{check_tracking, Tracking};
+use super::{check_continuation, check_tracking, Tracking};
 use super::{
     decide, validate_request, AppendOutcome, AppendRequest, EventStore, LogQuery, Snapshot,
     StoreError, StreamCheck, StreamQuery,
@@ -1062,31 +1062,19 @@ impl EventStore for SqliteStore {
         writes: Vec<ModelWrite>,
         tracking: Tracking,
     ) -> Result<(), StoreError> {
-        position_fits(&tracking)?;
-        for (index, write) in writes.iter().enumerate() {
-            crate::model::check_write(index, write)?;
-        }
-        self.write(move |connection, sql| {
-            let transaction = rusqlite::Transaction::new_unchecked(
-                connection,
-                rusqlite::TransactionBehavior::Immediate,
-            )
-            .db()?;
-            check_tracking(
-                &tracking,
-                tracked_position(&transaction, sql, &tracking.consumer)?,
-            )?;
-            for (index, write) in writes.iter().enumerate() {
-                run_model_statement(&transaction, index, write, Run::Write)?;
-            }
-            transaction
-                .prepare_cached(&sql.upsert_tracking)
-                .db()?
-                .execute(params![tracking.consumer, to_db(tracking.position)])
-                .db()?;
-            transaction.commit().db()
-        })
-        .await
+        self.commit_model_checked(writes, tracking, None).await
+    }
+
+    /// [`commit_model`](EventStore::commit_model), checking in the same
+    /// transaction that the tracked position is `after`.
+    async fn commit_model_after(
+        &self,
+        writes: Vec<ModelWrite>,
+        tracking: Tracking,
+        after: u64,
+    ) -> Result<(), StoreError> {
+        self.commit_model_checked(writes, tracking, Some(after))
+            .await
     }
 
     /// Runs the statements and deletes the tracking record of `consumer` in
@@ -1156,6 +1144,44 @@ impl EventStore for SqliteStore {
         }
         self.write(move |connection, _| {
             run_model_statement(connection, 0, &write, Run::Query).map(Option::unwrap_or_default)
+        })
+        .await
+    }
+}
+
+impl SqliteStore {
+    /// Commits read-model writes with the tracking record on the writer
+    /// thread; with `after`, only when the tracked position is exactly that.
+    async fn commit_model_checked(
+        &self,
+        writes: Vec<ModelWrite>,
+        tracking: Tracking,
+        after: Option<u64>,
+    ) -> Result<(), StoreError> {
+        position_fits(&tracking)?;
+        for (index, write) in writes.iter().enumerate() {
+            crate::model::check_write(index, write)?;
+        }
+        self.write(move |connection, sql| {
+            let transaction = rusqlite::Transaction::new_unchecked(
+                connection,
+                rusqlite::TransactionBehavior::Immediate,
+            )
+            .db()?;
+            let current = tracked_position(&transaction, sql, &tracking.consumer)?;
+            match after {
+                Some(after) => check_continuation(&tracking, current, after)?,
+                None => check_tracking(&tracking, current)?,
+            }
+            for (index, write) in writes.iter().enumerate() {
+                run_model_statement(&transaction, index, write, Run::Write)?;
+            }
+            transaction
+                .prepare_cached(&sql.upsert_tracking)
+                .db()?
+                .execute(params![tracking.consumer, to_db(tracking.position)])
+                .db()?;
+            transaction.commit().db()
         })
         .await
     }

@@ -42,7 +42,7 @@ use uuid::Uuid;
 
 use super::{backend, backoff, is_transient, Failure, Object, PostgresStore, ATTEMPTS, BACKEND};
 use crate::model::{check_write, leading_keyword, ModelWrite, SqlValue};
-use crate::store::{check_tracking, StoreError, Tracking};
+use crate::store::{StoreError, Tracking};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -458,8 +458,10 @@ impl PostgresStore {
         &self,
         writes: Vec<ModelWrite>,
         tracking: Tracking,
+        after: Option<u64>,
     ) -> Result<(), StoreError> {
         check_writes(&writes)?;
+        let after_db = i64::try_from(after.unwrap_or(0)).unwrap_or(i64::MAX);
         let position = i64::try_from(tracking.position).map_err(|_| {
             StoreError::InvalidRequest(format!(
                 "tracking position {} of consumer `{}` is too large to store",
@@ -467,7 +469,11 @@ impl PostgresStore {
             ))
         })?;
         let consumer = tracking.consumer.as_str();
-        let advance = &self.inner.sql.advance_tracking;
+        let advance = match after {
+            None => &self.inner.sql.advance_tracking,
+            Some(0) => &self.inner.sql.start_tracking,
+            Some(_) => &self.inner.sql.continue_tracking,
+        };
         let tracked = &self.inner.sql.tracked;
         let bound: Vec<Vec<Param<'_>>> = writes.iter().map(|w| params(&w.params)).collect();
         retrying!(self, |client| {
@@ -475,21 +481,30 @@ impl PostgresStore {
             // The tracking row first: it locks out a concurrent commit of the
             // same consumer, and a repeated position writes nothing.
             let statement = transaction.prepare_cached(advance).await?;
-            if transaction
-                .query_opt(&statement, &[&consumer, &position])
-                .await?
-                .is_none()
-            {
+            let advanced = match after {
+                None | Some(0) => {
+                    transaction
+                        .query_opt(&statement, &[&consumer, &position])
+                        .await?
+                }
+                Some(_) => {
+                    transaction
+                        .query_opt(&statement, &[&consumer, &position, &after_db])
+                        .await?
+                }
+            };
+            if advanced.is_none() {
                 let statement = transaction.prepare_cached(tracked).await?;
-                let current: i64 = transaction
-                    .query_one(&statement, &[&consumer])
+                let current: Option<i64> = transaction
+                    .query_opt(&statement, &[&consumer])
                     .await?
-                    .try_get(0)?;
-                check_tracking(&tracking, u64::try_from(current).unwrap_or(0))?;
-                return Err(Failure::Fail(backend(
-                    BACKEND,
-                    format!("tracking of consumer `{consumer}` did not move forward"),
-                )));
+                    .map(|row| row.try_get(0))
+                    .transpose()?;
+                return Err(Failure::Fail(StoreError::TrackingConflict {
+                    consumer: tracking.consumer.clone(),
+                    current: current.and_then(|c| u64::try_from(c).ok()).unwrap_or(0),
+                    attempted: tracking.position,
+                }));
             }
             for (index, (write, bound)) in writes.iter().zip(&bound).enumerate() {
                 let statement = transaction
