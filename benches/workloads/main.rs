@@ -3,6 +3,8 @@
 //!
 //! `cargo bench --bench workloads --all-features` prints events per second
 //! for each workload and store, the baseline's figure and their ratio.
+//! `CHRONICLE_BENCH_ONLY=sqlite,W1` restricts a run to some stores and
+//! workloads; `CHRONICLE_BENCH_RUNS=N` takes medians of N runs.
 //! PostgreSQL runs when `CHRONICLE_BENCH_POSTGRES_URL` (or
 //! `CHRONICLE_TEST_POSTGRES_URL`) names a server; each run uses a fresh schema.
 //!
@@ -208,55 +210,92 @@ fn run_store<S: EventStore>(
 ) {
     let mut app = || Application::new(open());
 
-    let library = median(runs, || {
-        let app = app();
-        time(|| rt.block_on(one_event_per_save(&app, 0, W1)))
-    });
-    let baseline = median(runs, || {
+    if selected(name, "W1") {
+        let library = median(runs, || {
+            let app = app();
+            time(|| rt.block_on(one_event_per_save(&app, 0, W1)))
+        });
+        let baseline = median(runs, || {
+            base.fresh();
+            time(|| base.one_event_per_transaction(W1))
+        });
+        report("W1", name, W1.events(), library, baseline);
+    }
+
+    if selected(name, "W2") {
+        let library = median(runs, || {
+            let app = app();
+            time(|| rt.block_on(one_save_per_dog(&app, W2)))
+        });
+        let baseline = median(runs, || {
+            base.fresh();
+            time(|| base.one_transaction_per_dog(W2))
+        });
+        report("W2", name, W2.events(), library, baseline);
+    }
+
+    if selected(name, "W3") {
+        let loaded = app();
+        let id = rt.block_on(long_dog(&loaded));
+        let library = median(runs, || time(|| rt.block_on(load(&loaded, id))));
         base.fresh();
-        time(|| base.one_event_per_transaction(W1))
-    });
-    report("W1", name, W1.events(), library, baseline);
+        let base_id = base.long_stream(W3_EVENTS);
+        let baseline = median(runs, || time(|| base.load_stream(base_id, W3_EVENTS)));
+        report("W3", name, W3_EVENTS, library, baseline);
+    }
 
-    let library = median(runs, || {
-        let app = app();
-        time(|| rt.block_on(one_save_per_dog(&app, W2)))
-    });
-    let baseline = median(runs, || {
+    if selected(name, "W4") {
+        let logged = app();
+        rt.block_on(one_event_per_save(&logged, 0, W1));
+        let library = median(runs, || {
+            time(|| assert_eq!(rt.block_on(read_log(&logged)), W1.events()))
+        });
         base.fresh();
-        time(|| base.one_transaction_per_dog(W2))
-    });
-    report("W2", name, W2.events(), library, baseline);
+        base.one_event_per_transaction(W1);
+        let baseline = median(runs, || {
+            time(|| assert_eq!(base.read_log(W4_PAGE), W1.events()))
+        });
+        report("W4", name, W1.events(), library, baseline);
+    }
 
-    let loaded = app();
-    let id = rt.block_on(long_dog(&loaded));
-    let library = median(runs, || time(|| rt.block_on(load(&loaded, id))));
-    base.fresh();
-    let base_id = base.long_stream(W3_EVENTS);
-    let baseline = median(runs, || time(|| base.load_stream(base_id, W3_EVENTS)));
-    report("W3", name, W3_EVENTS, library, baseline);
+    if selected(name, "W5") {
+        let library = median(runs, || {
+            let app = app();
+            time(|| rt.block_on(concurrent_writers(&app)))
+        });
+        let baseline = median(runs, || {
+            base.fresh();
+            time(|| base.concurrent_writers(W1, WRITERS))
+        });
+        report("W5", name, W1.events(), library, baseline);
+    }
+}
 
-    let logged = app();
-    rt.block_on(one_event_per_save(&logged, 0, W1));
-    let library = median(runs, || {
-        time(|| assert_eq!(rt.block_on(read_log(&logged)), W1.events()))
-    });
-    base.fresh();
-    base.one_event_per_transaction(W1);
-    let baseline = median(runs, || {
-        time(|| assert_eq!(base.read_log(W4_PAGE), W1.events()))
-    });
-    report("W4", name, W1.events(), library, baseline);
+/// How many runs each figure is the median of: `CHRONICLE_BENCH_RUNS`, else `default`.
+fn runs(default: usize) -> usize {
+    std::env::var("CHRONICLE_BENCH_RUNS")
+        .ok()
+        .and_then(|runs| runs.parse().ok())
+        .filter(|&runs| runs > 0)
+        .unwrap_or(default)
+}
 
-    let library = median(runs, || {
-        let app = app();
-        time(|| rt.block_on(concurrent_writers(&app)))
-    });
-    let baseline = median(runs, || {
-        base.fresh();
-        time(|| base.concurrent_writers(W1, WRITERS))
-    });
-    report("W5", name, W1.events(), library, baseline);
+/// `CHRONICLE_BENCH_ONLY` (e.g. `sqlite,W1,W2`) restricts the run to the
+/// stores and workloads it names; a list without store names runs every
+/// store, one without workload names every workload.
+fn selected(store: &str, workload: &str) -> bool {
+    let Ok(only) = std::env::var("CHRONICLE_BENCH_ONLY") else {
+        return true;
+    };
+    let names: Vec<&str> = only
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect();
+    let is_workload = |name: &&str| name.len() == 2 && name.starts_with('W');
+    let stores_ok = names.contains(&store) || names.iter().all(is_workload);
+    let workloads_ok = names.contains(&workload) || !names.iter().any(is_workload);
+    stores_ok && workloads_ok
 }
 
 fn main() {
@@ -266,7 +305,7 @@ fn main() {
     run_store(
         &rt,
         "memory",
-        5,
+        runs(5),
         MemoryStore::new,
         &mut baseline::Memory::default(),
     );
@@ -278,7 +317,7 @@ fn main() {
     run_store(
         &rt,
         "sqlite",
-        3,
+        runs(3),
         || {
             n += 1;
             let path = dir.join(format!("store-{n}.db"));
@@ -323,8 +362,13 @@ fn postgres(rt: &tokio::runtime::Runtime) {
 
     // W2's baseline is the faster of the driver's batch techniques.
     let mut fastest = (Duration::MAX, Batch::Unnest);
-    for batch in [Batch::Unnest, Batch::Pipelined] {
-        let took = median(3, || {
+    let techniques = if selected("postgres", "W2") {
+        &[Batch::Unnest, Batch::Pipelined][..]
+    } else {
+        &[]
+    };
+    for &batch in techniques {
+        let took = median(runs(3), || {
             baseline::Baseline::fresh(&mut base);
             time(|| base.one_transaction_per_dog_by(W2, batch))
         });
@@ -340,7 +384,7 @@ fn postgres(rt: &tokio::runtime::Runtime) {
     run_store(
         rt,
         "postgres",
-        3,
+        runs(3),
         || {
             let schema = format!("{prefix}_{}", schemas.len());
             let store = rt

@@ -502,23 +502,21 @@ CREATE OR REPLACE FUNCTION {s}.chronicle_append(
     p_consumer text, p_position bigint) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
-    v_floor bigint;
+    v_key bigint;
     v_actual bigint;
     v_rows bigint;
+    v_position bigint;
 BEGIN
     -- Announce a floor below every position this transaction will allocate,
-    -- before allocating any.
-    SELECT q.last_value - (NOT q.is_called)::int INTO v_floor FROM {s}.events_position_seq q;
-    PERFORM pg_catalog.pg_advisory_xact_lock_shared(
-        ({key_base}::bigint) | least(v_floor, {position_mask}::bigint));
-    FOR i IN 1 .. coalesce(array_length(p_streams, 1), 0) LOOP
-        SELECT coalesce(max(e.version), 0) INTO v_actual FROM {s}.events e
-         WHERE e.stream_id = p_streams[i];
-        IF v_actual <> p_expected[i] THEN
-            RAISE EXCEPTION 'chronicle: stream % is at version %, not %',
-                p_streams[i], v_actual, p_expected[i] USING ERRCODE = 'CH001';
-        END IF;
-    END LOOP;
+    -- before allocating any. (Simple expressions, which PL/pgSQL evaluates
+    -- without starting a query; pg_sequence_last_value is what the
+    -- pg_sequences view reads: the last allocated value, NULL before the first.)
+    v_key := ({key_base}::bigint) | least(
+        coalesce(pg_catalog.pg_sequence_last_value('{s}.events_position_seq'::pg_catalog.regclass), 0),
+        {position_mask}::bigint);
+    IF NOT pg_catalog.pg_try_advisory_xact_lock_shared(v_key) THEN
+        PERFORM pg_catalog.pg_advisory_xact_lock_shared(v_key);
+    END IF;
     IF p_consumer IS NOT NULL THEN
         INSERT INTO {s}.tracking AS t (consumer, position) VALUES (p_consumer, p_position)
         ON CONFLICT (consumer) DO UPDATE SET position = excluded.position
@@ -529,6 +527,37 @@ BEGIN
                 USING ERRCODE = 'CH002';
         END IF;
     END IF;
+    IF array_length(p_streams, 1) = 1 AND array_length(e_stream, 1) = 1 THEN
+        -- One event, one statement. Versions are consecutive, so the stream
+        -- is at the expected version E when it holds E (or, for E = 0, does
+        -- not hold 1) and does not hold E + 1, which the unique constraint
+        -- refuses. The condition involves no row, so it gates the statement
+        -- before nextval runs: a stream behind E, or a new stream that
+        -- exists, allocates no position.
+        INSERT INTO {s}.events (position, stream_id, version, event_id, event_type,
+                                schema_version, recorded_at, metadata, payload, payload_bytes)
+        SELECT nextval('{s}.events_position_seq'), e_stream[1], e_version[1], e_id[1],
+               e_type[1], e_schema[1], e_time[1], e_meta[1], e_json[1], e_bytes[1]
+         WHERE EXISTS (SELECT FROM {s}.events e
+                        WHERE e.stream_id = p_streams[1]
+                          AND e.version = greatest(p_expected[1], 1)) = (p_expected[1] > 0)
+        RETURNING position INTO v_position;
+        IF v_position IS NULL THEN
+            RAISE EXCEPTION 'chronicle: stream % is not at version %',
+                p_streams[1], p_expected[1] USING ERRCODE = 'CH001';
+        END IF;
+        -- Wakes followers (LISTEN {channel}); delivered only if this commits.
+        PERFORM pg_catalog.pg_notify('{channel}', v_position::text);
+        RETURN v_position;
+    END IF;
+    FOR i IN 1 .. coalesce(array_length(p_streams, 1), 0) LOOP
+        SELECT coalesce(max(e.version), 0) INTO v_actual FROM {s}.events e
+         WHERE e.stream_id = p_streams[i];
+        IF v_actual <> p_expected[i] THEN
+            RAISE EXCEPTION 'chronicle: stream % is at version %, not %',
+                p_streams[i], v_actual, p_expected[i] USING ERRCODE = 'CH001';
+        END IF;
+    END LOOP;
     IF coalesce(array_length(e_stream, 1), 0) = 0 THEN
         RETURN NULL;
     END IF;

@@ -62,7 +62,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OpenFlags, Row};
@@ -77,15 +77,17 @@ use super::encoding::{
 use super::{check_continuation, check_tracking, Tracking};
 use super::{
     decide, validate_request, AppendOutcome, AppendRequest, EventStore, LogQuery, Snapshot,
-    StoreError, StreamCheck, StreamQuery,
+    StoreError, StreamAppend, StreamCheck, StreamQuery,
 };
 use crate::model::{to_sqlite_placeholders, ModelWrite, SqlValue};
-use crate::record::StoredEvent;
+use crate::record::{NewEvent, StoredEvent};
 use crate::timestamp::Timestamp;
 
 const BACKEND: &str = "sqlite";
 /// At most this many queued appends share one transaction.
 const MAX_GROUP: usize = 64;
+/// How long the writer polls for the next message before it sleeps.
+const WRITER_SPIN: Duration = Duration::from_micros(50);
 
 /// How hard SQLite works to make a commit durable (`PRAGMA synchronous`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -331,6 +333,7 @@ struct Sql {
     position_at: String,
     tracked: String,
     insert_event: String,
+    insert_next_event: String,
     upsert_tracking: String,
     delete_tracking: String,
     read_stream_ascending: String,
@@ -387,6 +390,13 @@ impl Sql {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
             ),
             delete_tracking: format!("DELETE FROM {p}tracking WHERE consumer = ?1"),
+            // The same row, only when the stream holds the version before it
+            // (versions are consecutive, so: the stream is at least there).
+            insert_next_event: format!(
+                "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+                  WHERE ?2 = 1 OR EXISTS (SELECT 1 FROM {p}events WHERE stream_id = ?1 AND version = ?2 - 1)"
+            ),
             upsert_tracking: format!(
                 "INSERT INTO {p}tracking (consumer, position) VALUES (?1, ?2)
                  ON CONFLICT (consumer) DO UPDATE SET position = excluded.position"
@@ -521,9 +531,9 @@ fn writer_loop(
     loop {
         let message = match held.take() {
             Some(message) => message,
-            None => match queue.recv() {
-                Ok(message) => message,
-                Err(_) => return,
+            None => match next_message(queue) {
+                Some(message) => message,
+                None => return,
             },
         };
         match message {
@@ -542,6 +552,25 @@ fn writer_loop(
                 }
                 append_group(&mut connection, sql, group, appended);
             }
+        }
+    }
+}
+
+/// The next message for the writer; `None` when every sender is gone.
+///
+/// A caller that appends one event at a time sends its next append a few
+/// microseconds after its answer: the writer polls for that long before it
+/// sleeps, which spares a thread wake-up per append.
+fn next_message(queue: &mpsc::Receiver<WriterMessage>) -> Option<WriterMessage> {
+    let start = Instant::now();
+    loop {
+        match queue.try_recv() {
+            Ok(message) => return Some(message),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+            Err(mpsc::TryRecvError::Empty) if start.elapsed() < WRITER_SPIN => {
+                std::hint::spin_loop();
+            }
+            Err(mpsc::TryRecvError::Empty) => return queue.recv().ok(),
         }
     }
 }
@@ -659,6 +688,9 @@ fn append_in_transaction(
     sql: &Sql,
     request: &AppendRequest,
 ) -> Result<AppendOutcome, StoreError> {
+    if let Some(outcome) = append_one_stream(connection, sql, request)? {
+        return Ok(outcome);
+    }
     let decision =
         decide(
             request,
@@ -720,20 +752,9 @@ fn append_in_transaction(
     let mut last_position = None;
     let mut insert = connection.prepare_cached(&sql.insert_event).db()?;
     for append in &request.streams {
-        for (offset, event) in append.events.iter().enumerate() {
-            let version = append.expected_version + offset as u64 + 1;
-            insert
-                .execute(params![
-                    blob(&append.stream_id),
-                    to_db(version),
-                    blob(&event.event_id),
-                    event.event_type,
-                    i64::from(event.schema_version),
-                    event.timestamp.unix_micros(),
-                    metadata_to_json(&event.metadata)?,
-                    payload_value(&event.payload),
-                ])
-                .db()?;
+        for (event, version) in append.events.iter().zip(append.expected_version + 1..) {
+            let metadata = metadata_to_json(&event.metadata)?;
+            insert_event(&mut insert, append, event, version, metadata.as_deref()).db()?;
             last_position = u64::try_from(connection.last_insert_rowid()).ok();
         }
     }
@@ -748,6 +769,74 @@ fn append_in_transaction(
         last_position,
         written: true,
     })
+}
+
+/// The common case in one statement per event: a request for one stream
+/// without a tracking record whose stream is at the expected version. The
+/// first event goes in only when the stream holds the expected version, and
+/// the unique `(stream_id, version)` refuses it when the stream is past it;
+/// once it is in, the others cannot collide. `None` (nothing written) when
+/// the stream is not at the expected version: the full decision then tells
+/// a conflict from an idempotent retry.
+fn append_one_stream(
+    connection: &Connection,
+    sql: &Sql,
+    request: &AppendRequest,
+) -> Result<Option<AppendOutcome>, StoreError> {
+    let ([append], None) = (request.streams.as_slice(), &request.tracking) else {
+        return Ok(None);
+    };
+    let mut events = append.events.iter().zip(append.expected_version + 1..);
+    let Some((first, version)) = events.next() else {
+        return Ok(None);
+    };
+    let inserted = insert_event(
+        &mut *connection.prepare_cached(&sql.insert_next_event).db()?,
+        append,
+        first,
+        version,
+        metadata_to_json(&first.metadata)?.as_deref(),
+    );
+    match inserted {
+        Ok(1) => {}
+        Ok(_) => return Ok(None),
+        Err(rusqlite::Error::SqliteFailure(error, _))
+            if error.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            return Ok(None)
+        }
+        Err(error) => return Err(backend(BACKEND, error)),
+    }
+    let mut insert = connection.prepare_cached(&sql.insert_event).db()?;
+    for (event, version) in events {
+        let metadata = metadata_to_json(&event.metadata)?;
+        insert_event(&mut insert, append, event, version, metadata.as_deref()).db()?;
+    }
+    Ok(Some(AppendOutcome {
+        last_position: u64::try_from(connection.last_insert_rowid()).ok(),
+        written: true,
+    }))
+}
+
+/// Runs an insert statement (`insert_event` or `insert_next_event`) for one
+/// event with its metadata as JSON; the number of rows inserted.
+fn insert_event(
+    statement: &mut rusqlite::Statement<'_>,
+    append: &StreamAppend,
+    event: &NewEvent,
+    version: u64,
+    metadata: Option<&str>,
+) -> rusqlite::Result<usize> {
+    statement.execute(params![
+        blob(&append.stream_id),
+        to_db(version),
+        blob(&event.event_id),
+        event.event_type,
+        i64::from(event.schema_version),
+        event.timestamp.unix_micros(),
+        metadata,
+        payload_value(&event.payload),
+    ])
 }
 
 fn tracked_position(connection: &Connection, sql: &Sql, consumer: &str) -> Result<u64, StoreError> {
