@@ -45,7 +45,9 @@
 //! # Appends
 //! `chronicle_append` checks every stream's version (and the tracking
 //! record) and inserts all events with one multi-row `INSERT ... SELECT FROM
-//! unnest(...)`. When a check fails, or a concurrent writer took the same
+//! unnest(...)`; an append of one event is one guarded single-row `INSERT`
+//! whose condition (the stream holds the expected version) is its check.
+//! When a check fails, or a concurrent writer took the same
 //! version (unique violation on `(stream_id, version)`), nothing is written
 //! and the store reads the streams once more, in one statement and one
 //! snapshot, and decides with the same rules as every other store: a
