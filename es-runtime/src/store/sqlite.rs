@@ -62,7 +62,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OpenFlags, Row};
@@ -86,8 +86,6 @@ use crate::timestamp::Timestamp;
 const BACKEND: &str = "sqlite";
 /// At most this many queued appends share one transaction.
 const MAX_GROUP: usize = 64;
-/// How long the writer polls for the next message before it sleeps.
-const WRITER_SPIN: Duration = Duration::from_micros(50);
 
 /// How hard SQLite works to make a commit durable (`PRAGMA synchronous`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -531,9 +529,9 @@ fn writer_loop(
     loop {
         let message = match held.take() {
             Some(message) => message,
-            None => match next_message(queue) {
-                Some(message) => message,
-                None => return,
+            None => match queue.recv() {
+                Ok(message) => message,
+                Err(_) => return,
             },
         };
         match message {
@@ -552,25 +550,6 @@ fn writer_loop(
                 }
                 append_group(&mut connection, sql, group, appended);
             }
-        }
-    }
-}
-
-/// The next message for the writer; `None` when every sender is gone.
-///
-/// A caller that appends one event at a time sends its next append a few
-/// microseconds after its answer: the writer polls for that long before it
-/// sleeps, which spares a thread wake-up per append.
-fn next_message(queue: &mpsc::Receiver<WriterMessage>) -> Option<WriterMessage> {
-    let start = Instant::now();
-    loop {
-        match queue.try_recv() {
-            Ok(message) => return Some(message),
-            Err(mpsc::TryRecvError::Disconnected) => return None,
-            Err(mpsc::TryRecvError::Empty) if start.elapsed() < WRITER_SPIN => {
-                std::hint::spin_loop();
-            }
-            Err(mpsc::TryRecvError::Empty) => return queue.recv().ok(),
         }
     }
 }
