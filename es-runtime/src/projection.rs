@@ -192,10 +192,7 @@ impl<P: Projection, S: EventStore, C: Codec> ProjectionRunner<P, S, C> {
                     writes.append(&mut attempt_writes);
                     return Ok(());
                 }
-                Err(error) if self.core.policy.retry(attempt).await => {
-                    let _ = error;
-                    attempt += 1;
-                }
+                Err(_) if self.core.policy.retry(attempt).await => attempt += 1,
                 Err(error) => return Err(error),
             }
         }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::keys::{KeyRecord, KeyStore};
 use crate::protection::{BoxFuture, ProtectionError};
+use crate::store::postgres::{invalid_schema_message, is_plain_schema_name};
 
 /// The schema used by [`PostgresKeyStore::connect`] unless told otherwise,
 /// the event store's default.
@@ -46,23 +47,12 @@ fn store_error(error: impl std::error::Error + Send + Sync + 'static) -> Protect
     ProtectionError::KeyStore(Box::new(error))
 }
 
-/// 1 to 63 of `a-z`, `0-9`, `_`, not starting with a digit or `pg_`: a
-/// plain identifier that needs no quoting.
+/// The same rule as the event store's schema names.
 fn validate_schema(schema: &str) -> Result<(), ProtectionError> {
-    let mut chars = schema.chars();
-    let valid = !schema.is_empty()
-        && schema.len() <= 63
-        && chars
-            .next()
-            .is_some_and(|first| first.is_ascii_lowercase() || first == '_')
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !schema.starts_with("pg_");
-    if valid {
+    if is_plain_schema_name(schema) {
         Ok(())
     } else {
-        Err(ProtectionError::Config(format!(
-            "invalid PostgreSQL schema name {schema:?}: use 1 to 63 of a-z, 0-9 and _, not starting with a digit or pg_"
-        )))
+        Err(ProtectionError::Config(invalid_schema_message(schema)))
     }
 }
 

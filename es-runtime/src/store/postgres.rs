@@ -211,21 +211,31 @@ impl PostgresStoreBuilder {
     }
 }
 
-fn validate_schema(schema: &str) -> Result<(), StoreError> {
+/// True for 1 to 63 of `a-z`, `0-9`, `_`, not starting with a digit or
+/// `pg_`: a plain identifier that needs no quoting, safe to put into SQL.
+pub(crate) fn is_plain_schema_name(schema: &str) -> bool {
     let mut chars = schema.chars();
-    let valid = !schema.is_empty()
+    !schema.is_empty()
         && schema.len() <= 63
         && chars
             .next()
             .is_some_and(|first| first.is_ascii_lowercase() || first == '_')
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !schema.starts_with("pg_");
-    if valid {
+        && !schema.starts_with("pg_")
+}
+
+/// What [`is_plain_schema_name`] refuses, for error messages.
+pub(crate) fn invalid_schema_message(schema: &str) -> String {
+    format!(
+        "invalid PostgreSQL schema name {schema:?}: use 1 to 63 of a-z, 0-9 and _, not starting with a digit or pg_"
+    )
+}
+
+fn validate_schema(schema: &str) -> Result<(), StoreError> {
+    if is_plain_schema_name(schema) {
         Ok(())
     } else {
-        Err(StoreError::Config(format!(
-            "invalid PostgreSQL schema name {schema:?}: use 1 to 63 of a-z, 0-9 and _, not starting with a digit or pg_"
-        )))
+        Err(StoreError::Config(invalid_schema_message(schema)))
     }
 }
 

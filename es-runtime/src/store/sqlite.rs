@@ -276,10 +276,7 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection, &Sql) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        let job: ReadJob = Box::new(move |connection, sql| {
-            let _ = reply.send(f(connection, sql));
-        });
+        let (job, answer) = job(f);
         match &self.inner.readers {
             Some(readers) => readers.send(job).map_err(|_| stopped())?,
             None => self
@@ -295,16 +292,24 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection, &Sql) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        let job: ReadJob = Box::new(move |connection, sql| {
-            let _ = reply.send(f(connection, sql));
-        });
+        let (job, answer) = job(f);
         self.inner
             .writer
             .send(WriterMessage::Run(job))
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
+}
+
+/// A job for a connection thread, and where its answer arrives.
+fn job<T: Send + 'static>(
+    f: impl FnOnce(&Connection, &Sql) -> Result<T, StoreError> + Send + 'static,
+) -> (ReadJob, oneshot::Receiver<Result<T, StoreError>>) {
+    let (reply, answer) = oneshot::channel();
+    let job: ReadJob = Box::new(move |connection, sql| {
+        let _ = reply.send(f(connection, sql));
+    });
+    (job, answer)
 }
 
 fn stopped() -> StoreError {
