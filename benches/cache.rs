@@ -11,8 +11,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use chronicle::cache::AggregateCache;
-use chronicle::prelude::*;
+use chronicle_es::cache::AggregateCache;
+use chronicle_es::prelude::*;
 
 #[aggregate]
 #[derive(Debug, Clone, PartialEq)]
@@ -116,7 +116,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::env::temp_dir().join(format!("chronicle-cache-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let result = runtime.block_on(async {
-            let store = chronicle::store::SqliteStore::open(dir.join("cache.db")).await?;
+            let store = chronicle_es::store::SqliteStore::open(dir.join("cache.db")).await?;
             measure("sqlite", Application::new(store)).await
         });
         let _ = std::fs::remove_dir_all(&dir);

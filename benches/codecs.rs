@@ -20,9 +20,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use chronicle::prelude::*;
-use chronicle::protect::{CipherKey, MemoryKeyStore, Protection};
-use chronicle::{Codec, JsonCodec, MemoryStore, MsgPackCodec, PayloadProtection};
+use chronicle_es::prelude::*;
+use chronicle_es::protect::{CipherKey, MemoryKeyStore, Protection};
+use chronicle_es::{Codec, JsonCodec, MemoryStore, MsgPackCodec, PayloadProtection};
 
 #[aggregate]
 #[derive(Debug, Clone, PartialEq)]

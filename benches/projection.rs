@@ -20,9 +20,9 @@
 
 use std::time::{Duration, Instant};
 
-use chronicle::prelude::*;
-use chronicle::store::AnyStore;
-use chronicle::{HandlerError, ModelWrites, Projection, ProjectionRunner, SubscriptionOptions};
+use chronicle_es::prelude::*;
+use chronicle_es::store::AnyStore;
+use chronicle_es::{HandlerError, ModelWrites, Projection, ProjectionRunner, SubscriptionOptions};
 
 #[aggregate]
 #[derive(Debug, Clone, PartialEq)]
@@ -264,7 +264,7 @@ fn events(ids: &[Uuid]) -> Vec<(String, Option<String>)> {
 async fn sqlite() {
     let directory = std::env::temp_dir().join(format!("chronicle-bench-w6-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&directory).unwrap();
-    let store: AnyStore = chronicle::store::SqliteStore::open(directory.join("events.db"))
+    let store: AnyStore = chronicle_es::store::SqliteStore::open(directory.join("events.db"))
         .await
         .unwrap()
         .into();
@@ -282,7 +282,7 @@ async fn sqlite() {
 
 #[cfg(feature = "postgres")]
 async fn postgres() {
-    use chronicle::store::postgres::tokio_postgres::{self, NoTls};
+    use chronicle_es::store::postgres::tokio_postgres::{self, NoTls};
 
     let Some(url) = [
         "CHRONICLE_BENCH_POSTGRES_URL",
@@ -294,7 +294,7 @@ async fn postgres() {
         return;
     };
     let schema = format!("chronicle_bench_w6_{}", Uuid::new_v4().simple());
-    let store: AnyStore = chronicle::store::PostgresStore::connect(&url, &schema)
+    let store: AnyStore = chronicle_es::store::PostgresStore::connect(&url, &schema)
         .await
         .unwrap()
         .into();

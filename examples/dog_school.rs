@@ -8,9 +8,9 @@
 //! `dog_school.db` in the working directory, unless `CHRONICLE_STORE_URL`
 //! names another store (`memory:`, `sqlite://path`, `postgres://...`).
 
-use chronicle::prelude::*;
-use chronicle::store::AnyStore;
-use chronicle::upcast::{json, Value};
+use chronicle_es::prelude::*;
+use chronicle_es::store::AnyStore;
+use chronicle_es::upcast::{json, Value};
 use serde::{Deserialize, Serialize};
 
 /// A dog at the school. Snapshots every 10 events keep loading fast.

@@ -7,9 +7,9 @@
 //! (`postgres://...` for PostgreSQL). Run it twice: the second run resumes
 //! from the tracked positions and handles only the new events.
 
-use chronicle::prelude::*;
-use chronicle::store::AnyStore;
-use chronicle::{
+use chronicle_es::prelude::*;
+use chronicle_es::store::AnyStore;
+use chronicle_es::{
     HandlerError, ModelWrites, Policy, ProcessContext, ProcessRunner, Projection, ProjectionRunner,
     SqlValue, System,
 };
@@ -100,7 +100,7 @@ impl Policy for BadgePolicy {
         "badges"
     }
 
-    async fn react<S: EventStore, C: chronicle::Codec>(
+    async fn react<S: EventStore, C: chronicle_es::Codec>(
         &self,
         event: &Envelope<DogEvent>,
         process: &mut ProcessContext<'_, S, C>,

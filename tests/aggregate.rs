@@ -1,7 +1,7 @@
 //! The DSL end to end on the in-memory application.
 
-use chronicle::prelude::*;
-use chronicle::{ApplyError, JsonCodec, MemoryStore, StoreError};
+use chronicle_es::prelude::*;
+use chronicle_es::{ApplyError, JsonCodec, MemoryStore, StoreError};
 
 #[aggregate]
 #[derive(Debug, Clone, PartialEq)]
@@ -249,7 +249,7 @@ async fn the_log_reads_in_order_with_filters() -> Result<(), Error> {
 
 #[tokio::test]
 async fn undecodable_records_name_stream_version_and_type() -> Result<(), Error> {
-    use chronicle::{AppendRequest, EventStore, NewEvent, StreamAppend};
+    use chronicle_es::{AppendRequest, EventStore, NewEvent, StreamAppend};
     let store = MemoryStore::new();
     let id = Uuid::new_v4();
     let event = |event_type: &str, payload: &[u8]| NewEvent {

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use chronicle::cache::{AggregateCache, CacheStats};
-use chronicle::prelude::*;
+use chronicle_es::cache::{AggregateCache, CacheStats};
+use chronicle_es::prelude::*;
 
 #[aggregate]
 #[derive(Debug, Clone, PartialEq)]

@@ -10,9 +10,9 @@
 
 use std::path::{Path, PathBuf};
 
-use chronicle::prelude::*;
-use chronicle::store::SqliteStore;
-use chronicle::upcast::{json, Value};
+use chronicle_es::prelude::*;
+use chronicle_es::store::SqliteStore;
+use chronicle_es::upcast::{json, Value};
 
 /// Ids derive from names, so the tests know them.
 const DOGS: Uuid = Uuid::from_u128(0x0d06_5c40_0000_4000_8000_0000_0000_0001);
@@ -224,8 +224,8 @@ async fn the_same_code_path_on_fresh_v1_data_in_memory() {
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::*;
-    use chronicle::store::postgres::tokio_postgres::{self, NoTls};
-    use chronicle::store::PostgresStore;
+    use chronicle_es::store::postgres::tokio_postgres::{self, NoTls};
+    use chronicle_es::store::PostgresStore;
 
     fn url() -> Option<String> {
         match std::env::var("CHRONICLE_TEST_POSTGRES_URL") {

@@ -7,8 +7,8 @@
 
 #![cfg(any(feature = "msgpack", feature = "compression", feature = "encryption"))]
 
-use chronicle::prelude::*;
-use chronicle::{Codec, MemoryStore};
+use chronicle_es::prelude::*;
+use chronicle_es::{Codec, MemoryStore};
 use serde::{Deserialize, Serialize};
 
 #[aggregate(snapshot_every = 4)]
@@ -73,7 +73,7 @@ async fn saved_dog<S: EventStore, C: Codec>(
 #[cfg(feature = "msgpack")]
 #[tokio::test]
 async fn msgpack_round_trip() {
-    use chronicle::MsgPackCodec;
+    use chronicle_es::MsgPackCodec;
 
     let app = Application::builder(MemoryStore::new())
         .codec(MsgPackCodec)
@@ -101,7 +101,7 @@ async fn msgpack_round_trip() {
 #[cfg(feature = "compression")]
 #[tokio::test]
 async fn compression_shrinks_a_large_payload() {
-    use chronicle::protect::Protection;
+    use chronicle_es::protect::Protection;
 
     let app = Application::builder(MemoryStore::new())
         .protection(Protection::builder().compress().build())
@@ -137,12 +137,12 @@ mod encryption {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
-    use chronicle::protect::{
+    use chronicle_es::protect::{
         CipherKey, KeyRecord, KeyStore, MemoryKeyStore, Protection, ProtectionBuilder,
     };
-    use chronicle::protection::BoxFuture;
-    use chronicle::store::AnyStore;
-    use chronicle::{PayloadProtection, ProtectionError};
+    use chronicle_es::protection::BoxFuture;
+    use chronicle_es::store::AnyStore;
+    use chronicle_es::{PayloadProtection, ProtectionError};
 
     use super::*;
 
@@ -206,8 +206,8 @@ mod encryption {
         }];
         #[cfg(feature = "sqlite")]
         {
-            use chronicle::protect::SqliteKeyStore;
-            use chronicle::store::SqliteStore;
+            use chronicle_es::protect::SqliteKeyStore;
+            use chronicle_es::store::SqliteStore;
             let path = temp_dir().join("events.db");
             let store = SqliteStore::open(&path).await.unwrap();
             let keys = SqliteKeyStore::open(&path).await.unwrap();
@@ -221,8 +221,8 @@ mod encryption {
         }
         #[cfg(feature = "postgres")]
         if let Some(url) = pg::url() {
-            use chronicle::protect::PostgresKeyStore;
-            use chronicle::store::PostgresStore;
+            use chronicle_es::protect::PostgresKeyStore;
+            use chronicle_es::store::PostgresStore;
             let schema = format!("chronicle_protect_{}", Uuid::new_v4().simple());
             let store = PostgresStore::builder(&url)
                 .schema(&schema)
@@ -243,7 +243,7 @@ mod encryption {
 
     #[cfg(feature = "postgres")]
     mod pg {
-        use chronicle::store::postgres::tokio_postgres::{self, NoTls};
+        use chronicle_es::store::postgres::tokio_postgres::{self, NoTls};
 
         /// The test server's URL; `None` (skip) only outside CI.
         pub fn url() -> Option<String> {
@@ -357,7 +357,7 @@ mod encryption {
     }
 
     /// The payload of `dog`'s first event, as stored.
-    async fn first_record(app: &Application<AnyStore>, dog: &Dog) -> chronicle::StoredEvent {
+    async fn first_record(app: &Application<AnyStore>, dog: &Dog) -> chronicle_es::StoredEvent {
         let records = app
             .store()
             .read_stream(dog.id(), StreamQuery::all().limit(1))
@@ -401,7 +401,7 @@ mod encryption {
                 Err(Error::Protection(ProtectionError::Tampered { .. }))
             ));
             // Moved into another stream: does not authenticate.
-            let moved = chronicle::StoredEvent {
+            let moved = chronicle_es::StoredEvent {
                 stream_id: Uuid::new_v4(),
                 ..record.clone()
             };
@@ -433,8 +433,8 @@ mod encryption {
     #[cfg(feature = "sqlite")]
     #[tokio::test]
     async fn tampered_rows_in_sqlite_fail_to_load() {
-        use chronicle::protect::SqliteKeyStore;
-        use chronicle::store::SqliteStore;
+        use chronicle_es::protect::SqliteKeyStore;
+        use chronicle_es::store::SqliteStore;
 
         let path = temp_dir().join("events.db");
         let store = AnyStore::from(SqliteStore::open(&path).await.unwrap());
@@ -684,7 +684,7 @@ mod encryption {
     async fn msgpack_compressed_and_encrypted() {
         for backend in backends().await {
             let app = Application::builder(backend.store.clone())
-                .codec(chronicle::MsgPackCodec)
+                .codec(chronicle_es::MsgPackCodec)
                 .protection(
                     builder()
                         .encrypt_per_stream(key(8), Arc::clone(&backend.keys))

@@ -10,9 +10,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use chronicle::prelude::*;
-use chronicle::store::AnyStore;
-use chronicle::{
+use chronicle_es::prelude::*;
+use chronicle_es::store::AnyStore;
+use chronicle_es::{
     HandlerError, ModelWrites, Policy, ProcessContext, ProcessRunner, Projection, ProjectionRunner,
     RunnerError, SqlValue, StoreError, SubscriptionOptions, System,
 };
@@ -66,7 +66,7 @@ impl Db {
         let directory =
             std::env::temp_dir().join(format!("chronicle-read-models-{}", Uuid::new_v4()));
         std::fs::create_dir_all(&directory).unwrap();
-        let store = chronicle::store::SqliteStore::open(directory.join("events.db"))
+        let store = chronicle_es::store::SqliteStore::open(directory.join("events.db"))
             .await
             .unwrap();
         Db::with(
@@ -313,14 +313,14 @@ async fn sql_values_round_trip_and_failing_statements_are_named(db: &Db) {
         SqlValue::Blob(vec![0, 159, 146, 150]),
         SqlValue::Null,
     ];
-    let write = chronicle::model::ModelWrite {
+    let write = chronicle_es::model::ModelWrite {
         sql: format!("INSERT INTO {table} (i, r, t, b, n) VALUES ($1, $2, $3, $4, $5)"),
         params: values.clone(),
     };
     store
         .commit_model(
             vec![write],
-            chronicle::Tracking {
+            chronicle_es::Tracking {
                 consumer: "values".into(),
                 position: 1,
             },
@@ -335,14 +335,14 @@ async fn sql_values_round_trip_and_failing_statements_are_named(db: &Db) {
     assert_eq!(store.tracked_position("values").await.unwrap(), 1);
 
     // The same position again: a tracking conflict, and nothing applied.
-    let again = chronicle::model::ModelWrite {
+    let again = chronicle_es::model::ModelWrite {
         sql: format!("DELETE FROM {table}"),
         params: Vec::new(),
     };
     match store
         .commit_model(
             vec![again.clone()],
-            chronicle::Tracking {
+            chronicle_es::Tracking {
                 consumer: "values".into(),
                 position: 1,
             },
@@ -364,14 +364,14 @@ async fn sql_values_round_trip_and_failing_statements_are_named(db: &Db) {
 
     // A failing statement names itself, and the statements before it in the
     // same commit are rolled back with the tracking record.
-    let broken = chronicle::model::ModelWrite {
+    let broken = chronicle_es::model::ModelWrite {
         sql: "UPDATE no_such_table SET x = 1".into(),
         params: Vec::new(),
     };
     match store
         .commit_model(
             vec![again, broken],
-            chronicle::Tracking {
+            chronicle_es::Tracking {
                 consumer: "values".into(),
                 position: 2,
             },
@@ -390,7 +390,7 @@ async fn sql_values_round_trip_and_failing_statements_are_named(db: &Db) {
     assert_eq!(store.tracked_position("values").await.unwrap(), 1);
 
     // Transaction control would break the commit's atomicity: refused.
-    let commit = chronicle::model::ModelWrite {
+    let commit = chronicle_es::model::ModelWrite {
         sql: " /* sneaky */ COMMIT".into(),
         params: Vec::new(),
     };
@@ -398,7 +398,7 @@ async fn sql_values_round_trip_and_failing_statements_are_named(db: &Db) {
         store
             .commit_model(
                 vec![commit],
-                chronicle::Tracking {
+                chronicle_es::Tracking {
                     consumer: "values".into(),
                     position: 3,
                 },
@@ -416,7 +416,7 @@ async fn sql_values_round_trip_and_failing_statements_are_named(db: &Db) {
     // Rebuilding forgets the position with the statements.
     store
         .reset_model(
-            vec![chronicle::model::ModelWrite {
+            vec![chronicle_es::model::ModelWrite {
                 sql: format!("DELETE FROM {table}"),
                 params: Vec::new(),
             }],
@@ -539,7 +539,7 @@ async fn aborting_catch_up_at_random_points_while_writers_append_keeps_effects_e
             // read its position (like a crashed process's in-flight commit):
             // the overlap is refused, nothing is applied twice.
             Ok(Err(RunnerError::Application {
-                source: chronicle::Error::Store(StoreError::TrackingConflict { .. }),
+                source: chronicle_es::Error::Store(StoreError::TrackingConflict { .. }),
                 ..
             })) => conflicts += 1,
             Ok(Err(error)) => panic!("{error}"),
@@ -729,7 +729,7 @@ impl Policy for BadgePolicy {
         "badges"
     }
 
-    async fn react<S: EventStore, C: chronicle::Codec>(
+    async fn react<S: EventStore, C: chronicle_es::Codec>(
         &self,
         event: &Envelope<DogEvent>,
         process: &mut ProcessContext<'_, S, C>,
@@ -750,7 +750,7 @@ impl Policy for CertificatePolicy {
         "certificates"
     }
 
-    async fn react<S: EventStore, C: chronicle::Codec>(
+    async fn react<S: EventStore, C: chronicle_es::Codec>(
         &self,
         event: &Envelope<BadgeEvent>,
         process: &mut ProcessContext<'_, S, C>,
@@ -855,8 +855,8 @@ async fn a_process_application_on_sqlite_saves_badges_with_tracking_and_chains_c
 #[cfg(feature = "postgres")]
 mod pg {
     use super::*;
-    use chronicle::store::postgres::tokio_postgres::{self, NoTls};
-    use chronicle::store::PostgresStore;
+    use chronicle_es::store::postgres::tokio_postgres::{self, NoTls};
+    use chronicle_es::store::PostgresStore;
 
     /// The test server's URL; `None` (skip) only outside CI.
     pub fn url() -> Option<String> {

@@ -13,11 +13,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use chronicle::store::{
+use chronicle_es::store::{
     AnyStore, AppendOutcome, AppendRequest, EventStore, LogQuery, MemoryStore, Snapshot,
     StoreError, StreamAppend, StreamQuery, Tracking,
 };
-use chronicle::{Metadata, NewEvent, StoredEvent, Timestamp, Uuid};
+use chronicle_es::{Metadata, NewEvent, StoredEvent, Timestamp, Uuid};
 
 // ---------------------------------------------------------------------------
 // Harnesses: one store per test, and what to clean up afterwards.
@@ -71,9 +71,9 @@ async fn memory() -> Option<Harness<MemoryStore>> {
 }
 
 #[cfg(feature = "sqlite")]
-async fn sqlite() -> Option<Harness<chronicle::store::SqliteStore>> {
+async fn sqlite() -> Option<Harness<chronicle_es::store::SqliteStore>> {
     let directory = temp_dir();
-    let store = chronicle::store::SqliteStore::open(directory.join("events.db"))
+    let store = chronicle_es::store::SqliteStore::open(directory.join("events.db"))
         .await
         .unwrap();
     Some(Harness {
@@ -83,9 +83,9 @@ async fn sqlite() -> Option<Harness<chronicle::store::SqliteStore>> {
 }
 
 #[cfg(feature = "sqlite")]
-async fn sqlite_in_memory() -> Option<Harness<chronicle::store::SqliteStore>> {
+async fn sqlite_in_memory() -> Option<Harness<chronicle_es::store::SqliteStore>> {
     Some(Harness {
-        store: Arc::new(chronicle::store::SqliteStore::in_memory().await.unwrap()),
+        store: Arc::new(chronicle_es::store::SqliteStore::in_memory().await.unwrap()),
         cleanup: Cleanup::Nothing,
     })
 }
@@ -942,8 +942,8 @@ async fn store_urls() {
             .await
             .unwrap();
         drop(store);
-        let raw =
-            chronicle::store::sqlite::rusqlite::Connection::open(directory.join("x.db")).unwrap();
+        let raw = chronicle_es::store::sqlite::rusqlite::Connection::open(directory.join("x.db"))
+            .unwrap();
         let count: i64 = raw
             .query_row("SELECT count(*) FROM app_events", [], |row| row.get(0))
             .unwrap();
@@ -971,8 +971,8 @@ async fn store_urls() {
 #[cfg(feature = "sqlite")]
 mod sqlite_only {
     use super::*;
-    use chronicle::store::sqlite::rusqlite::{self, params};
-    use chronicle::store::{SqliteStore, Synchronous};
+    use chronicle_es::store::sqlite::rusqlite::{self, params};
+    use chronicle_es::store::{SqliteStore, Synchronous};
 
     /// Events survive closing and reopening the file; positions continue.
     #[tokio::test]
@@ -1201,8 +1201,8 @@ conformance!(any_store_postgres_by_url, pg::any_store);
 #[cfg(feature = "postgres")]
 mod pg {
     use super::*;
-    use chronicle::store::postgres::tokio_postgres::{self, NoTls};
-    use chronicle::store::PostgresStore;
+    use chronicle_es::store::postgres::tokio_postgres::{self, NoTls};
+    use chronicle_es::store::PostgresStore;
 
     /// The test server's URL; `None` (skip) only outside CI.
     pub fn url() -> Option<String> {

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chronicle::prelude::*;
-use chronicle::{
+use chronicle_es::prelude::*;
+use chronicle_es::{
     AppendOutcome, AppendRequest, ErrorPolicy, HandlerError, MemoryStore, ModelWrites, Policy,
     ProcessContext, ProcessRunner, Projection, ProjectionRunner, RunnerError, Snapshot, StoreError,
     StoredEvent, Subscription, SubscriptionOptions, System,
@@ -95,7 +95,7 @@ impl Policy for BadgePolicy {
         "badges"
     }
 
-    async fn react<S: EventStore, C: chronicle::Codec>(
+    async fn react<S: EventStore, C: chronicle_es::Codec>(
         &self,
         event: &Envelope<DogEvent>,
         process: &mut ProcessContext<'_, S, C>,

@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use chronicle::Uuid;
+use chronicle_es::Uuid;
 use serde::{Deserialize, Serialize};
 
 use crate::{trick, Shape};
@@ -187,7 +187,7 @@ const SQLITE_INSERT: &str = "INSERT INTO events (stream_id, version, event_id, e
 const SQLITE_COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload";
 
 fn now_micros() -> i64 {
-    chronicle::Timestamp::now().unix_micros()
+    chronicle_es::Timestamp::now().unix_micros()
 }
 
 fn sqlite_connection(path: &PathBuf) -> rusqlite::Connection {
@@ -371,16 +371,16 @@ impl Baseline for Sqlite {
 }
 
 /// Bare tokio-postgres with the store's row shape (the events table of
-/// `chronicle::store::postgres`, positions from a sequence), prepared
+/// `chronicle_es::store::postgres`, positions from a sequence), prepared
 /// statements and autocommit, on its own single-threaded runtime.
 #[cfg(feature = "postgres")]
 pub mod postgres {
     use std::hint::black_box;
     use std::time::SystemTime;
 
-    use chronicle::store::postgres::tokio_postgres::types::{FromSql, ToSql, Type};
-    use chronicle::store::postgres::tokio_postgres::{self, Client, NoTls, Row};
-    use chronicle::Uuid;
+    use chronicle_es::store::postgres::tokio_postgres::types::{FromSql, ToSql, Type};
+    use chronicle_es::store::postgres::tokio_postgres::{self, Client, NoTls, Row};
+    use chronicle_es::Uuid;
 
     use super::{decode_tricks, dog_payloads};
     use crate::Shape;

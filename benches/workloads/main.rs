@@ -25,8 +25,8 @@ mod baseline;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use chronicle::prelude::*;
-use chronicle::MemoryStore;
+use chronicle_es::prelude::*;
+use chronicle_es::MemoryStore;
 
 #[aggregate]
 #[derive(Debug, Clone, PartialEq)]
@@ -321,7 +321,7 @@ fn main() {
         || {
             n += 1;
             let path = dir.join(format!("store-{n}.db"));
-            rt.block_on(chronicle::store::SqliteStore::open(&path))
+            rt.block_on(chronicle_es::store::SqliteStore::open(&path))
                 .expect("open sqlite")
         },
         &mut sqlite_base,
@@ -349,7 +349,7 @@ fn postgres_url() -> Option<String> {
 #[cfg(feature = "postgres")]
 fn postgres(rt: &tokio::runtime::Runtime) {
     use baseline::postgres::{Batch, Postgres};
-    use chronicle::store::PostgresStore;
+    use chronicle_es::store::PostgresStore;
 
     let Some(url) = postgres_url() else {
         println!(

@@ -1,5 +1,5 @@
 //! Code generation. Generated code names everything through the hidden
-//! `::chronicle::__private` module, so a user who shadows `Result`, `Option`,
+//! `::chronicle_es::__private` module, so a user who shadows `Result`, `Option`,
 //! `Vec` or `core` still compiles; internal locals use mixed-site hygiene.
 
 use proc_macro2::{Literal, Span, TokenStream};
@@ -17,7 +17,7 @@ use crate::ctxt::Ctxt;
 const WRAPPER_DERIVES: &[&str] = &["Debug", "Clone", "PartialEq", "Eq"];
 
 fn private() -> TokenStream {
-    quote!(::chronicle::__private)
+    quote!(::chronicle_es::__private)
 }
 
 // Generated `#[doc = "..."]` strings start with a space, as `///` comments do.
@@ -410,7 +410,7 @@ fn impl_tokens(input: &AggregateImpl) -> TokenStream {
             #private::serde::Serialize,
             #private::serde::Deserialize,
         )]
-        #[serde(crate = "::chronicle::__private::serde")]
+        #[serde(crate = "::chronicle_es::__private::serde")]
         pub enum #event {
             #(#variants),*
         }
@@ -702,11 +702,11 @@ fn payload_codec(input: &AggregateImpl, event: &Ident, events: &[&EventMethod]) 
         let lifetime = (!idents.is_empty()).then(|| quote!(<'a>));
         helpers.push(quote! {
             #[derive(#private::serde::Serialize)]
-            #[serde(crate = "::chronicle::__private::serde")]
+            #[serde(crate = "::chronicle_es::__private::serde")]
             struct #borrowed #lifetime { #(#idents: &'a #types),* }
 
             #[derive(#private::serde::Deserialize)]
-            #[serde(crate = "::chronicle::__private::serde")]
+            #[serde(crate = "::chronicle_es::__private::serde")]
             struct #owned { #(#idents: #types),* }
         });
         let version = Literal::u32_unsuffixed(method.version);

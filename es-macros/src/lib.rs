@@ -1,5 +1,5 @@
 #![warn(missing_docs)]
-//! Procedural macros of the `chronicle` event-sourcing library.
+//! Procedural macros of the `chronicle-es` event-sourcing library.
 //!
 //! - `#[aggregate]` on a struct with named fields turns it into an aggregate
 //!   whose state is readable but changes only through events;
@@ -7,7 +7,7 @@
 //!   event: calling it records an event whose fields are the method's
 //!   arguments and runs the body as the mutator; replay runs the same body.
 //!
-//! Use them through the `chronicle` crate, which re-exports them.
+//! Use them through the `chronicle-es` crate, which re-exports them.
 //!
 //! Layout, after thiserror and serde_derive: `ctxt` collects errors, `attr`
 //! parses attribute arguments strictly, `ast` models the input (keeping the
@@ -21,7 +21,7 @@ mod expand;
 use proc_macro::TokenStream;
 
 /// Makes a struct an event-sourced aggregate, or, on its `impl` block, turns
-/// its `#[event]` methods into recorded events. See the `chronicle` crate docs.
+/// its `#[event]` methods into recorded events. See the `chronicle-es` crate docs.
 #[proc_macro_attribute]
 pub fn aggregate(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::aggregate(args.into(), input.into()).into()

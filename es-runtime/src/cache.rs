@@ -14,8 +14,8 @@
 //! With the `chronicle` facade (`tests/cache.rs` runs the same steps):
 //!
 //! ```ignore
-//! use chronicle::prelude::*;
-//! use chronicle::cache::AggregateCache;
+//! use chronicle_es::prelude::*;
+//! use chronicle_es::cache::AggregateCache;
 //!
 //! #[aggregate]
 //! #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +36,7 @@
 //!     }
 //! }
 //!
-//! # async fn demo() -> Result<(), chronicle::Error> {
+//! # async fn demo() -> Result<(), chronicle_es::Error> {
 //! let app = Application::in_memory();
 //! let cache: AggregateCache<Dog> = AggregateCache::new(app.clone(), 1_000);
 //! let mut dog = Dog::register("Fido".into());

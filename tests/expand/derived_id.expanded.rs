@@ -1,14 +1,14 @@
 //! Two creation events, one with an id derived from its arguments, and a
 //! private aggregate.
 
-use chronicle::prelude::*;
+use chronicle_es::prelude::*;
 
 const NAMESPACE: Uuid = Uuid::from_u128(0x6ba7_b810_9dad_11d1_80b4_00c0_4fd4_30c8);
 
 #[derive(Debug)]
 struct Customer {
     __state: CustomerState,
-    __meta: ::chronicle::__private::AggregateMeta<CustomerEvent>,
+    __meta: ::chronicle_es::__private::AggregateMeta<CustomerEvent>,
 }
 
 /// The state of [`Customer`]: its fields, readable through `Deref`, changed only by the `#[event]` methods of `Customer`.
@@ -19,7 +19,7 @@ struct CustomerState {
     active: bool,
 }
 
-impl ::chronicle::__private::Deref for Customer {
+impl ::chronicle_es::__private::Deref for Customer {
     type Target = CustomerState;
     #[inline]
     fn deref(&self) -> &CustomerState {
@@ -29,88 +29,93 @@ impl ::chronicle::__private::Deref for Customer {
 
 impl Customer {
     /// The aggregate's id.
-    fn id(&self) -> ::chronicle::__private::Uuid {
+    fn id(&self) -> ::chronicle_es::__private::Uuid {
         self.__meta.id()
     }
     /// The version of the last event (1 after creation).
-    fn version(&self) -> ::chronicle::__private::u64 {
+    fn version(&self) -> ::chronicle_es::__private::u64 {
         self.__meta.version()
     }
     /// When the creation event happened.
-    fn created_on(&self) -> ::chronicle::__private::Timestamp {
+    fn created_on(&self) -> ::chronicle_es::__private::Timestamp {
         self.__meta.created_on()
     }
     /// When the last event happened.
-    fn modified_on(&self) -> ::chronicle::__private::Timestamp {
+    fn modified_on(&self) -> ::chronicle_es::__private::Timestamp {
         self.__meta.modified_on()
     }
     /// Events recorded since the aggregate was last saved, oldest first.
-    fn pending_events(&self) -> &[::chronicle::__private::Envelope<CustomerEvent>] {
+    fn pending_events(&self) -> &[::chronicle_es::__private::Envelope<CustomerEvent>] {
         self.__meta.pending_events()
     }
     /// Takes the pending events, oldest first, leaving none.
     fn collect_events(
         &mut self,
-    ) -> ::chronicle::__private::Vec<::chronicle::__private::Envelope<CustomerEvent>> {
+    ) -> ::chronicle_es::__private::Vec<
+        ::chronicle_es::__private::Envelope<CustomerEvent>,
+    > {
         self.__meta.collect_events()
     }
 }
 
 impl Customer {
     #[doc(hidden)]
-    const __TYPE_NAME: &'static ::chronicle::__private::str = "Customer";
+    const __TYPE_NAME: &'static ::chronicle_es::__private::str = "Customer";
     #[doc(hidden)]
-    const __TYPE_ALIASES: &'static [&'static ::chronicle::__private::str] = &[];
+    const __TYPE_ALIASES: &'static [&'static ::chronicle_es::__private::str] = &[];
     #[doc(hidden)]
-    const __SNAPSHOTS: ::chronicle::__private::bool = false;
+    const __SNAPSHOTS: ::chronicle_es::__private::bool = false;
     #[doc(hidden)]
-    const __SNAPSHOT_EVERY: ::chronicle::__private::Option<
-        ::chronicle::__private::u64,
-    > = ::chronicle::__private::None;
+    const __SNAPSHOT_EVERY: ::chronicle_es::__private::Option<
+        ::chronicle_es::__private::u64,
+    > = ::chronicle_es::__private::None;
     #[doc(hidden)]
-    const __STATE_VERSION: ::chronicle::__private::u32 = 1;
+    const __STATE_VERSION: ::chronicle_es::__private::u32 = 1;
     #[doc(hidden)]
-    fn __encode_snapshot<C: ::chronicle::__private::Codec>(
+    fn __encode_snapshot<C: ::chronicle_es::__private::Codec>(
         &self,
         _codec: &C,
-    ) -> ::chronicle::__private::Result<
-        ::chronicle::__private::Vec<::chronicle::__private::u8>,
-        ::chronicle::__private::CodecError,
+    ) -> ::chronicle_es::__private::Result<
+        ::chronicle_es::__private::Vec<::chronicle_es::__private::u8>,
+        ::chronicle_es::__private::CodecError,
     > {
-        ::chronicle::__private::Err(
-            ::chronicle::__private::snapshots_disabled("Customer"),
+        ::chronicle_es::__private::Err(
+            ::chronicle_es::__private::snapshots_disabled("Customer"),
         )
     }
     #[doc(hidden)]
-    fn __decode_snapshot<C: ::chronicle::__private::Codec>(
+    fn __decode_snapshot<C: ::chronicle_es::__private::Codec>(
         _codec: &C,
-        _header: &::chronicle::__private::EventHeader,
-        _schema_version: ::chronicle::__private::u32,
-        _payload: &[::chronicle::__private::u8],
-    ) -> ::chronicle::__private::Result<Self, ::chronicle::__private::PayloadError> {
-        ::chronicle::__private::Err(
-            ::chronicle::__private::PayloadError::Codec(
-                ::chronicle::__private::snapshots_disabled("Customer"),
+        _header: &::chronicle_es::__private::EventHeader,
+        _schema_version: ::chronicle_es::__private::u32,
+        _payload: &[::chronicle_es::__private::u8],
+    ) -> ::chronicle_es::__private::Result<
+        Self,
+        ::chronicle_es::__private::PayloadError,
+    > {
+        ::chronicle_es::__private::Err(
+            ::chronicle_es::__private::PayloadError::Codec(
+                ::chronicle_es::__private::snapshots_disabled("Customer"),
             ),
         )
     }
 }
 
 const _: () = {
-    ::chronicle::__private::assert_event_field::<String>();
-    ::chronicle::__private::assert_event_field::<Option<String>>();
-    ::chronicle::__private::assert_event_field::<String>();
+    ::chronicle_es::__private::assert_event_field::<String>();
+    ::chronicle_es::__private::assert_event_field::<Option<String>>();
+    ::chronicle_es::__private::assert_event_field::<String>();
 };
 
 /// The events of [`Customer`], one variant per `#[event]` method.
 #[derive(
     ::core::fmt::Debug,
-    ::chronicle::__private::Clone,
+    ::chronicle_es::__private::Clone,
     ::core::cmp::PartialEq,
-    ::chronicle::__private::serde::Serialize,
-    ::chronicle::__private::serde::Deserialize,
+    ::chronicle_es::__private::serde::Serialize,
+    ::chronicle_es::__private::serde::Deserialize,
 )]
-#[serde(crate = "::chronicle::__private::serde")]
+#[serde(crate = "::chronicle_es::__private::serde")]
 pub enum CustomerEvent {
     /// Recorded by [`Customer::sign_up`].
     SignedUp {
@@ -131,17 +136,17 @@ pub enum CustomerEvent {
 impl Customer {
     /// Signs a customer up; the same email always gives the same id.
     fn sign_up(email: String, name: Option<String>) -> Self {
-        let __id: ::chronicle::__private::Uuid = Uuid::new_v5(
+        let __id: ::chronicle_es::__private::Uuid = Uuid::new_v5(
             &NAMESPACE,
             email.as_bytes(),
         );
         let __event = CustomerEvent::SignedUp {
-            email: ::chronicle::__private::Clone::clone(&email),
-            name: ::chronicle::__private::Clone::clone(&name),
+            email: ::chronicle_es::__private::Clone::clone(&email),
+            name: ::chronicle_es::__private::Clone::clone(&name),
         };
         Self {
             __state: CustomerState::__event_sign_up(email, name),
-            __meta: ::chronicle::__private::AggregateMeta::__record_created(
+            __meta: ::chronicle_es::__private::AggregateMeta::__record_created(
                 __id,
                 __event,
             ),
@@ -149,13 +154,13 @@ impl Customer {
     }
     /// Imports a customer from the old system, with a fresh random id.
     fn import(email: String) -> Customer {
-        let __id: ::chronicle::__private::Uuid = ::chronicle::__private::new_id();
+        let __id: ::chronicle_es::__private::Uuid = ::chronicle_es::__private::new_id();
         let __event = CustomerEvent::Imported {
-            email: ::chronicle::__private::Clone::clone(&email),
+            email: ::chronicle_es::__private::Clone::clone(&email),
         };
         Self {
             __state: CustomerState::__event_import(email),
-            __meta: ::chronicle::__private::AggregateMeta::__record_created(
+            __meta: ::chronicle_es::__private::AggregateMeta::__record_created(
                 __id,
                 __event,
             ),
@@ -187,56 +192,65 @@ impl CustomerState {
     }
 }
 
-impl ::chronicle::__private::Aggregate for Customer {
-    const TYPE_NAME: &'static ::chronicle::__private::str = Self::__TYPE_NAME;
-    const TYPE_ALIASES: &'static [&'static ::chronicle::__private::str] = Self::__TYPE_ALIASES;
-    const SNAPSHOTS: ::chronicle::__private::bool = Self::__SNAPSHOTS;
-    const SNAPSHOT_EVERY: ::chronicle::__private::Option<::chronicle::__private::u64> = Self::__SNAPSHOT_EVERY;
-    const STATE_VERSION: ::chronicle::__private::u32 = Self::__STATE_VERSION;
+impl ::chronicle_es::__private::Aggregate for Customer {
+    const TYPE_NAME: &'static ::chronicle_es::__private::str = Self::__TYPE_NAME;
+    const TYPE_ALIASES: &'static [&'static ::chronicle_es::__private::str] = Self::__TYPE_ALIASES;
+    const SNAPSHOTS: ::chronicle_es::__private::bool = Self::__SNAPSHOTS;
+    const SNAPSHOT_EVERY: ::chronicle_es::__private::Option<
+        ::chronicle_es::__private::u64,
+    > = Self::__SNAPSHOT_EVERY;
+    const STATE_VERSION: ::chronicle_es::__private::u32 = Self::__STATE_VERSION;
     type Event = CustomerEvent;
-    fn encode_snapshot<C: ::chronicle::__private::Codec>(
+    fn encode_snapshot<C: ::chronicle_es::__private::Codec>(
         &self,
         codec: &C,
-    ) -> ::chronicle::__private::Result<
-        ::chronicle::__private::Vec<::chronicle::__private::u8>,
-        ::chronicle::__private::CodecError,
+    ) -> ::chronicle_es::__private::Result<
+        ::chronicle_es::__private::Vec<::chronicle_es::__private::u8>,
+        ::chronicle_es::__private::CodecError,
     > {
         self.__encode_snapshot(codec)
     }
-    fn decode_snapshot<C: ::chronicle::__private::Codec>(
+    fn decode_snapshot<C: ::chronicle_es::__private::Codec>(
         codec: &C,
-        header: &::chronicle::__private::EventHeader,
-        schema_version: ::chronicle::__private::u32,
-        payload: &[::chronicle::__private::u8],
-    ) -> ::chronicle::__private::Result<Self, ::chronicle::__private::PayloadError> {
+        header: &::chronicle_es::__private::EventHeader,
+        schema_version: ::chronicle_es::__private::u32,
+        payload: &[::chronicle_es::__private::u8],
+    ) -> ::chronicle_es::__private::Result<
+        Self,
+        ::chronicle_es::__private::PayloadError,
+    > {
         Self::__decode_snapshot(codec, header, schema_version, payload)
     }
-    fn meta(&self) -> &::chronicle::__private::AggregateMeta<CustomerEvent> {
+    fn meta(&self) -> &::chronicle_es::__private::AggregateMeta<CustomerEvent> {
         &self.__meta
     }
-    fn meta_mut(&mut self) -> &mut ::chronicle::__private::AggregateMeta<CustomerEvent> {
+    fn meta_mut(
+        &mut self,
+    ) -> &mut ::chronicle_es::__private::AggregateMeta<CustomerEvent> {
         &mut self.__meta
     }
     fn create(
-        header: &::chronicle::__private::EventHeader,
+        header: &::chronicle_es::__private::EventHeader,
         event: CustomerEvent,
-    ) -> ::chronicle::__private::Result<Self, ::chronicle::__private::ApplyError> {
+    ) -> ::chronicle_es::__private::Result<Self, ::chronicle_es::__private::ApplyError> {
         match event {
             CustomerEvent::SignedUp { email, name } => {
-                ::chronicle::__private::Ok(Self {
+                ::chronicle_es::__private::Ok(Self {
                     __state: CustomerState::__event_sign_up(email, name),
-                    __meta: ::chronicle::__private::AggregateMeta::__replayed(header),
+                    __meta: ::chronicle_es::__private::AggregateMeta::__replayed(header),
                 })
             }
             CustomerEvent::Imported { email } => {
-                ::chronicle::__private::Ok(Self {
+                ::chronicle_es::__private::Ok(Self {
                     __state: CustomerState::__event_import(email),
-                    __meta: ::chronicle::__private::AggregateMeta::__replayed(header),
+                    __meta: ::chronicle_es::__private::AggregateMeta::__replayed(header),
                 })
             }
             other => {
-                ::chronicle::__private::Err(::chronicle::__private::ApplyError::NotACreationEvent {
-                    event_type: ::chronicle::__private::DomainEvent::event_type(&other),
+                ::chronicle_es::__private::Err(::chronicle_es::__private::ApplyError::NotACreationEvent {
+                    event_type: ::chronicle_es::__private::DomainEvent::event_type(
+                        &other,
+                    ),
                 })
             }
         }
@@ -244,15 +258,17 @@ impl ::chronicle::__private::Aggregate for Customer {
     fn mutate(
         &mut self,
         event: CustomerEvent,
-    ) -> ::chronicle::__private::Result<(), ::chronicle::__private::ApplyError> {
+    ) -> ::chronicle_es::__private::Result<(), ::chronicle_es::__private::ApplyError> {
         match event {
             CustomerEvent::Activate {} => {
                 CustomerState::__event_activate(&mut self.__state);
-                ::chronicle::__private::Ok(())
+                ::chronicle_es::__private::Ok(())
             }
             other => {
-                ::chronicle::__private::Err(::chronicle::__private::ApplyError::UnexpectedCreationEvent {
-                    event_type: ::chronicle::__private::DomainEvent::event_type(&other),
+                ::chronicle_es::__private::Err(::chronicle_es::__private::ApplyError::UnexpectedCreationEvent {
+                    event_type: ::chronicle_es::__private::DomainEvent::event_type(
+                        &other,
+                    ),
                 })
             }
         }
@@ -262,13 +278,13 @@ impl ::chronicle::__private::Aggregate for Customer {
 impl Customer {
     #[doc(hidden)]
     fn __upcast_state(
-        from: ::chronicle::__private::u32,
-        state: ::chronicle::__private::Value,
-    ) -> ::chronicle::__private::Option<::chronicle::__private::Value> {
+        from: ::chronicle_es::__private::u32,
+        state: ::chronicle_es::__private::Value,
+    ) -> ::chronicle_es::__private::Option<::chronicle_es::__private::Value> {
         match from {
             _ => {
                 let _ = state;
-                ::chronicle::__private::None
+                ::chronicle_es::__private::None
             }
         }
     }
@@ -280,61 +296,61 @@ const _: () = ::core::assert!(
 );
 
 const _: () = {
-    #[derive(::chronicle::__private::serde::Serialize)]
-    #[serde(crate = "::chronicle::__private::serde")]
+    #[derive(::chronicle_es::__private::serde::Serialize)]
+    #[serde(crate = "::chronicle_es::__private::serde")]
     struct __SignedUpFields<'a> {
         email: &'a String,
         name: &'a Option<String>,
     }
-    #[derive(::chronicle::__private::serde::Deserialize)]
-    #[serde(crate = "::chronicle::__private::serde")]
+    #[derive(::chronicle_es::__private::serde::Deserialize)]
+    #[serde(crate = "::chronicle_es::__private::serde")]
     struct __SignedUpOwned {
         email: String,
         name: Option<String>,
     }
-    #[derive(::chronicle::__private::serde::Serialize)]
-    #[serde(crate = "::chronicle::__private::serde")]
+    #[derive(::chronicle_es::__private::serde::Serialize)]
+    #[serde(crate = "::chronicle_es::__private::serde")]
     struct __ImportedFields<'a> {
         email: &'a String,
     }
-    #[derive(::chronicle::__private::serde::Deserialize)]
-    #[serde(crate = "::chronicle::__private::serde")]
+    #[derive(::chronicle_es::__private::serde::Deserialize)]
+    #[serde(crate = "::chronicle_es::__private::serde")]
     struct __ImportedOwned {
         email: String,
     }
-    #[derive(::chronicle::__private::serde::Serialize)]
-    #[serde(crate = "::chronicle::__private::serde")]
+    #[derive(::chronicle_es::__private::serde::Serialize)]
+    #[serde(crate = "::chronicle_es::__private::serde")]
     struct __ActivateFields {}
-    #[derive(::chronicle::__private::serde::Deserialize)]
-    #[serde(crate = "::chronicle::__private::serde")]
+    #[derive(::chronicle_es::__private::serde::Deserialize)]
+    #[serde(crate = "::chronicle_es::__private::serde")]
     struct __ActivateOwned {}
-    impl ::chronicle::__private::DomainEvent for CustomerEvent {
-        const EVENT_TYPES: &'static [&'static ::chronicle::__private::str] = &[
+    impl ::chronicle_es::__private::DomainEvent for CustomerEvent {
+        const EVENT_TYPES: &'static [&'static ::chronicle_es::__private::str] = &[
             "SignedUp",
             "Imported",
             "Activate",
         ];
-        const ALIASES: &'static [&'static ::chronicle::__private::str] = &[];
-        fn event_type(&self) -> &'static ::chronicle::__private::str {
+        const ALIASES: &'static [&'static ::chronicle_es::__private::str] = &[];
+        fn event_type(&self) -> &'static ::chronicle_es::__private::str {
             match self {
                 CustomerEvent::SignedUp { .. } => "SignedUp",
                 CustomerEvent::Imported { .. } => "Imported",
                 CustomerEvent::Activate { .. } => "Activate",
             }
         }
-        fn schema_version(&self) -> ::chronicle::__private::u32 {
+        fn schema_version(&self) -> ::chronicle_es::__private::u32 {
             match self {
                 CustomerEvent::SignedUp { .. } => 1,
                 CustomerEvent::Imported { .. } => 1,
                 CustomerEvent::Activate { .. } => 1,
             }
         }
-        fn encode_payload<C: ::chronicle::__private::Codec>(
+        fn encode_payload<C: ::chronicle_es::__private::Codec>(
             &self,
             codec: &C,
-        ) -> ::chronicle::__private::Result<
-            ::chronicle::__private::Vec<::chronicle::__private::u8>,
-            ::chronicle::__private::CodecError,
+        ) -> ::chronicle_es::__private::Result<
+            ::chronicle_es::__private::Vec<::chronicle_es::__private::u8>,
+            ::chronicle_es::__private::CodecError,
         > {
             match self {
                 CustomerEvent::SignedUp { email, name } => {
@@ -346,34 +362,39 @@ const _: () = {
                 CustomerEvent::Activate {} => codec.encode(&__ActivateFields {}),
             }
         }
-        fn decode_payload<C: ::chronicle::__private::Codec>(
+        fn decode_payload<C: ::chronicle_es::__private::Codec>(
             codec: &C,
-            event_type: &::chronicle::__private::str,
-            schema_version: ::chronicle::__private::u32,
-            payload: &[::chronicle::__private::u8],
-        ) -> ::chronicle::__private::Result<Self, ::chronicle::__private::PayloadError> {
+            event_type: &::chronicle_es::__private::str,
+            schema_version: ::chronicle_es::__private::u32,
+            payload: &[::chronicle_es::__private::u8],
+        ) -> ::chronicle_es::__private::Result<
+            Self,
+            ::chronicle_es::__private::PayloadError,
+        > {
             match event_type {
                 "SignedUp" => {
-                    ::chronicle::__private::check_schema_version(schema_version, 1)?;
+                    ::chronicle_es::__private::check_schema_version(schema_version, 1)?;
                     let __SignedUpOwned { email, name } = codec.decode(payload)?;
-                    ::chronicle::__private::Ok(CustomerEvent::SignedUp {
+                    ::chronicle_es::__private::Ok(CustomerEvent::SignedUp {
                         email,
                         name,
                     })
                 }
                 "Imported" => {
-                    ::chronicle::__private::check_schema_version(schema_version, 1)?;
+                    ::chronicle_es::__private::check_schema_version(schema_version, 1)?;
                     let __ImportedOwned { email } = codec.decode(payload)?;
-                    ::chronicle::__private::Ok(CustomerEvent::Imported { email })
+                    ::chronicle_es::__private::Ok(CustomerEvent::Imported { email })
                 }
                 "Activate" => {
-                    ::chronicle::__private::check_schema_version(schema_version, 1)?;
+                    ::chronicle_es::__private::check_schema_version(schema_version, 1)?;
                     let __ActivateOwned {} = codec.decode(payload)?;
-                    ::chronicle::__private::Ok(CustomerEvent::Activate {})
+                    ::chronicle_es::__private::Ok(CustomerEvent::Activate {})
                 }
                 _ => {
-                    ::chronicle::__private::Err(::chronicle::__private::PayloadError::UnknownEventType {
-                        event_type: ::chronicle::__private::ToOwned::to_owned(event_type),
+                    ::chronicle_es::__private::Err(::chronicle_es::__private::PayloadError::UnknownEventType {
+                        event_type: ::chronicle_es::__private::ToOwned::to_owned(
+                            event_type,
+                        ),
                     })
                 }
             }

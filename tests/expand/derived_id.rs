@@ -1,7 +1,7 @@
 //! Two creation events, one with an id derived from its arguments, and a
 //! private aggregate.
 
-use chronicle::prelude::*;
+use chronicle_es::prelude::*;
 
 const NAMESPACE: Uuid = Uuid::from_u128(0x6ba7_b810_9dad_11d1_80b4_00c0_4fd4_30c8);
 

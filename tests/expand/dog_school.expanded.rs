@@ -1,13 +1,13 @@
 //! The DogSchool aggregate of the README: one creation event, one event
 //! with an argument, and an ordinary command method.
 
-use chronicle::prelude::*;
+use chronicle_es::prelude::*;
 
 /// A dog at the school.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dog {
     __state: DogState,
-    __meta: ::chronicle::__private::AggregateMeta<DogEvent>,
+    __meta: ::chronicle_es::__private::AggregateMeta<DogEvent>,
 }
 
 /// The state of [`Dog`]: its fields, readable through `Deref`, changed only by the `#[event]` methods of `Dog`.
@@ -17,7 +17,7 @@ pub struct DogState {
     tricks: Vec<String>,
 }
 
-impl ::chronicle::__private::Deref for Dog {
+impl ::chronicle_es::__private::Deref for Dog {
     type Target = DogState;
     #[inline]
     fn deref(&self) -> &DogState {
@@ -27,85 +27,90 @@ impl ::chronicle::__private::Deref for Dog {
 
 impl Dog {
     /// The aggregate's id.
-    pub fn id(&self) -> ::chronicle::__private::Uuid {
+    pub fn id(&self) -> ::chronicle_es::__private::Uuid {
         self.__meta.id()
     }
     /// The version of the last event (1 after creation).
-    pub fn version(&self) -> ::chronicle::__private::u64 {
+    pub fn version(&self) -> ::chronicle_es::__private::u64 {
         self.__meta.version()
     }
     /// When the creation event happened.
-    pub fn created_on(&self) -> ::chronicle::__private::Timestamp {
+    pub fn created_on(&self) -> ::chronicle_es::__private::Timestamp {
         self.__meta.created_on()
     }
     /// When the last event happened.
-    pub fn modified_on(&self) -> ::chronicle::__private::Timestamp {
+    pub fn modified_on(&self) -> ::chronicle_es::__private::Timestamp {
         self.__meta.modified_on()
     }
     /// Events recorded since the aggregate was last saved, oldest first.
-    pub fn pending_events(&self) -> &[::chronicle::__private::Envelope<DogEvent>] {
+    pub fn pending_events(&self) -> &[::chronicle_es::__private::Envelope<DogEvent>] {
         self.__meta.pending_events()
     }
     /// Takes the pending events, oldest first, leaving none.
     pub fn collect_events(
         &mut self,
-    ) -> ::chronicle::__private::Vec<::chronicle::__private::Envelope<DogEvent>> {
+    ) -> ::chronicle_es::__private::Vec<::chronicle_es::__private::Envelope<DogEvent>> {
         self.__meta.collect_events()
     }
 }
 
 impl Dog {
     #[doc(hidden)]
-    const __TYPE_NAME: &'static ::chronicle::__private::str = "Dog";
+    const __TYPE_NAME: &'static ::chronicle_es::__private::str = "Dog";
     #[doc(hidden)]
-    const __TYPE_ALIASES: &'static [&'static ::chronicle::__private::str] = &[];
+    const __TYPE_ALIASES: &'static [&'static ::chronicle_es::__private::str] = &[];
     #[doc(hidden)]
-    const __SNAPSHOTS: ::chronicle::__private::bool = false;
+    const __SNAPSHOTS: ::chronicle_es::__private::bool = false;
     #[doc(hidden)]
-    const __SNAPSHOT_EVERY: ::chronicle::__private::Option<
-        ::chronicle::__private::u64,
-    > = ::chronicle::__private::None;
+    const __SNAPSHOT_EVERY: ::chronicle_es::__private::Option<
+        ::chronicle_es::__private::u64,
+    > = ::chronicle_es::__private::None;
     #[doc(hidden)]
-    const __STATE_VERSION: ::chronicle::__private::u32 = 1;
+    const __STATE_VERSION: ::chronicle_es::__private::u32 = 1;
     #[doc(hidden)]
-    fn __encode_snapshot<C: ::chronicle::__private::Codec>(
+    fn __encode_snapshot<C: ::chronicle_es::__private::Codec>(
         &self,
         _codec: &C,
-    ) -> ::chronicle::__private::Result<
-        ::chronicle::__private::Vec<::chronicle::__private::u8>,
-        ::chronicle::__private::CodecError,
+    ) -> ::chronicle_es::__private::Result<
+        ::chronicle_es::__private::Vec<::chronicle_es::__private::u8>,
+        ::chronicle_es::__private::CodecError,
     > {
-        ::chronicle::__private::Err(::chronicle::__private::snapshots_disabled("Dog"))
+        ::chronicle_es::__private::Err(
+            ::chronicle_es::__private::snapshots_disabled("Dog"),
+        )
     }
     #[doc(hidden)]
-    fn __decode_snapshot<C: ::chronicle::__private::Codec>(
+    fn __decode_snapshot<C: ::chronicle_es::__private::Codec>(
         _codec: &C,
-        _header: &::chronicle::__private::EventHeader,
-        _schema_version: ::chronicle::__private::u32,
-        _payload: &[::chronicle::__private::u8],
-    ) -> ::chronicle::__private::Result<Self, ::chronicle::__private::PayloadError> {
-        ::chronicle::__private::Err(
-            ::chronicle::__private::PayloadError::Codec(
-                ::chronicle::__private::snapshots_disabled("Dog"),
+        _header: &::chronicle_es::__private::EventHeader,
+        _schema_version: ::chronicle_es::__private::u32,
+        _payload: &[::chronicle_es::__private::u8],
+    ) -> ::chronicle_es::__private::Result<
+        Self,
+        ::chronicle_es::__private::PayloadError,
+    > {
+        ::chronicle_es::__private::Err(
+            ::chronicle_es::__private::PayloadError::Codec(
+                ::chronicle_es::__private::snapshots_disabled("Dog"),
             ),
         )
     }
 }
 
 const _: () = {
-    ::chronicle::__private::assert_event_field::<String>();
-    ::chronicle::__private::assert_event_field::<String>();
+    ::chronicle_es::__private::assert_event_field::<String>();
+    ::chronicle_es::__private::assert_event_field::<String>();
 };
 
 /// The events of [`Dog`], one variant per `#[event]` method.
 #[derive(
     ::core::fmt::Debug,
-    ::chronicle::__private::Clone,
+    ::chronicle_es::__private::Clone,
     ::core::cmp::PartialEq,
-    ::chronicle::__private::serde::Serialize,
-    ::chronicle::__private::serde::Deserialize,
+    ::chronicle_es::__private::serde::Serialize,
+    ::chronicle_es::__private::serde::Deserialize,
 )]
-#[serde(crate = "::chronicle::__private::serde")]
+#[serde(crate = "::chronicle_es::__private::serde")]
 pub enum DogEvent {
     /// Recorded by [`Dog::register`].
     Registered {
@@ -122,13 +127,13 @@ pub enum DogEvent {
 impl Dog {
     /// Registers a new dog.
     pub fn register(name: String) -> Self {
-        let __id: ::chronicle::__private::Uuid = ::chronicle::__private::new_id();
+        let __id: ::chronicle_es::__private::Uuid = ::chronicle_es::__private::new_id();
         let __event = DogEvent::Registered {
-            name: ::chronicle::__private::Clone::clone(&name),
+            name: ::chronicle_es::__private::Clone::clone(&name),
         };
         Self {
             __state: DogState::__event_register(name),
-            __meta: ::chronicle::__private::AggregateMeta::__record_created(
+            __meta: ::chronicle_es::__private::AggregateMeta::__record_created(
                 __id,
                 __event,
             ),
@@ -137,7 +142,7 @@ impl Dog {
     /// Records that the dog learnt a trick.
     fn add_trick(&mut self, trick: String) {
         let __event = DogEvent::TrickAdded {
-            trick: ::chronicle::__private::Clone::clone(&trick),
+            trick: ::chronicle_es::__private::Clone::clone(&trick),
         };
         DogState::__event_add_trick(&mut self.__state, trick);
         self.__meta.__record(__event);
@@ -163,50 +168,57 @@ impl DogState {
     }
 }
 
-impl ::chronicle::__private::Aggregate for Dog {
-    const TYPE_NAME: &'static ::chronicle::__private::str = Self::__TYPE_NAME;
-    const TYPE_ALIASES: &'static [&'static ::chronicle::__private::str] = Self::__TYPE_ALIASES;
-    const SNAPSHOTS: ::chronicle::__private::bool = Self::__SNAPSHOTS;
-    const SNAPSHOT_EVERY: ::chronicle::__private::Option<::chronicle::__private::u64> = Self::__SNAPSHOT_EVERY;
-    const STATE_VERSION: ::chronicle::__private::u32 = Self::__STATE_VERSION;
+impl ::chronicle_es::__private::Aggregate for Dog {
+    const TYPE_NAME: &'static ::chronicle_es::__private::str = Self::__TYPE_NAME;
+    const TYPE_ALIASES: &'static [&'static ::chronicle_es::__private::str] = Self::__TYPE_ALIASES;
+    const SNAPSHOTS: ::chronicle_es::__private::bool = Self::__SNAPSHOTS;
+    const SNAPSHOT_EVERY: ::chronicle_es::__private::Option<
+        ::chronicle_es::__private::u64,
+    > = Self::__SNAPSHOT_EVERY;
+    const STATE_VERSION: ::chronicle_es::__private::u32 = Self::__STATE_VERSION;
     type Event = DogEvent;
-    fn encode_snapshot<C: ::chronicle::__private::Codec>(
+    fn encode_snapshot<C: ::chronicle_es::__private::Codec>(
         &self,
         codec: &C,
-    ) -> ::chronicle::__private::Result<
-        ::chronicle::__private::Vec<::chronicle::__private::u8>,
-        ::chronicle::__private::CodecError,
+    ) -> ::chronicle_es::__private::Result<
+        ::chronicle_es::__private::Vec<::chronicle_es::__private::u8>,
+        ::chronicle_es::__private::CodecError,
     > {
         self.__encode_snapshot(codec)
     }
-    fn decode_snapshot<C: ::chronicle::__private::Codec>(
+    fn decode_snapshot<C: ::chronicle_es::__private::Codec>(
         codec: &C,
-        header: &::chronicle::__private::EventHeader,
-        schema_version: ::chronicle::__private::u32,
-        payload: &[::chronicle::__private::u8],
-    ) -> ::chronicle::__private::Result<Self, ::chronicle::__private::PayloadError> {
+        header: &::chronicle_es::__private::EventHeader,
+        schema_version: ::chronicle_es::__private::u32,
+        payload: &[::chronicle_es::__private::u8],
+    ) -> ::chronicle_es::__private::Result<
+        Self,
+        ::chronicle_es::__private::PayloadError,
+    > {
         Self::__decode_snapshot(codec, header, schema_version, payload)
     }
-    fn meta(&self) -> &::chronicle::__private::AggregateMeta<DogEvent> {
+    fn meta(&self) -> &::chronicle_es::__private::AggregateMeta<DogEvent> {
         &self.__meta
     }
-    fn meta_mut(&mut self) -> &mut ::chronicle::__private::AggregateMeta<DogEvent> {
+    fn meta_mut(&mut self) -> &mut ::chronicle_es::__private::AggregateMeta<DogEvent> {
         &mut self.__meta
     }
     fn create(
-        header: &::chronicle::__private::EventHeader,
+        header: &::chronicle_es::__private::EventHeader,
         event: DogEvent,
-    ) -> ::chronicle::__private::Result<Self, ::chronicle::__private::ApplyError> {
+    ) -> ::chronicle_es::__private::Result<Self, ::chronicle_es::__private::ApplyError> {
         match event {
             DogEvent::Registered { name } => {
-                ::chronicle::__private::Ok(Self {
+                ::chronicle_es::__private::Ok(Self {
                     __state: DogState::__event_register(name),
-                    __meta: ::chronicle::__private::AggregateMeta::__replayed(header),
+                    __meta: ::chronicle_es::__private::AggregateMeta::__replayed(header),
                 })
             }
             other => {
-                ::chronicle::__private::Err(::chronicle::__private::ApplyError::NotACreationEvent {
-                    event_type: ::chronicle::__private::DomainEvent::event_type(&other),
+                ::chronicle_es::__private::Err(::chronicle_es::__private::ApplyError::NotACreationEvent {
+                    event_type: ::chronicle_es::__private::DomainEvent::event_type(
+                        &other,
+                    ),
                 })
             }
         }
@@ -214,15 +226,17 @@ impl ::chronicle::__private::Aggregate for Dog {
     fn mutate(
         &mut self,
         event: DogEvent,
-    ) -> ::chronicle::__private::Result<(), ::chronicle::__private::ApplyError> {
+    ) -> ::chronicle_es::__private::Result<(), ::chronicle_es::__private::ApplyError> {
         match event {
             DogEvent::TrickAdded { trick } => {
                 DogState::__event_add_trick(&mut self.__state, trick);
-                ::chronicle::__private::Ok(())
+                ::chronicle_es::__private::Ok(())
             }
             other => {
-                ::chronicle::__private::Err(::chronicle::__private::ApplyError::UnexpectedCreationEvent {
-                    event_type: ::chronicle::__private::DomainEvent::event_type(&other),
+                ::chronicle_es::__private::Err(::chronicle_es::__private::ApplyError::UnexpectedCreationEvent {
+                    event_type: ::chronicle_es::__private::DomainEvent::event_type(
+                        &other,
+                    ),
                 })
             }
         }
@@ -232,13 +246,13 @@ impl ::chronicle::__private::Aggregate for Dog {
 impl Dog {
     #[doc(hidden)]
     fn __upcast_state(
-        from: ::chronicle::__private::u32,
-        state: ::chronicle::__private::Value,
-    ) -> ::chronicle::__private::Option<::chronicle::__private::Value> {
+        from: ::chronicle_es::__private::u32,
+        state: ::chronicle_es::__private::Value,
+    ) -> ::chronicle_es::__private::Option<::chronicle_es::__private::Value> {
         match from {
             _ => {
                 let _ = state;
-                ::chronicle::__private::None
+                ::chronicle_es::__private::None
             }
         }
     }
@@ -250,50 +264,50 @@ const _: () = ::core::assert!(
 );
 
 const _: () = {
-    #[derive(::chronicle::__private::serde::Serialize)]
-    #[serde(crate = "::chronicle::__private::serde")]
+    #[derive(::chronicle_es::__private::serde::Serialize)]
+    #[serde(crate = "::chronicle_es::__private::serde")]
     struct __RegisteredFields<'a> {
         name: &'a String,
     }
-    #[derive(::chronicle::__private::serde::Deserialize)]
-    #[serde(crate = "::chronicle::__private::serde")]
+    #[derive(::chronicle_es::__private::serde::Deserialize)]
+    #[serde(crate = "::chronicle_es::__private::serde")]
     struct __RegisteredOwned {
         name: String,
     }
-    #[derive(::chronicle::__private::serde::Serialize)]
-    #[serde(crate = "::chronicle::__private::serde")]
+    #[derive(::chronicle_es::__private::serde::Serialize)]
+    #[serde(crate = "::chronicle_es::__private::serde")]
     struct __TrickAddedFields<'a> {
         trick: &'a String,
     }
-    #[derive(::chronicle::__private::serde::Deserialize)]
-    #[serde(crate = "::chronicle::__private::serde")]
+    #[derive(::chronicle_es::__private::serde::Deserialize)]
+    #[serde(crate = "::chronicle_es::__private::serde")]
     struct __TrickAddedOwned {
         trick: String,
     }
-    impl ::chronicle::__private::DomainEvent for DogEvent {
-        const EVENT_TYPES: &'static [&'static ::chronicle::__private::str] = &[
+    impl ::chronicle_es::__private::DomainEvent for DogEvent {
+        const EVENT_TYPES: &'static [&'static ::chronicle_es::__private::str] = &[
             "Registered",
             "TrickAdded",
         ];
-        const ALIASES: &'static [&'static ::chronicle::__private::str] = &[];
-        fn event_type(&self) -> &'static ::chronicle::__private::str {
+        const ALIASES: &'static [&'static ::chronicle_es::__private::str] = &[];
+        fn event_type(&self) -> &'static ::chronicle_es::__private::str {
             match self {
                 DogEvent::Registered { .. } => "Registered",
                 DogEvent::TrickAdded { .. } => "TrickAdded",
             }
         }
-        fn schema_version(&self) -> ::chronicle::__private::u32 {
+        fn schema_version(&self) -> ::chronicle_es::__private::u32 {
             match self {
                 DogEvent::Registered { .. } => 1,
                 DogEvent::TrickAdded { .. } => 1,
             }
         }
-        fn encode_payload<C: ::chronicle::__private::Codec>(
+        fn encode_payload<C: ::chronicle_es::__private::Codec>(
             &self,
             codec: &C,
-        ) -> ::chronicle::__private::Result<
-            ::chronicle::__private::Vec<::chronicle::__private::u8>,
-            ::chronicle::__private::CodecError,
+        ) -> ::chronicle_es::__private::Result<
+            ::chronicle_es::__private::Vec<::chronicle_es::__private::u8>,
+            ::chronicle_es::__private::CodecError,
         > {
             match self {
                 DogEvent::Registered { name } => {
@@ -304,26 +318,31 @@ const _: () = {
                 }
             }
         }
-        fn decode_payload<C: ::chronicle::__private::Codec>(
+        fn decode_payload<C: ::chronicle_es::__private::Codec>(
             codec: &C,
-            event_type: &::chronicle::__private::str,
-            schema_version: ::chronicle::__private::u32,
-            payload: &[::chronicle::__private::u8],
-        ) -> ::chronicle::__private::Result<Self, ::chronicle::__private::PayloadError> {
+            event_type: &::chronicle_es::__private::str,
+            schema_version: ::chronicle_es::__private::u32,
+            payload: &[::chronicle_es::__private::u8],
+        ) -> ::chronicle_es::__private::Result<
+            Self,
+            ::chronicle_es::__private::PayloadError,
+        > {
             match event_type {
                 "Registered" => {
-                    ::chronicle::__private::check_schema_version(schema_version, 1)?;
+                    ::chronicle_es::__private::check_schema_version(schema_version, 1)?;
                     let __RegisteredOwned { name } = codec.decode(payload)?;
-                    ::chronicle::__private::Ok(DogEvent::Registered { name })
+                    ::chronicle_es::__private::Ok(DogEvent::Registered { name })
                 }
                 "TrickAdded" => {
-                    ::chronicle::__private::check_schema_version(schema_version, 1)?;
+                    ::chronicle_es::__private::check_schema_version(schema_version, 1)?;
                     let __TrickAddedOwned { trick } = codec.decode(payload)?;
-                    ::chronicle::__private::Ok(DogEvent::TrickAdded { trick })
+                    ::chronicle_es::__private::Ok(DogEvent::TrickAdded { trick })
                 }
                 _ => {
-                    ::chronicle::__private::Err(::chronicle::__private::PayloadError::UnknownEventType {
-                        event_type: ::chronicle::__private::ToOwned::to_owned(event_type),
+                    ::chronicle_es::__private::Err(::chronicle_es::__private::PayloadError::UnknownEventType {
+                        event_type: ::chronicle_es::__private::ToOwned::to_owned(
+                            event_type,
+                        ),
                     })
                 }
             }

@@ -1,7 +1,7 @@
 //! The DogSchool aggregate of the README: one creation event, one event
 //! with an argument, and an ordinary command method.
 
-use chronicle::prelude::*;
+use chronicle_es::prelude::*;
 
 /// A dog at the school.
 #[aggregate]

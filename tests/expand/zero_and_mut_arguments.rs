@@ -1,7 +1,7 @@
 //! Events without arguments, and an event whose body takes `mut` arguments
 //! (the public method does not show `mut`; the mutator keeps it).
 
-use chronicle::prelude::*;
+use chronicle_es::prelude::*;
 
 #[aggregate]
 pub struct Counter {

@@ -26,13 +26,13 @@ pub const TAG_LEN: usize = 16;
 /// print them. Errors never include key material.
 ///
 /// ```
-/// # use es_runtime::protect::CipherKey;
+/// # use chronicle_es_runtime::protect::CipherKey;
 /// let key = CipherKey::from_hex(
 ///     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
 /// )?;
 /// let same = CipherKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")?;
 /// assert_eq!(key, same);
-/// # Ok::<(), es_runtime::ProtectionError>(())
+/// # Ok::<(), chronicle_es_runtime::ProtectionError>(())
 /// ```
 #[derive(Clone)]
 pub struct CipherKey {

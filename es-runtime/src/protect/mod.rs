@@ -7,9 +7,9 @@
 //!
 //! ```
 //! # #[cfg(all(feature = "compression", feature = "encryption"))]
-//! # async fn demo() -> Result<(), es_runtime::Error> {
-//! use es_runtime::protect::{CipherKey, MemoryKeyStore, Protection};
-//! use es_runtime::{Application, MemoryStore};
+//! # async fn demo() -> Result<(), chronicle_es_runtime::Error> {
+//! use chronicle_es_runtime::protect::{CipherKey, MemoryKeyStore, Protection};
+//! use chronicle_es_runtime::{Application, MemoryStore};
 //!
 //! // One key for every payload (from CHRONICLE_CIPHER_KEY, hex or base64):
 //! let protection = Protection::builder()
@@ -26,7 +26,7 @@
 //! let app = Application::builder(MemoryStore::new())
 //!     .protection(protection.clone()) // clones share keys and cache
 //!     .build();
-//! # let dog_id = es_runtime::Uuid::new_v4();
+//! # let dog_id = chronicle_es_runtime::Uuid::new_v4();
 //! protection.forget(dog_id).await?;   // the dog's payloads are unreadable now
 //! # Ok(())
 //! # }

@@ -488,7 +488,7 @@ CREATE TABLE IF NOT EXISTS {s}.tracking (
     position bigint NOT NULL);
 
 -- The lowest position that may still commit, minus one (see the Rust docs of
--- es_runtime::store::postgres): S = last allocated position, read first;
+-- chronicle_es_runtime::store::postgres): S = last allocated position, read first;
 -- M = smallest floor announced by an in-flight append of this schema.
 CREATE OR REPLACE FUNCTION {s}.chronicle_horizon() RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $fn$

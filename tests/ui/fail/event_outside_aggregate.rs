@@ -3,7 +3,7 @@ pub struct Dog {
 }
 
 impl Dog {
-    #[chronicle::event("TrickAdded")]
+    #[chronicle_es::event("TrickAdded")]
     pub fn add_trick(&mut self, trick: String) {
         self.tricks.push(trick);
     }

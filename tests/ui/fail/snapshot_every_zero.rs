@@ -1,4 +1,4 @@
-use chronicle::prelude::*;
+use chronicle_es::prelude::*;
 
 #[aggregate(snapshot_every = 0)]
 #[derive(serde::Serialize, serde::Deserialize)]

@@ -1,5 +1,5 @@
-use chronicle::prelude::*;
-use chronicle::upcast::Value;
+use chronicle_es::prelude::*;
+use chronicle_es::upcast::Value;
 
 pub struct Migrations;
 

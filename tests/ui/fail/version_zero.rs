@@ -1,4 +1,4 @@
-use chronicle::prelude::*;
+use chronicle_es::prelude::*;
 
 #[aggregate]
 

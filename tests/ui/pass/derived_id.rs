@@ -1,7 +1,7 @@
 //! A creation event whose id is derived from its arguments: registering the
 //! same name twice gives the same id.
 
-use chronicle::prelude::*;
+use chronicle_es::prelude::*;
 
 const NAMESPACE: Uuid = Uuid::from_u128(0x6ba7_b810_9dad_11d1_80b4_00c0_4fd4_30c8);
 

@@ -1,6 +1,6 @@
 //! The DogSchool aggregate of the README.
 
-use chronicle::prelude::*;
+use chronicle_es::prelude::*;
 
 /// A dog at the school.
 #[aggregate]

@@ -1,6 +1,6 @@
 //! Generated code names everything by absolute path: this crate has no
 //! prelude, defines its own `Result`, `Option`, `Vec`, `String`, `Box`,
-//! `Clone`, `Ok`, `Some`, ... and `core`/`std`/`serde`/`chronicle` modules,
+//! `Clone`, `Ok`, `Some`, ... and `core`/`std`/`serde`/`chronicle_es` modules,
 //! and its aggregate's fields and event arguments use its own `String` and
 //! `Vec`. (Shadowing primitive types such as `str` or `u64` is not covered:
 //! the code that serde's derives generate names them unqualified; the code
@@ -9,12 +9,12 @@
 #![no_implicit_prelude]
 #![allow(dead_code, non_camel_case_types)]
 
-use ::chronicle::aggregate;
+use ::chronicle_es::aggregate;
 
 mod core {}
 mod std {}
 mod serde {}
-mod chronicle {}
+mod chronicle_es {}
 
 pub struct Result;
 pub struct Option;

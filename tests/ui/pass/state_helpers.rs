@@ -1,7 +1,7 @@
 //! Event bodies that call helper methods of the state, and ordinary methods
 //! that read the state through them.
 
-use chronicle::prelude::*;
+use chronicle_es::prelude::*;
 
 #[aggregate]
 #[derive(Debug, Clone, PartialEq)]

@@ -1,6 +1,6 @@
 //! Events without arguments, and events whose bodies take `mut` arguments.
 
-use chronicle::prelude::*;
+use chronicle_es::prelude::*;
 
 #[aggregate]
 #[derive(Debug, Clone, PartialEq)]
