@@ -11,8 +11,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use chronicle_es::cache::AggregateCache;
 use chronicle_es::prelude::*;
+use chronicle_es::AggregateCache;
 
 #[aggregate]
 #[derive(Debug, Clone, PartialEq)]

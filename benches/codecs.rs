@@ -21,8 +21,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chronicle_es::prelude::*;
+use chronicle_es::protect::PayloadProtection;
 use chronicle_es::protect::{CipherKey, MemoryKeyStore, Protection};
-use chronicle_es::{Codec, JsonCodec, MemoryStore, MsgPackCodec, PayloadProtection};
+use chronicle_es::store::MemoryStore;
+use chronicle_es::{Codec, JsonCodec, MsgPackCodec};
 
 #[aggregate]
 #[derive(Debug, Clone, PartialEq)]

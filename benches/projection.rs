@@ -21,7 +21,7 @@
 use std::time::{Duration, Instant};
 
 use chronicle_es::prelude::*;
-use chronicle_es::store::AnyStore;
+use chronicle_es::store::AnySqlStore;
 use chronicle_es::{HandlerError, ModelWrites, Projection, ProjectionRunner, SubscriptionOptions};
 
 #[aggregate]
@@ -58,6 +58,7 @@ struct TrickCounts {
 
 impl Projection for TrickCounts {
     type Event = DogEvent;
+    type Writes = ModelWrites;
 
     fn name(&self) -> &str {
         "trick_counts"
@@ -102,7 +103,7 @@ fn dogs() -> Vec<Dog> {
 }
 
 /// Fills the log with the dogs, 100 per save.
-async fn fill(app: &Application<AnyStore>) -> Vec<Uuid> {
+async fn fill(app: &Application<AnySqlStore>) -> Vec<Uuid> {
     let mut dogs = dogs();
     let ids = dogs.iter().map(|dog| dog.id()).collect();
     for chunk in dogs.chunks_mut(100) {
@@ -112,7 +113,7 @@ async fn fill(app: &Application<AnyStore>) -> Vec<Uuid> {
     ids
 }
 
-async fn create_table(store: &AnyStore, table: &str) {
+async fn create_table(store: &AnySqlStore, table: &str) {
     store
         .query_model(
             &format!(
@@ -125,7 +126,7 @@ async fn create_table(store: &AnyStore, table: &str) {
 }
 
 /// Catches a fresh runner up over the whole log; returns events per second.
-async fn catch_up(app: &Application<AnyStore>, table: &str) -> f64 {
+async fn catch_up(app: &Application<AnySqlStore>, table: &str) -> f64 {
     let mut runner = ProjectionRunner::new(
         app.clone(),
         TrickCounts {
@@ -153,7 +154,7 @@ async fn catch_up(app: &Application<AnyStore>, table: &str) -> f64 {
 }
 
 /// Save-to-projection latency over `SAVES` sequential one-event saves.
-async fn latency(app: &Application<AnyStore>, table: &str) -> (Duration, Duration) {
+async fn latency(app: &Application<AnySqlStore>, table: &str) -> (Duration, Duration) {
     let mut runner = ProjectionRunner::new(
         app.clone(),
         TrickCounts {
@@ -264,7 +265,7 @@ fn events(ids: &[Uuid]) -> Vec<(String, Option<String>)> {
 async fn sqlite() {
     let directory = std::env::temp_dir().join(format!("chronicle-bench-w6-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&directory).unwrap();
-    let store: AnyStore = chronicle_es::store::SqliteStore::open(directory.join("events.db"))
+    let store: AnySqlStore = chronicle_es::store::SqliteStore::open(directory.join("events.db"))
         .await
         .unwrap()
         .into();
@@ -282,7 +283,7 @@ async fn sqlite() {
 
 #[cfg(feature = "postgres")]
 async fn postgres() {
-    use chronicle_es::store::postgres::tokio_postgres::{self, NoTls};
+    use chronicle_es::store::tokio_postgres::{self, NoTls};
 
     let Some(url) = [
         "CHRONICLE_BENCH_POSTGRES_URL",
@@ -294,7 +295,7 @@ async fn postgres() {
         return;
     };
     let schema = format!("chronicle_bench_w6_{}", Uuid::new_v4().simple());
-    let store: AnyStore = chronicle_es::store::PostgresStore::connect(&url, &schema)
+    let store: AnySqlStore = chronicle_es::store::PostgresStore::connect(&url, &schema)
         .await
         .unwrap()
         .into();

@@ -141,8 +141,8 @@ fn main() {
     run(
         &rt,
         "memory",
-        chronicle_es::MemoryStore::new().into(),
-        chronicle_es::MemoryStore::new().into(),
+        chronicle_es::store::MemoryStore::new().into(),
+        chronicle_es::store::MemoryStore::new().into(),
     );
 
     let dir =
@@ -176,7 +176,7 @@ fn main() {
 
 #[cfg(feature = "postgres")]
 fn drop_schemas(rt: &tokio::runtime::Runtime, url: &str, schemas: &[String]) {
-    use chronicle_es::store::postgres::tokio_postgres::{self, NoTls};
+    use chronicle_es::store::tokio_postgres::{self, NoTls};
     rt.block_on(async {
         let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connect");
         tokio::spawn(connection);

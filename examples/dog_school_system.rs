@@ -8,10 +8,10 @@
 //! from the tracked positions and handles only the new events.
 
 use chronicle_es::prelude::*;
-use chronicle_es::store::AnyStore;
+use chronicle_es::store::AnySqlStore;
 use chronicle_es::{
-    HandlerError, ModelWrites, Policy, ProcessContext, ProcessRunner, Projection, ProjectionRunner,
-    SqlValue, System,
+    Codec, HandlerError, ModelWrites, Policy, ProcessContext, ProcessRunner, ProcessStore,
+    Projection, ProjectionRunner, SqlValue, System,
 };
 
 #[aggregate]
@@ -61,6 +61,7 @@ struct TrickCounts;
 
 impl Projection for TrickCounts {
     type Event = DogEvent;
+    type Writes = ModelWrites;
 
     fn name(&self) -> &str {
         "trick_counts"
@@ -100,7 +101,7 @@ impl Policy for BadgePolicy {
         "badges"
     }
 
-    async fn react<S: EventStore, C: chronicle_es::Codec>(
+    async fn react<S: ProcessStore, C: Codec>(
         &self,
         event: &Envelope<DogEvent>,
         process: &mut ProcessContext<'_, S, C>,
@@ -116,7 +117,7 @@ impl Policy for BadgePolicy {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let store = AnyStore::from_env_or("sqlite://dog_school_system.db").await?;
+    let store = AnySqlStore::from_env_or("sqlite://dog_school_system.db").await?;
     println!("store: {}", store.kind());
     store
         .query_model(

@@ -1,7 +1,8 @@
 //! The DSL end to end on the in-memory application.
 
 use chronicle_es::prelude::*;
-use chronicle_es::{ApplyError, JsonCodec, MemoryStore, StoreError};
+use chronicle_es::store::{MemoryStore, StoreError};
+use chronicle_es::ApplyError;
 
 #[aggregate]
 #[derive(Debug, Clone, PartialEq)]
@@ -233,7 +234,7 @@ async fn the_log_reads_in_order_with_filters() -> Result<(), Error> {
         .read_log(LogQuery::after(1, 10).event_types(["TrickAdded"]))
         .await?;
     assert_eq!(tricks.len(), 2);
-    let decoded = tricks[0].decode::<DogEvent, _>(&JsonCodec)?;
+    let decoded = app.decode::<DogEvent>(&tricks[0]).await?;
     assert_eq!(
         decoded.event,
         DogEvent::TrickAdded {
@@ -249,7 +250,7 @@ async fn the_log_reads_in_order_with_filters() -> Result<(), Error> {
 
 #[tokio::test]
 async fn undecodable_records_name_stream_version_and_type() -> Result<(), Error> {
-    use chronicle_es::{AppendRequest, EventStore, NewEvent, StreamAppend};
+    use chronicle_es::store::{AppendRequest, NewEvent, StreamAppend};
     let store = MemoryStore::new();
     let id = Uuid::new_v4();
     let event = |event_type: &str, payload: &[u8]| NewEvent {
@@ -270,7 +271,6 @@ async fn undecodable_records_name_stream_version_and_type() -> Result<(), Error>
                     event("TrickAdded", b"{not json"),
                 ],
             }],
-            tracking: None,
         })
         .await?;
     let app = Application::new(store);
@@ -292,7 +292,6 @@ async fn undecodable_records_name_stream_version_and_type() -> Result<(), Error>
                 expected_version: 0,
                 events: vec![event("Vanished", b"{}")],
             }],
-            tracking: None,
         })
         .await?;
     let error = app.get::<Dog>(other).await.unwrap_err();
@@ -309,7 +308,6 @@ async fn undecodable_records_name_stream_version_and_type() -> Result<(), Error>
                 expected_version: 0,
                 events: vec![event("TrickAdded", br#"{"trick":"sit"}"#)],
             }],
-            tracking: None,
         })
         .await?;
     match app.get::<Dog>(third).await {

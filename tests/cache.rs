@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use chronicle_es::cache::{AggregateCache, CacheStats};
 use chronicle_es::prelude::*;
+use chronicle_es::{AggregateCache, CacheStats};
 
 #[aggregate]
 #[derive(Debug, Clone, PartialEq)]

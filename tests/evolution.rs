@@ -224,7 +224,7 @@ async fn the_same_code_path_on_fresh_v1_data_in_memory() {
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::*;
-    use chronicle_es::store::postgres::tokio_postgres::{self, NoTls};
+    use chronicle_es::store::tokio_postgres::{self, NoTls};
     use chronicle_es::store::PostgresStore;
 
     fn url() -> Option<String> {

@@ -8,7 +8,8 @@
 #![cfg(any(feature = "msgpack", feature = "compression", feature = "encryption"))]
 
 use chronicle_es::prelude::*;
-use chronicle_es::{Codec, MemoryStore};
+use chronicle_es::store::MemoryStore;
+use chronicle_es::Codec;
 use serde::{Deserialize, Serialize};
 
 #[aggregate(snapshot_every = 4)]
@@ -140,9 +141,9 @@ mod encryption {
     use chronicle_es::protect::{
         CipherKey, KeyRecord, KeyStore, MemoryKeyStore, Protection, ProtectionBuilder,
     };
-    use chronicle_es::protection::BoxFuture;
+    use chronicle_es::protect::{PayloadProtection, ProtectionError};
     use chronicle_es::store::AnyStore;
-    use chronicle_es::{PayloadProtection, ProtectionError};
+    use chronicle_es::BoxFuture;
 
     use super::*;
 
@@ -243,7 +244,7 @@ mod encryption {
 
     #[cfg(feature = "postgres")]
     mod pg {
-        use chronicle_es::store::postgres::tokio_postgres::{self, NoTls};
+        use chronicle_es::store::tokio_postgres::{self, NoTls};
 
         /// The test server's URL; `None` (skip) only outside CI.
         pub fn url() -> Option<String> {
@@ -357,7 +358,10 @@ mod encryption {
     }
 
     /// The payload of `dog`'s first event, as stored.
-    async fn first_record(app: &Application<AnyStore>, dog: &Dog) -> chronicle_es::StoredEvent {
+    async fn first_record(
+        app: &Application<AnyStore>,
+        dog: &Dog,
+    ) -> chronicle_es::store::StoredEvent {
         let records = app
             .store()
             .read_stream(dog.id(), StreamQuery::all().limit(1))
@@ -401,7 +405,7 @@ mod encryption {
                 Err(Error::Protection(ProtectionError::Tampered { .. }))
             ));
             // Moved into another stream: does not authenticate.
-            let moved = chronicle_es::StoredEvent {
+            let moved = chronicle_es::store::StoredEvent {
                 stream_id: Uuid::new_v4(),
                 ..record.clone()
             };

@@ -3,7 +3,7 @@
 //! is set (with `--features postgres`; each test in its own schema, dropped
 //! at the end). With `CI` set and no URL, the PostgreSQL tests fail.
 //!
-//! Every scenario runs on both stores through `AnyStore`; the read model is
+//! Every scenario runs on both stores through `AnySqlStore`; the read model is
 //! a table of trick counts per dog, written with `ModelWrites` and committed
 //! with the projection's tracking record.
 
@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chronicle_es::prelude::*;
-use chronicle_es::store::AnyStore;
+use chronicle_es::store::{AnySqlStore, StoreError, Tracking};
 use chronicle_es::{
     HandlerError, ModelWrites, Policy, ProcessContext, ProcessRunner, Projection, ProjectionRunner,
-    RunnerError, SqlValue, StoreError, SubscriptionOptions, System,
+    RunnerError, SqlValue, SubscriptionOptions, System,
 };
 
 #[aggregate]
@@ -46,7 +46,7 @@ const WAIT: Duration = Duration::from_secs(30);
 // One store per test.
 
 struct Db {
-    app: Application<AnyStore>,
+    app: Application<AnySqlStore>,
     /// The read-model table, qualified by the schema on PostgreSQL.
     table: String,
     cleanup: Cleanup,
@@ -77,7 +77,7 @@ impl Db {
         .await
     }
 
-    async fn with(store: AnyStore, table: String, cleanup: Cleanup) -> Db {
+    async fn with(store: AnySqlStore, table: String, cleanup: Cleanup) -> Db {
         store
             .query_model(
                 &format!(
@@ -191,6 +191,7 @@ struct TrickTable {
 
 impl Projection for TrickTable {
     type Event = DogEvent;
+    type Writes = ModelWrites;
 
     fn name(&self) -> &str {
         "trick_counts"
@@ -230,7 +231,7 @@ impl Projection for TrickTable {
     }
 }
 
-async fn save_dog(app: &Application<AnyStore>, name: &str, tricks: usize) -> Dog {
+async fn save_dog(app: &Application<AnySqlStore>, name: &str, tricks: usize) -> Dog {
     let mut dog = Dog::register(name.into());
     for t in 0..tricks {
         dog.add_trick(format!("trick {t}"));
@@ -313,18 +314,12 @@ async fn sql_values_round_trip_and_failing_statements_are_named(db: &Db) {
         SqlValue::Blob(vec![0, 159, 146, 150]),
         SqlValue::Null,
     ];
-    let write = chronicle_es::model::ModelWrite {
+    let write = chronicle_es::ModelWrite {
         sql: format!("INSERT INTO {table} (i, r, t, b, n) VALUES ($1, $2, $3, $4, $5)"),
         params: values.clone(),
     };
     store
-        .commit_model(
-            vec![write],
-            chronicle_es::Tracking {
-                consumer: "values".into(),
-                position: 1,
-            },
-        )
+        .commit_model(vec![write], Tracking::new("values", 1), 0)
         .await
         .unwrap();
     let rows = store
@@ -335,18 +330,12 @@ async fn sql_values_round_trip_and_failing_statements_are_named(db: &Db) {
     assert_eq!(store.tracked_position("values").await.unwrap(), 1);
 
     // The same position again: a tracking conflict, and nothing applied.
-    let again = chronicle_es::model::ModelWrite {
+    let again = chronicle_es::ModelWrite {
         sql: format!("DELETE FROM {table}"),
         params: Vec::new(),
     };
     match store
-        .commit_model(
-            vec![again.clone()],
-            chronicle_es::Tracking {
-                consumer: "values".into(),
-                position: 1,
-            },
-        )
+        .commit_model(vec![again.clone()], Tracking::new("values", 1), 1)
         .await
     {
         Err(StoreError::TrackingConflict {
@@ -364,18 +353,12 @@ async fn sql_values_round_trip_and_failing_statements_are_named(db: &Db) {
 
     // A failing statement names itself, and the statements before it in the
     // same commit are rolled back with the tracking record.
-    let broken = chronicle_es::model::ModelWrite {
+    let broken = chronicle_es::ModelWrite {
         sql: "UPDATE no_such_table SET x = 1".into(),
         params: Vec::new(),
     };
     match store
-        .commit_model(
-            vec![again, broken],
-            chronicle_es::Tracking {
-                consumer: "values".into(),
-                position: 2,
-            },
-        )
+        .commit_model(vec![again, broken], Tracking::new("values", 2), 1)
         .await
     {
         Err(StoreError::ModelStatement { index: 1, sql, .. }) => {
@@ -390,19 +373,13 @@ async fn sql_values_round_trip_and_failing_statements_are_named(db: &Db) {
     assert_eq!(store.tracked_position("values").await.unwrap(), 1);
 
     // Transaction control would break the commit's atomicity: refused.
-    let commit = chronicle_es::model::ModelWrite {
+    let commit = chronicle_es::ModelWrite {
         sql: " /* sneaky */ COMMIT".into(),
         params: Vec::new(),
     };
     assert!(matches!(
         store
-            .commit_model(
-                vec![commit],
-                chronicle_es::Tracking {
-                    consumer: "values".into(),
-                    position: 3,
-                },
-            )
+            .commit_model(vec![commit], Tracking::new("values", 3), 1,)
             .await,
         Err(StoreError::ModelStatement { index: 0, .. })
     ));
@@ -416,7 +393,7 @@ async fn sql_values_round_trip_and_failing_statements_are_named(db: &Db) {
     // Rebuilding forgets the position with the statements.
     store
         .reset_model(
-            vec![chronicle_es::model::ModelWrite {
+            vec![chronicle_es::ModelWrite {
                 sql: format!("DELETE FROM {table}"),
                 params: Vec::new(),
             }],
@@ -729,7 +706,7 @@ impl Policy for BadgePolicy {
         "badges"
     }
 
-    async fn react<S: EventStore, C: chronicle_es::Codec>(
+    async fn react<S: chronicle_es::ProcessStore, C: chronicle_es::Codec>(
         &self,
         event: &Envelope<DogEvent>,
         process: &mut ProcessContext<'_, S, C>,
@@ -750,7 +727,7 @@ impl Policy for CertificatePolicy {
         "certificates"
     }
 
-    async fn react<S: EventStore, C: chronicle_es::Codec>(
+    async fn react<S: chronicle_es::ProcessStore, C: chronicle_es::Codec>(
         &self,
         event: &Envelope<BadgeEvent>,
         process: &mut ProcessContext<'_, S, C>,
@@ -855,7 +832,7 @@ async fn a_process_application_on_sqlite_saves_badges_with_tracking_and_chains_c
 #[cfg(feature = "postgres")]
 mod pg {
     use super::*;
-    use chronicle_es::store::postgres::tokio_postgres::{self, NoTls};
+    use chronicle_es::store::tokio_postgres::{self, NoTls};
     use chronicle_es::store::PostgresStore;
 
     /// The test server's URL; `None` (skip) only outside CI.

@@ -44,7 +44,7 @@ impl Plain {
 /// Drops the PostgreSQL schemas `stores` made.
 #[cfg(feature = "postgres")]
 async fn drop_schemas(stores: &[(&'static str, AnyStore, Option<String>)]) {
-    use chronicle_es::store::postgres::tokio_postgres::{self, NoTls};
+    use chronicle_es::store::tokio_postgres::{self, NoTls};
     let Some(url) = postgres_url() else { return };
     let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
     tokio::spawn(connection);
@@ -67,7 +67,7 @@ async fn stores() -> Vec<(&'static str, AnyStore, Option<String>)> {
     let mut stores = vec![
         (
             "memory",
-            AnyStore::from(chronicle_es::MemoryStore::new()),
+            AnyStore::from(chronicle_es::store::MemoryStore::new()),
             None,
         ),
         ("sqlite", AnyStore::from(sqlite), None),
@@ -181,7 +181,7 @@ async fn loading_uses_the_snapshot_not_the_early_events() {
 
     // A store holding the snapshot and no events loads the aggregate from
     // the snapshot alone: loading does not replay what the snapshot covers.
-    let only_snapshot = chronicle_es::MemoryStore::new();
+    let only_snapshot = chronicle_es::store::MemoryStore::new();
     only_snapshot.save_snapshot(snapshot).await.unwrap();
     let app2 = Application::new(only_snapshot);
     let loaded: Counter = app2.get(counter.id()).await.unwrap();
@@ -190,7 +190,7 @@ async fn loading_uses_the_snapshot_not_the_early_events() {
 
 #[tokio::test]
 async fn the_application_overrides_the_interval_and_takes_snapshots_on_demand() {
-    let app = Application::builder(chronicle_es::MemoryStore::new())
+    let app = Application::builder(chronicle_es::store::MemoryStore::new())
         .snapshot_every::<Counter>(2)
         .build();
     let mut counter = Counter::start("c".into());
@@ -204,7 +204,7 @@ async fn the_application_overrides_the_interval_and_takes_snapshots_on_demand() 
         .unwrap();
     assert_eq!(latest.map(|s| s.version), Some(2));
 
-    let off = Application::builder(chronicle_es::MemoryStore::new())
+    let off = Application::builder(chronicle_es::store::MemoryStore::new())
         .snapshot_every::<Counter>(0)
         .build();
     let mut counter = Counter::start("c".into());
@@ -246,7 +246,7 @@ async fn a_snapshot_of_another_type_or_bad_bytes_is_a_typed_error() {
     let app = Application::in_memory();
     let mut counter = Counter::start("c".into());
     app.save(&mut counter).await.unwrap();
-    let mut snapshot = chronicle_es::Snapshot {
+    let mut snapshot = chronicle_es::store::Snapshot {
         stream_id: counter.id(),
         version: 1,
         snapshot_type: "Dog".into(),

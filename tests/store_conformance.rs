@@ -14,10 +14,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chronicle_es::store::{
-    AnyStore, AppendOutcome, AppendRequest, EventStore, LogQuery, MemoryStore, Snapshot,
-    StoreError, StreamAppend, StreamQuery, Tracking,
+    AnyStore, AppendOutcome, AppendRequest, EventStore, LogQuery, LogStore, MemoryStore, Snapshot,
+    StoreError, StreamAppend, StreamQuery, StreamStore, Tracking,
 };
-use chronicle_es::{Metadata, NewEvent, StoredEvent, Timestamp, Uuid};
+use chronicle_es::store::{NewEvent, StoredEvent};
+use chronicle_es::{Metadata, Timestamp, Uuid};
 
 // ---------------------------------------------------------------------------
 // Harnesses: one store per test, and what to clean up afterwards.
@@ -135,7 +136,6 @@ fn one(stream_id: Uuid, expected_version: u64, events: Vec<NewEvent>) -> AppendR
             expected_version,
             events,
         }],
-        tracking: None,
     }
 }
 
@@ -345,7 +345,6 @@ mod cases {
                     events: events(3),
                 },
             ],
-            tracking: None,
         };
         assert_conflict(store.append(request(0)).await, b, 0, 1);
         assert!(read_all(&*store, a).await.is_empty());
@@ -422,7 +421,6 @@ mod cases {
                     events: events(2),
                 },
             ],
-            tracking: None,
         };
         let outcome = store.append(both.clone()).await.unwrap();
         let retry = store.append(both.clone()).await.unwrap();
@@ -454,7 +452,6 @@ mod cases {
                     events: events(1),
                 },
             ],
-            tracking: None,
         };
         assert!(matches!(
             store.append(twice).await,
@@ -700,22 +697,20 @@ mod cases {
     pub async fn tracking<S: EventStore>(store: Arc<S>) {
         assert_eq!(store.tracked_position("projector").await.unwrap(), 0);
         let stream = Uuid::new_v4();
-        let mut request = one(stream, 0, events(2));
-        request.tracking = Some(Tracking {
-            consumer: "projector".into(),
-            position: 10,
-        });
-        store.append(request).await.unwrap();
+        let request = one(stream, 0, events(2));
+        store
+            .append_tracked(request, Tracking::new("projector", 10))
+            .await
+            .unwrap();
         assert_eq!(store.tracked_position("projector").await.unwrap(), 10);
         assert_eq!(store.tracked_position("other").await.unwrap(), 0);
 
         for stale in [10, 9, 1] {
-            let mut request = one(stream, 2, events(1));
-            request.tracking = Some(Tracking {
-                consumer: "projector".into(),
-                position: stale,
-            });
-            match store.append(request).await {
+            let request = one(stream, 2, events(1));
+            match store
+                .append_tracked(request, Tracking::new("projector", stale))
+                .await
+            {
                 Err(StoreError::TrackingConflict {
                     consumer,
                     current,
@@ -733,46 +728,31 @@ mod cases {
             );
         }
         // A stream conflict takes precedence over a tracking conflict.
-        let mut request = one(stream, 0, events(1));
-        request.tracking = Some(Tracking {
-            consumer: "projector".into(),
-            position: 3,
-        });
-        assert_conflict(store.append(request).await, stream, 0, 2);
+        let request = one(stream, 0, events(1));
+        assert_conflict(
+            store
+                .append_tracked(request, Tracking::new("projector", 3))
+                .await,
+            stream,
+            0,
+            2,
+        );
 
         // Tracking alone.
         let outcome = store
-            .append(AppendRequest {
-                streams: Vec::new(),
-                tracking: Some(Tracking {
-                    consumer: "projector".into(),
-                    position: 11,
-                }),
-            })
+            .append_tracked(AppendRequest::default(), Tracking::new("projector", 11))
             .await
             .unwrap();
         assert_eq!(outcome.last_position, None);
         assert_eq!(store.tracked_position("projector").await.unwrap(), 11);
         assert!(matches!(
             store
-                .append(AppendRequest {
-                    streams: Vec::new(),
-                    tracking: Some(Tracking {
-                        consumer: "projector".into(),
-                        position: 11,
-                    }),
-                })
+                .append_tracked(AppendRequest::default(), Tracking::new("projector", 11))
                 .await,
             Err(StoreError::TrackingConflict { .. })
         ));
         store
-            .append(AppendRequest {
-                streams: Vec::new(),
-                tracking: Some(Tracking {
-                    consumer: "second".into(),
-                    position: 1,
-                }),
-            })
+            .append_tracked(AppendRequest::default(), Tracking::new("second", 1))
             .await
             .unwrap();
         assert_eq!(store.tracked_position("second").await.unwrap(), 1);
@@ -785,17 +765,10 @@ mod cases {
                 let store = Arc::clone(&store);
                 tokio::spawn(async move {
                     store
-                        .append(AppendRequest {
-                            streams: vec![StreamAppend {
-                                stream_id: Uuid::new_v4(),
-                                expected_version: 0,
-                                events: events(1),
-                            }],
-                            tracking: Some(Tracking {
-                                consumer: "racer".into(),
-                                position: n,
-                            }),
-                        })
+                        .append_tracked(
+                            one(Uuid::new_v4(), 0, events(1)),
+                            Tracking::new("racer", n),
+                        )
                         .await
                 })
             })
@@ -942,8 +915,7 @@ async fn store_urls() {
             .await
             .unwrap();
         drop(store);
-        let raw = chronicle_es::store::sqlite::rusqlite::Connection::open(directory.join("x.db"))
-            .unwrap();
+        let raw = chronicle_es::store::rusqlite::Connection::open(directory.join("x.db")).unwrap();
         let count: i64 = raw
             .query_row("SELECT count(*) FROM app_events", [], |row| row.get(0))
             .unwrap();
@@ -971,7 +943,7 @@ async fn store_urls() {
 #[cfg(feature = "sqlite")]
 mod sqlite_only {
     use super::*;
-    use chronicle_es::store::sqlite::rusqlite::{self, params};
+    use chronicle_es::store::rusqlite::{self, params};
     use chronicle_es::store::{SqliteStore, Synchronous};
 
     /// Events survive closing and reopening the file; positions continue.
@@ -1201,7 +1173,7 @@ conformance!(any_store_postgres_by_url, pg::any_store);
 #[cfg(feature = "postgres")]
 mod pg {
     use super::*;
-    use chronicle_es::store::postgres::tokio_postgres::{self, NoTls};
+    use chronicle_es::store::tokio_postgres::{self, NoTls};
     use chronicle_es::store::PostgresStore;
 
     /// The test server's URL; `None` (skip) only outside CI.
@@ -1292,7 +1264,7 @@ mod pg {
             .await
             .unwrap();
         let slow = store
-            .__begin_held_append(&one(Uuid::new_v4(), 0, events(2)))
+            .begin_held_append(&one(Uuid::new_v4(), 0, events(2)))
             .await
             .unwrap();
         assert_eq!(slow.last_position, Some(4));
@@ -1311,7 +1283,7 @@ mod pg {
         assert_eq!(store.last_position().await.unwrap(), 7);
 
         let abandoned = store
-            .__begin_held_append(&one(Uuid::new_v4(), 0, events(1)))
+            .begin_held_append(&one(Uuid::new_v4(), 0, events(1)))
             .await
             .unwrap();
         assert_eq!(abandoned.last_position, Some(8));
@@ -1374,7 +1346,7 @@ mod pg {
             tokio::spawn(async move {
                 for _ in 0..4 {
                     let held = store
-                        .__begin_held_append(&one(Uuid::new_v4(), 0, events(3)))
+                        .begin_held_append(&one(Uuid::new_v4(), 0, events(3)))
                         .await
                         .unwrap();
                     tokio::time::sleep(std::time::Duration::from_millis(150)).await;

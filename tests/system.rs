@@ -7,10 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chronicle_es::prelude::*;
+use chronicle_es::store::{
+    AppendOutcome, AppendRequest, MemoryStore, Snapshot, StoreError, StoredEvent, Tracking,
+};
 use chronicle_es::{
-    AppendOutcome, AppendRequest, ErrorPolicy, HandlerError, MemoryStore, ModelWrites, Policy,
-    ProcessContext, ProcessRunner, Projection, ProjectionRunner, RunnerError, Snapshot, StoreError,
-    StoredEvent, Subscription, SubscriptionOptions, System,
+    ErrorPolicy, HandlerError, Policy, ProcessContext, ProcessRunner, Projection, ProjectionRunner,
+    RunnerError, Subscription, SubscriptionOptions, System,
 };
 
 #[aggregate]
@@ -62,16 +64,13 @@ struct TrickCounts {
 
 impl Projection for TrickCounts {
     type Event = DogEvent;
+    type Writes = ();
 
     fn name(&self) -> &str {
         "trick_counts"
     }
 
-    fn handle(
-        &mut self,
-        event: &Envelope<DogEvent>,
-        _: &mut ModelWrites,
-    ) -> Result<(), HandlerError> {
+    fn handle(&mut self, event: &Envelope<DogEvent>, (): &mut ()) -> Result<(), HandlerError> {
         self.handled.push(event.event_id);
         if let DogEvent::TrickAdded { .. } = event.event {
             *self.counts.entry(event.stream_id).or_default() += 1;
@@ -79,7 +78,7 @@ impl Projection for TrickCounts {
         Ok(())
     }
 
-    fn reset(&mut self, _: &mut ModelWrites) {
+    fn reset(&mut self, (): &mut ()) {
         self.counts.clear();
         self.handled.clear();
     }
@@ -95,7 +94,7 @@ impl Policy for BadgePolicy {
         "badges"
     }
 
-    async fn react<S: EventStore, C: chronicle_es::Codec>(
+    async fn react<S: chronicle_es::ProcessStore, C: chronicle_es::Codec>(
         &self,
         event: &Envelope<DogEvent>,
         process: &mut ProcessContext<'_, S, C>,
@@ -207,16 +206,13 @@ struct Flaky {
 
 impl Projection for Flaky {
     type Event = DogEvent;
+    type Writes = ();
 
     fn name(&self) -> &str {
         "flaky"
     }
 
-    fn handle(
-        &mut self,
-        event: &Envelope<DogEvent>,
-        _: &mut ModelWrites,
-    ) -> Result<(), HandlerError> {
+    fn handle(&mut self, event: &Envelope<DogEvent>, (): &mut ()) -> Result<(), HandlerError> {
         if let DogEvent::TrickAdded { trick } = &event.event {
             if trick == "trick 1" && self.failures_left.load(Ordering::SeqCst) > 0 {
                 self.failures_left.fetch_sub(1, Ordering::SeqCst);
@@ -352,20 +348,16 @@ async fn a_process_application_saves_its_effects_with_correlation_and_causation(
 }
 
 /// A memory store whose appends carrying a tracking record fail once, after
-/// the policy ran: a crash between handling and committing.
+/// the policy ran: a crash between handling and committing. It is only a
+/// process application's downstream, so it implements the capabilities that
+/// needs (streams, tracking, snapshots) and no log.
 struct CrashOnce {
     inner: MemoryStore,
     armed: std::sync::atomic::AtomicBool,
 }
 
-impl EventStore for CrashOnce {
+impl StreamStore for CrashOnce {
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
-        if request.tracking.is_some() && self.armed.swap(false, Ordering::SeqCst) {
-            return Err(StoreError::Backend {
-                backend: "test",
-                source: "connection lost before commit".into(),
-            });
-        }
         self.inner.append(request).await
     }
     async fn read_stream(
@@ -375,12 +367,31 @@ impl EventStore for CrashOnce {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         self.inner.read_stream(id, query).await
     }
-    async fn read_log(&self, query: LogQuery) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.read_log(query).await
+}
+
+impl TrackingStore for CrashOnce {
+    async fn tracked_position(&self, consumer: &str) -> Result<u64, StoreError> {
+        self.inner.tracked_position(consumer).await
     }
-    async fn last_position(&self) -> Result<u64, StoreError> {
-        self.inner.last_position().await
+    async fn append_tracked(
+        &self,
+        request: AppendRequest,
+        tracking: Tracking,
+    ) -> Result<AppendOutcome, StoreError> {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            return Err(StoreError::Backend {
+                backend: "test",
+                source: "connection lost before commit".into(),
+            });
+        }
+        self.inner.append_tracked(request, tracking).await
     }
+    async fn reset_tracking(&self, consumer: &str) -> Result<(), StoreError> {
+        self.inner.reset_tracking(consumer).await
+    }
+}
+
+impl SnapshotStore for CrashOnce {
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         self.inner.save_snapshot(snapshot).await
     }
@@ -390,9 +401,6 @@ impl EventStore for CrashOnce {
         max: Option<u64>,
     ) -> Result<Option<Snapshot>, StoreError> {
         self.inner.latest_snapshot(id, max).await
-    }
-    async fn tracked_position(&self, consumer: &str) -> Result<u64, StoreError> {
-        self.inner.tracked_position(consumer).await
     }
 }
 
@@ -407,12 +415,12 @@ async fn a_crash_between_handling_and_committing_has_no_double_effect() {
     let mut runner = ProcessRunner::new(dogs.clone(), badges.clone(), BadgePolicy);
     // The commit of the first event fails: the runner stops, nothing stored.
     assert!(runner.catch_up(|_| {}).await.is_err());
-    assert_eq!(badges.last_position().await.unwrap(), 0);
+    assert_eq!(badges.store().inner.last_position().await.unwrap(), 0);
     assert_eq!(badges.store().tracked_position("badges").await.unwrap(), 0);
     // Restarted, it handles everything once: one badge.
     let mut restarted = ProcessRunner::new(dogs.clone(), badges.clone(), BadgePolicy);
     assert_eq!(restarted.catch_up(|_| {}).await.unwrap(), 4);
-    assert_eq!(badges.last_position().await.unwrap(), 1);
+    assert_eq!(badges.store().inner.last_position().await.unwrap(), 1);
     assert_eq!(badges.store().tracked_position("badges").await.unwrap(), 4);
 }
 
@@ -423,12 +431,13 @@ struct Counting {
 
 impl Projection for Counting {
     type Event = DogEvent;
+    type Writes = ();
 
     fn name(&self) -> &str {
         "counting"
     }
 
-    fn handle(&mut self, _: &Envelope<DogEvent>, _: &mut ModelWrites) -> Result<(), HandlerError> {
+    fn handle(&mut self, _: &Envelope<DogEvent>, (): &mut ()) -> Result<(), HandlerError> {
         *self.count.lock().unwrap() += 1;
         Ok(())
     }

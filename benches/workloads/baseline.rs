@@ -378,8 +378,8 @@ pub mod postgres {
     use std::hint::black_box;
     use std::time::SystemTime;
 
-    use chronicle_es::store::postgres::tokio_postgres::types::{FromSql, ToSql, Type};
-    use chronicle_es::store::postgres::tokio_postgres::{self, Client, NoTls, Row};
+    use chronicle_es::store::tokio_postgres::types::{FromSql, ToSql, Type};
+    use chronicle_es::store::tokio_postgres::{self, Client, NoTls, Row};
     use chronicle_es::Uuid;
 
     use super::{decode_tricks, dog_payloads};

@@ -26,7 +26,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chronicle_es::prelude::*;
-use chronicle_es::MemoryStore;
+use chronicle_es::store::MemoryStore;
 
 #[aggregate]
 #[derive(Debug, Clone, PartialEq)]
@@ -185,7 +185,7 @@ async fn read_log<S: EventStore>(app: &Application<S>) -> usize {
         let Some(last) = page.last() else { break };
         after = last.position;
         for record in &page {
-            black_box(record.decode::<DogEvent, _>(app.codec()).expect("decode"));
+            black_box(app.decode::<DogEvent>(record).await.expect("decode"));
         }
         count += page.len();
     }

@@ -7,41 +7,45 @@ use uuid::Uuid;
 
 use crate::aggregate::Aggregate;
 use crate::codec::{Codec, JsonCodec};
-use crate::error::{Error, SnapshotError};
-use crate::event::{DomainEvent, Envelope, EventHeader};
+use crate::error::Error;
+use crate::event::{DomainEvent, Envelope};
+use crate::mapper::Mapper;
 use crate::metadata::Metadata;
-use crate::protection::PayloadProtection;
-use crate::record::{NewEvent, StoredEvent};
-use crate::replay::fold;
+use crate::protect::PayloadProtection;
 use crate::store::{
-    AppendOutcome, AppendRequest, EventStore, LogQuery, MemoryStore, Snapshot, StreamAppend,
-    StreamQuery, Tracking,
+    AppendOutcome, AppendRequest, LogQuery, LogStore, MemoryStore, Snapshot, SnapshotStore,
+    StoredEvent, StreamAppend, StreamQuery, StreamStore, Tracking, TrackingStore,
 };
 
-/// An event-sourced application: a store, a codec, and the operations that
-/// tie aggregates to them. Cheap to clone; clones share the store.
+/// An event-sourced application: a store, the [`Mapper`] between events and
+/// stored records, and the operations that tie aggregates to them. Cheap to
+/// clone; clones share the store.
+///
+/// Each operation asks the store for the capabilities it uses (see the
+/// [`store`](crate::store) module): saving and loading need
+/// [`StreamStore`] and [`SnapshotStore`], reading the log needs
+/// [`LogStore`].
 pub struct Application<S = MemoryStore, C = JsonCodec> {
     inner: Arc<Inner<S, C>>,
 }
 
 struct Inner<S, C> {
     store: S,
-    codec: C,
-    protection: Option<Arc<dyn PayloadProtection>>,
+    mapper: Mapper<C>,
     snapshot_intervals: SnapshotIntervals,
 }
 
 /// Per aggregate type, how often to snapshot: the application's overrides of
 /// `#[aggregate(snapshot_every = N)]`.
 #[derive(Debug, Clone, Default)]
-pub struct SnapshotIntervals {
+struct SnapshotIntervals {
     overrides: HashMap<&'static str, u64>,
 }
 
 impl SnapshotIntervals {
     /// The interval in force for `A`: the application's override, else the
     /// macro's; `None` when `A` is not snapshotted automatically.
-    pub fn interval<A: Aggregate>(&self) -> Option<u64> {
+    fn interval<A: Aggregate>(&self) -> Option<u64> {
         if !A::SNAPSHOTS {
             return None;
         }
@@ -53,8 +57,9 @@ impl SnapshotIntervals {
     }
 }
 
-/// Builds an [`Application`]: a store, then optionally a codec and a payload
-/// protection.
+/// Builds an [`Application`]: a store, then optionally a codec, a payload
+/// protection and snapshot intervals.
+#[must_use]
 pub struct ApplicationBuilder<S, C = JsonCodec> {
     store: S,
     codec: C,
@@ -62,8 +67,8 @@ pub struct ApplicationBuilder<S, C = JsonCodec> {
     snapshot_intervals: SnapshotIntervals,
 }
 
-impl<S: EventStore, C: Codec> ApplicationBuilder<S, C> {
-    /// Encodes payloads with `codec` instead of JSON.
+impl<S, C: Codec> ApplicationBuilder<S, C> {
+    /// Encodes payloads with `codec` instead of JSON (keeping the protection).
     pub fn codec<C2: Codec>(self, codec: C2) -> ApplicationBuilder<S, C2> {
         ApplicationBuilder {
             store: self.store,
@@ -96,8 +101,7 @@ impl<S: EventStore, C: Codec> ApplicationBuilder<S, C> {
         Application {
             inner: Arc::new(Inner {
                 store: self.store,
-                codec: self.codec,
-                protection: self.protection,
+                mapper: Mapper::from_parts(self.codec, self.protection),
                 snapshot_intervals: self.snapshot_intervals,
             }),
         }
@@ -119,7 +123,7 @@ impl Application<MemoryStore, JsonCodec> {
     }
 }
 
-impl<S: EventStore> Application<S, JsonCodec> {
+impl<S> Application<S, JsonCodec> {
     /// An application on `store` with the JSON codec.
     pub fn new(store: S) -> Self {
         Self::builder(store).build()
@@ -136,7 +140,7 @@ impl<S: EventStore> Application<S, JsonCodec> {
     }
 }
 
-impl<S: EventStore, C: Codec> Application<S, C> {
+impl<S, C: Codec> Application<S, C> {
     /// An application on `store` encoding payloads with `codec`.
     pub fn with_codec(store: S, codec: C) -> Self {
         Application::builder(store).codec(codec).build()
@@ -147,17 +151,22 @@ impl<S: EventStore, C: Codec> Application<S, C> {
         &self.inner.store
     }
 
-    /// The payload codec.
-    pub fn codec(&self) -> &C {
-        &self.inner.codec
+    /// The mapper between this application's events and stored records.
+    pub fn mapper(&self) -> &Mapper<C> {
+        &self.inner.mapper
     }
 
     /// Appends the pending events of one or more aggregates in one atomic
     /// write, then clears them. Accepts `&mut aggregate`, `&mut [A]`,
     /// `&mut Vec<A>` and tuples of these (`(&mut dog, &mut school)`).
     ///
-    /// On error nothing is written and the aggregates keep their pending events.
-    pub async fn save<T: Changes>(&self, changes: T) -> Result<AppendOutcome, Error> {
+    /// On error nothing is written and the aggregates keep their pending
+    /// events. Aggregates whose new events cross a multiple of their
+    /// snapshot interval are snapshotted after the append.
+    pub async fn save<T: Changes>(&self, changes: T) -> Result<AppendOutcome, Error>
+    where
+        S: StreamStore + SnapshotStore,
+    {
         self.save_with(changes, &Metadata::default()).await
     }
 
@@ -167,82 +176,93 @@ impl<S: EventStore, C: Codec> Application<S, C> {
         &self,
         mut changes: T,
         metadata: &Metadata,
-    ) -> Result<AppendOutcome, Error> {
-        let mut streams = Vec::new();
-        changes.append_to(&self.inner.codec, metadata, &mut streams)?;
+    ) -> Result<AppendOutcome, Error>
+    where
+        S: StreamStore + SnapshotStore,
+    {
+        let streams = self.encode_changes(&changes, metadata)?;
         if streams.is_empty() {
             return Ok(AppendOutcome {
                 last_position: None,
                 written: false,
             });
         }
-        let outcome = self.append_encoded(streams, None).await?;
-        let mut snapshots = Vec::new();
-        let due = changes.snapshots_due(
-            &self.inner.codec,
-            &self.inner.snapshot_intervals,
-            &mut snapshots,
-        );
+        let request = self.protected(streams).await?;
+        let outcome = self.inner.store.append(request).await?;
+        let mut due = SnapshotsDue {
+            mapper: &self.inner.mapper,
+            intervals: &self.inner.snapshot_intervals,
+            out: Vec::new(),
+        };
+        let encoded = changes.each(&mut due);
         changes.mark_saved();
         // The events are stored: from here on, failures concern snapshots only.
-        due?;
-        for snapshot in snapshots {
+        encoded?;
+        for snapshot in due.out {
             self.store_snapshot(snapshot).await?;
         }
         Ok(outcome)
     }
 
-    /// Protects encoded events (when the application protects payloads) and
-    /// appends them, with `tracking` if given, in one atomic write.
-    pub(crate) async fn append_encoded(
+    /// Encodes the pending events of `changes`, one append per aggregate
+    /// that has any.
+    fn encode_changes<T: Changes>(
         &self,
-        mut streams: Vec<StreamAppend>,
-        tracking: Option<Tracking>,
-    ) -> Result<AppendOutcome, Error> {
-        if let Some(protection) = &self.inner.protection {
-            for append in &mut streams {
-                let mut payloads: Vec<Vec<u8>> = append
-                    .events
-                    .iter_mut()
-                    .map(|event| std::mem::take(&mut event.payload))
-                    .collect();
-                protection.protect(append.stream_id, &mut payloads).await?;
-                for (event, payload) in append.events.iter_mut().zip(payloads) {
-                    event.payload = payload;
-                }
-            }
-        }
-        Ok(self
-            .inner
-            .store
-            .append(AppendRequest { streams, tracking })
-            .await?)
+        changes: &T,
+        metadata: &Metadata,
+    ) -> Result<Vec<StreamAppend>, Error> {
+        let mut pending = EncodePending {
+            mapper: &self.inner.mapper,
+            metadata,
+            out: Vec::new(),
+        };
+        changes.each(&mut pending)?;
+        Ok(pending.out)
+    }
+
+    /// Protects encoded appends and makes them one request.
+    async fn protected(&self, mut streams: Vec<StreamAppend>) -> Result<AppendRequest, Error> {
+        self.inner.mapper.protect_appends(&mut streams).await?;
+        Ok(AppendRequest::new(streams))
+    }
+
+    /// Protects encoded appends and appends them with `tracking` in one
+    /// atomic write (process applications).
+    pub(crate) async fn append_tracked(
+        &self,
+        streams: Vec<StreamAppend>,
+        tracking: Tracking,
+    ) -> Result<AppendOutcome, Error>
+    where
+        S: TrackingStore,
+    {
+        let request = self.protected(streams).await?;
+        Ok(self.inner.store.append_tracked(request, tracking).await?)
     }
 
     /// Takes a snapshot of aggregate `id` at its latest version, whatever the
     /// interval; returns that version.
-    pub async fn take_snapshot<A: Aggregate>(&self, id: Uuid) -> Result<u64, Error> {
+    pub async fn take_snapshot<A: Aggregate>(&self, id: Uuid) -> Result<u64, Error>
+    where
+        S: StreamStore + SnapshotStore,
+    {
         if !A::SNAPSHOTS {
             return Err(Error::SnapshotsDisabled {
                 aggregate: A::TYPE_NAME,
             });
         }
         let aggregate: A = self.get(id).await?;
-        let snapshot = encode_snapshot(&aggregate, &self.inner.codec)?;
+        let snapshot = self.inner.mapper.encode_snapshot(&aggregate)?;
         let version = snapshot.version;
         self.store_snapshot(snapshot).await?;
         Ok(version)
     }
 
-    async fn store_snapshot(&self, mut snapshot: Snapshot) -> Result<(), Error> {
-        if let Some(protection) = &self.inner.protection {
-            let mut payloads = [std::mem::take(&mut snapshot.payload)];
-            protection
-                .protect(snapshot.stream_id, &mut payloads)
-                .await?;
-            let [payload] = payloads;
-            snapshot.payload = payload;
-        }
+    async fn store_snapshot(&self, mut snapshot: Snapshot) -> Result<(), Error>
+    where
+        S: SnapshotStore,
+    {
+        self.inner.mapper.protect_snapshot(&mut snapshot).await?;
         Ok(self.inner.store.save_snapshot(snapshot).await?)
     }
 
@@ -252,57 +272,36 @@ impl<S: EventStore, C: Codec> Application<S, C> {
     }
 
     /// Loads the aggregate `id` at its latest version.
-    pub async fn get<A: Aggregate>(&self, id: Uuid) -> Result<A, Error> {
+    pub async fn get<A: Aggregate>(&self, id: Uuid) -> Result<A, Error>
+    where
+        S: StreamStore + SnapshotStore,
+    {
         self.repository().get(id).await
     }
 
-    /// Decodes a record read from the log (unprotecting its payload first when
-    /// the application protects payloads).
+    /// Decodes a record read from the log with this application's mapper
+    /// (unprotecting its payload first when the application protects
+    /// payloads).
     pub async fn decode<E: DomainEvent>(&self, record: &StoredEvent) -> Result<Envelope<E>, Error> {
-        match &self.inner.protection {
-            None => record.decode(&self.inner.codec),
-            Some(protection) => {
-                let mut payloads = [record.payload.clone()];
-                protection
-                    .unprotect(record.stream_id, &mut payloads)
-                    .await?;
-                let [payload] = payloads;
-                let unprotected = StoredEvent {
-                    payload,
-                    ..record.clone()
-                };
-                unprotected.decode(&self.inner.codec)
-            }
-        }
-    }
-
-    /// Unprotects the payloads of records read from one stream, in place.
-    async fn unprotect_stream(&self, records: &mut [StoredEvent]) -> Result<(), Error> {
-        let (Some(protection), Some(first)) = (&self.inner.protection, records.first()) else {
-            return Ok(());
-        };
-        let stream_id = first.stream_id;
-        let mut payloads: Vec<Vec<u8>> = records
-            .iter_mut()
-            .map(|record| std::mem::take(&mut record.payload))
-            .collect();
-        protection.unprotect(stream_id, &mut payloads).await?;
-        for (record, payload) in records.iter_mut().zip(payloads) {
-            record.payload = payload;
-        }
-        Ok(())
+        self.inner.mapper.decode(record).await
     }
 
     /// Reads the application's event log: up to `query.limit` events after
     /// `query.after`, in position order. Payloads are returned as stored
     /// (still protected, if the application protects them): decode them with
     /// [`decode`](Self::decode).
-    pub async fn read_log(&self, query: LogQuery) -> Result<Vec<StoredEvent>, Error> {
+    pub async fn read_log(&self, query: LogQuery) -> Result<Vec<StoredEvent>, Error>
+    where
+        S: LogStore,
+    {
         Ok(self.inner.store.read_log(query).await?)
     }
 
     /// The position of the newest event in the log (0 when empty).
-    pub async fn last_position(&self) -> Result<u64, Error> {
+    pub async fn last_position(&self) -> Result<u64, Error>
+    where
+        S: LogStore,
+    {
         Ok(self.inner.store.last_position().await?)
     }
 }
@@ -312,9 +311,12 @@ pub struct Repository<'a, S, C> {
     app: &'a Application<S, C>,
 }
 
-impl<S: EventStore, C: Codec> Repository<'_, S, C> {
+impl<S, C: Codec> Repository<'_, S, C> {
     /// The aggregate `id` at its latest version.
-    pub async fn get<A: Aggregate>(&self, id: Uuid) -> Result<A, Error> {
+    pub async fn get<A: Aggregate>(&self, id: Uuid) -> Result<A, Error>
+    where
+        S: StreamStore + SnapshotStore,
+    {
         self.load(id, StreamQuery::all())
             .await?
             .ok_or(Error::NotFound {
@@ -324,7 +326,10 @@ impl<S: EventStore, C: Codec> Repository<'_, S, C> {
     }
 
     /// The aggregate `id` as it was at `version` (a temporal query).
-    pub async fn get_at<A: Aggregate>(&self, id: Uuid, version: u64) -> Result<A, Error> {
+    pub async fn get_at<A: Aggregate>(&self, id: Uuid, version: u64) -> Result<A, Error>
+    where
+        S: StreamStore + SnapshotStore,
+    {
         let aggregate: A = self
             .load(id, StreamQuery::all().to_version(version))
             .await?
@@ -345,7 +350,10 @@ impl<S: EventStore, C: Codec> Repository<'_, S, C> {
     }
 
     /// True when the store holds an aggregate with this id.
-    pub async fn contains(&self, id: Uuid) -> Result<bool, Error> {
+    pub async fn contains(&self, id: Uuid) -> Result<bool, Error>
+    where
+        S: StreamStore,
+    {
         let first = self
             .app
             .inner
@@ -357,12 +365,14 @@ impl<S: EventStore, C: Codec> Repository<'_, S, C> {
 
     /// Applies the events stored after `aggregate`'s version, so that it
     /// catches up with the store. Pending events must have been saved first.
-    pub async fn fast_forward<A: Aggregate>(&self, aggregate: A) -> Result<A, Error> {
+    pub async fn fast_forward<A: Aggregate>(&self, aggregate: A) -> Result<A, Error>
+    where
+        S: StreamStore,
+    {
         let id = aggregate.meta().id();
         let query = StreamQuery::all().from_version(aggregate.meta().version() + 1);
-        let mut records = self.app.inner.store.read_stream(id, query).await?;
-        self.app.unprotect_stream(&mut records).await?;
-        let folded = fold(Some(aggregate), &self.app.inner.codec, records)?;
+        let records = self.app.inner.store.read_stream(id, query).await?;
+        let folded = self.app.inner.mapper.fold(Some(aggregate), records).await?;
         // `fold` only returns `None` when it started from `None`.
         folded.ok_or(Error::NotFound {
             aggregate: A::TYPE_NAME,
@@ -372,261 +382,175 @@ impl<S: EventStore, C: Codec> Repository<'_, S, C> {
 
     /// Folds the events `query` selects onto the latest snapshot within its
     /// upper bound, when `A` has snapshots.
-    async fn load<A: Aggregate>(&self, id: Uuid, query: StreamQuery) -> Result<Option<A>, Error> {
+    async fn load<A: Aggregate>(&self, id: Uuid, query: StreamQuery) -> Result<Option<A>, Error>
+    where
+        S: StreamStore + SnapshotStore,
+    {
         let start = self.latest_snapshot::<A>(id, query.to_version).await?;
         let query = match &start {
             Some(aggregate) => query.from_version(aggregate.meta().version() + 1),
             None => query,
         };
-        let mut records = self.app.inner.store.read_stream(id, query).await?;
-        self.app.unprotect_stream(&mut records).await?;
-        fold(start, &self.app.inner.codec, records)
+        let records = self.app.inner.store.read_stream(id, query).await?;
+        self.app.inner.mapper.fold(start, records).await
     }
 
     async fn latest_snapshot<A: Aggregate>(
         &self,
         id: Uuid,
         max_version: Option<u64>,
-    ) -> Result<Option<A>, Error> {
+    ) -> Result<Option<A>, Error>
+    where
+        S: SnapshotStore,
+    {
         if !A::SNAPSHOTS {
             return Ok(None);
         }
-        let store = &self.app.inner.store;
-        let Some(mut snapshot) = store.latest_snapshot(id, max_version).await? else {
-            return Ok(None);
-        };
-        let snapshot_error = |reason| Error::Snapshot {
-            aggregate: A::TYPE_NAME,
-            stream_id: id,
-            version: snapshot.version,
-            reason,
-        };
-        let type_name = snapshot.snapshot_type.as_str();
-        if type_name != A::TYPE_NAME && !A::TYPE_ALIASES.contains(&type_name) {
-            return Err(snapshot_error(SnapshotError::WrongType {
-                stored: snapshot.snapshot_type.clone(),
-            }));
+        match self
+            .app
+            .inner
+            .store
+            .latest_snapshot(id, max_version)
+            .await?
+        {
+            Some(snapshot) => self.app.inner.mapper.restore(snapshot).await.map(Some),
+            None => Ok(None),
         }
-        if let Some(protection) = &self.app.inner.protection {
-            let mut payloads = [std::mem::take(&mut snapshot.payload)];
-            protection.unprotect(id, &mut payloads).await?;
-            let [payload] = payloads;
-            snapshot.payload = payload;
-        }
-        let header = EventHeader {
-            stream_id: id,
-            version: snapshot.version,
-            timestamp: snapshot.timestamp,
-        };
-        A::decode_snapshot(
-            &self.app.inner.codec,
-            &header,
-            snapshot.schema_version,
-            &snapshot.payload,
-        )
-        .map(Some)
-        .map_err(|source| snapshot_error(SnapshotError::Decode(source)))
     }
 }
 
-/// Aggregates whose pending events can be saved together. Implemented for
-/// `&mut A`, `&mut [A]`, `&mut Vec<A>` and tuples of up to six of these.
-pub trait Changes {
-    /// Encodes the pending events as appends, one per aggregate that has any.
-    fn append_to<C: Codec>(
-        &self,
-        codec: &C,
-        metadata: &Metadata,
-        out: &mut Vec<StreamAppend>,
-    ) -> Result<(), Error>;
+/// Aggregates whose pending events can be saved together: `&mut A`,
+/// `&mut [A]`, `&mut Vec<A>` and tuples of up to six of these
+/// (`(&mut dog, &mut school)`). Sealed: implemented by this crate only.
+pub trait Changes: changes::Each {}
 
-    /// Encodes snapshots of the aggregates whose pending events cross a
-    /// multiple of their snapshot interval. Called after a successful append,
-    /// before [`mark_saved`](Self::mark_saved).
-    fn snapshots_due<C: Codec>(
-        &self,
-        codec: &C,
-        intervals: &SnapshotIntervals,
-        out: &mut Vec<Snapshot>,
-    ) -> Result<(), Error>;
+impl<T: changes::Each> Changes for T {}
 
-    /// Clears the pending events after a successful save.
-    fn mark_saved(&mut self);
+/// The sealed part of [`Changes`]: visiting each aggregate.
+mod changes {
+    use crate::aggregate::Aggregate;
+    use crate::error::Error;
+
+    /// Something done to each aggregate of a save, whatever its type.
+    pub trait Visit {
+        fn visit<A: Aggregate>(&mut self, aggregate: &A) -> Result<(), Error>;
+    }
+
+    pub trait Each {
+        /// Visits every aggregate, in order.
+        fn each<V: Visit>(&self, visit: &mut V) -> Result<(), Error>;
+
+        /// Clears the pending events after a successful save.
+        fn mark_saved(&mut self);
+    }
+
+    impl<A: Aggregate> Each for &mut A {
+        fn each<V: Visit>(&self, visit: &mut V) -> Result<(), Error> {
+            visit.visit(&**self)
+        }
+
+        fn mark_saved(&mut self) {
+            self.meta_mut().mark_saved();
+        }
+    }
+
+    /// `Each` for a mutable borrow of a collection of aggregates: every
+    /// aggregate in it, in order.
+    macro_rules! collection {
+        ($collection:ty) => {
+            impl<A: Aggregate> Each for $collection {
+                fn each<V: Visit>(&self, visit: &mut V) -> Result<(), Error> {
+                    self.iter().try_for_each(|aggregate| visit.visit(aggregate))
+                }
+
+                fn mark_saved(&mut self) {
+                    self.iter_mut()
+                        .for_each(|aggregate| aggregate.meta_mut().mark_saved());
+                }
+            }
+        };
+    }
+
+    collection!(&mut [A]);
+    collection!(&mut Vec<A>);
+
+    macro_rules! tuple {
+        ($($name:ident . $index:tt),+) => {
+            impl<$($name: Each),+> Each for ($($name,)+) {
+                fn each<V: Visit>(&self, visit: &mut V) -> Result<(), Error> {
+                    $(self.$index.each(visit)?;)+
+                    Ok(())
+                }
+
+                fn mark_saved(&mut self) {
+                    $(self.$index.mark_saved();)+
+                }
+            }
+        };
+    }
+
+    tuple!(T0.0, T1.1);
+    tuple!(T0.0, T1.1, T2.2);
+    tuple!(T0.0, T1.1, T2.2, T3.3);
+    tuple!(T0.0, T1.1, T2.2, T3.3, T4.4);
+    tuple!(T0.0, T1.1, T2.2, T3.3, T4.4, T5.5);
 }
 
-/// A snapshot of `aggregate` at its current version.
-fn encode_snapshot<A: Aggregate, C: Codec>(aggregate: &A, codec: &C) -> Result<Snapshot, Error> {
-    let meta = aggregate.meta();
-    let payload = aggregate
-        .encode_snapshot(codec)
-        .map_err(|source| Error::Snapshot {
-            aggregate: A::TYPE_NAME,
-            stream_id: meta.id(),
-            version: meta.version(),
-            reason: SnapshotError::Encode(source),
-        })?;
-    Ok(Snapshot {
-        stream_id: meta.id(),
-        version: meta.version(),
-        snapshot_type: A::TYPE_NAME.to_owned(),
-        schema_version: A::STATE_VERSION,
-        timestamp: meta.modified_on(),
-        payload,
-    })
+/// Encodes the pending events of each aggregate.
+struct EncodePending<'a, C> {
+    mapper: &'a Mapper<C>,
+    metadata: &'a Metadata,
+    out: Vec<StreamAppend>,
 }
 
-/// Adds a snapshot of `aggregate` to `out` when its unsaved events cross a
-/// multiple of its interval (Python eventsourcing snapshots when
+impl<C: Codec> changes::Visit for EncodePending<'_, C> {
+    fn visit<A: Aggregate>(&mut self, aggregate: &A) -> Result<(), Error> {
+        self.mapper
+            .encode_pending(aggregate, self.metadata, &mut self.out)
+    }
+}
+
+/// Encodes snapshots of the aggregates whose unsaved events cross a multiple
+/// of their interval (Python eventsourcing snapshots when
 /// `version % interval == 0`; crossing also covers saves of several events).
-fn snapshot_if_due<A: Aggregate, C: Codec>(
-    aggregate: &A,
-    codec: &C,
-    intervals: &SnapshotIntervals,
-    out: &mut Vec<Snapshot>,
-) -> Result<(), Error> {
-    let Some(every) = intervals.interval::<A>() else {
-        return Ok(());
-    };
-    let meta = aggregate.meta();
-    if meta.saved_version() / every < meta.version() / every {
-        out.push(encode_snapshot(aggregate, codec)?);
-    }
-    Ok(())
+struct SnapshotsDue<'a, C> {
+    mapper: &'a Mapper<C>,
+    intervals: &'a SnapshotIntervals,
+    out: Vec<Snapshot>,
 }
 
-/// Appends `aggregate`'s pending events, encoded, to `out`.
-pub(crate) fn encode_pending<A: Aggregate, C: Codec>(
+impl<C: Codec> changes::Visit for SnapshotsDue<'_, C> {
+    fn visit<A: Aggregate>(&mut self, aggregate: &A) -> Result<(), Error> {
+        let Some(every) = self.intervals.interval::<A>() else {
+            return Ok(());
+        };
+        let meta = aggregate.meta();
+        if meta.saved_version() / every < meta.version() / every {
+            self.out.push(self.mapper.encode_snapshot(aggregate)?);
+        }
+        Ok(())
+    }
+}
+
+/// Stages aggregates' pending events for a process application's atomic
+/// append (see [`ProcessContext`](crate::ProcessContext)).
+pub(crate) fn encode_staged<A: Aggregate, C: Codec>(
+    mapper: &Mapper<C>,
     aggregate: &A,
-    codec: &C,
     metadata: &Metadata,
-    out: &mut Vec<StreamAppend>,
+    staged: &mut Vec<StreamAppend>,
 ) -> Result<(), Error> {
-    let meta = aggregate.meta();
-    let pending = meta.pending_events();
-    if pending.is_empty() {
-        return Ok(());
+    let mut appends = Vec::new();
+    mapper.encode_pending(aggregate, metadata, &mut appends)?;
+    for append in appends {
+        match staged
+            .iter_mut()
+            .find(|staged| staged.stream_id == append.stream_id)
+        {
+            // Saved twice in one reaction: the later events follow on.
+            Some(staged) => staged.events.extend(append.events),
+            None => staged.push(append),
+        }
     }
-    let mut events = Vec::with_capacity(pending.len());
-    for envelope in pending {
-        let event_type = envelope.event.event_type();
-        let payload = envelope
-            .event
-            .encode_payload(codec)
-            .map_err(|source| Error::Encode {
-                stream_id: envelope.stream_id,
-                version: envelope.version,
-                event_type,
-                source,
-            })?;
-        events.push(NewEvent {
-            event_id: envelope.event_id,
-            event_type: event_type.to_owned(),
-            schema_version: envelope.event.schema_version(),
-            timestamp: envelope.timestamp,
-            metadata: envelope.metadata.clone().or(metadata),
-            payload,
-        });
-    }
-    out.push(StreamAppend {
-        stream_id: meta.id(),
-        expected_version: meta.saved_version(),
-        events,
-    });
     Ok(())
 }
-
-impl<A: Aggregate> Changes for &mut A {
-    fn append_to<C: Codec>(
-        &self,
-        codec: &C,
-        metadata: &Metadata,
-        out: &mut Vec<StreamAppend>,
-    ) -> Result<(), Error> {
-        encode_pending(&**self, codec, metadata, out)
-    }
-
-    fn snapshots_due<C: Codec>(
-        &self,
-        codec: &C,
-        intervals: &SnapshotIntervals,
-        out: &mut Vec<Snapshot>,
-    ) -> Result<(), Error> {
-        snapshot_if_due(&**self, codec, intervals, out)
-    }
-
-    fn mark_saved(&mut self) {
-        self.meta_mut().mark_saved();
-    }
-}
-
-/// `Changes` for a mutable borrow of a collection of aggregates: every
-/// aggregate in it, in order.
-macro_rules! collection_changes {
-    ($collection:ty) => {
-        impl<A: Aggregate> Changes for $collection {
-            fn append_to<C: Codec>(
-                &self,
-                codec: &C,
-                metadata: &Metadata,
-                out: &mut Vec<StreamAppend>,
-            ) -> Result<(), Error> {
-                self.iter()
-                    .try_for_each(|aggregate| encode_pending(aggregate, codec, metadata, out))
-            }
-
-            fn snapshots_due<C: Codec>(
-                &self,
-                codec: &C,
-                intervals: &SnapshotIntervals,
-                out: &mut Vec<Snapshot>,
-            ) -> Result<(), Error> {
-                self.iter()
-                    .try_for_each(|aggregate| snapshot_if_due(aggregate, codec, intervals, out))
-            }
-
-            fn mark_saved(&mut self) {
-                self.iter_mut()
-                    .for_each(|aggregate| aggregate.meta_mut().mark_saved());
-            }
-        }
-    };
-}
-
-collection_changes!(&mut [A]);
-collection_changes!(&mut Vec<A>);
-
-macro_rules! tuple_changes {
-    ($($name:ident . $index:tt),+) => {
-        impl<$($name: Changes),+> Changes for ($($name,)+) {
-            fn append_to<C: Codec>(
-                &self,
-                codec: &C,
-                metadata: &Metadata,
-                out: &mut Vec<StreamAppend>,
-            ) -> Result<(), Error> {
-                $(self.$index.append_to(codec, metadata, out)?;)+
-                Ok(())
-            }
-
-            fn snapshots_due<C: Codec>(
-                &self,
-                codec: &C,
-                intervals: &SnapshotIntervals,
-                out: &mut Vec<Snapshot>,
-            ) -> Result<(), Error> {
-                $(self.$index.snapshots_due(codec, intervals, out)?;)+
-                Ok(())
-            }
-
-            fn mark_saved(&mut self) {
-                $(self.$index.mark_saved();)+
-            }
-        }
-    };
-}
-
-tuple_changes!(T0.0, T1.1);
-tuple_changes!(T0.0, T1.1, T2.2);
-tuple_changes!(T0.0, T1.1, T2.2, T3.3);
-tuple_changes!(T0.0, T1.1, T2.2, T3.3, T4.4);
-tuple_changes!(T0.0, T1.1, T2.2, T3.3, T4.4, T5.5);

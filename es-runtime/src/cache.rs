@@ -1,86 +1,4 @@
-//! An optional, bounded cache of loaded aggregates that catches them up with
-//! the store instead of replaying them.
-//!
-//! [`AggregateCache`] keeps up to `capacity` aggregates of one type, least
-//! recently used first out. [`get`](AggregateCache::get) never trusts an
-//! entry blindly: it clones the cached aggregate and
-//! [fast-forwards](crate::Repository::fast_forward) it, reading only the
-//! events stored after the cached version. A hit therefore costs one small
-//! read (usually empty) instead of a full replay, and it is this read that
-//! keeps the cache correct when other copies of the aggregate, in this
-//! process or any other, saved events behind its back: what `get` returns
-//! includes every event stored before the call.
-//!
-//! With the `chronicle` facade (`tests/cache.rs` runs the same steps):
-//!
-//! ```ignore
-//! use chronicle_es::prelude::*;
-//! use chronicle_es::cache::AggregateCache;
-//!
-//! #[aggregate]
-//! #[derive(Debug, Clone, PartialEq)]
-//! pub struct Dog {
-//!     name: String,
-//! }
-//!
-//! #[aggregate]
-//! impl Dog {
-//!     #[event("Registered")]
-//!     pub fn register(name: String) -> Self {
-//!         Self { name }
-//!     }
-//!
-//!     #[event("Renamed")]
-//!     pub fn rename(&mut self, name: String) {
-//!         self.name = name;
-//!     }
-//! }
-//!
-//! # async fn demo() -> Result<(), chronicle_es::Error> {
-//! let app = Application::in_memory();
-//! let cache: AggregateCache<Dog> = AggregateCache::new(app.clone(), 1_000);
-//! let mut dog = Dog::register("Fido".into());
-//! cache.save(&mut dog).await?;              // saved and cached
-//!
-//! let mut copy: Dog = app.get(dog.id()).await?;
-//! copy.rename("Rex".into());
-//! app.save(&mut copy).await?;               // saved behind the cache's back
-//!
-//! let cached = cache.get(dog.id()).await?;  // a hit, fast-forwarded
-//! assert_eq!(cached, copy);
-//! assert_eq!(cache.stats().hits, 1);
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! # What it caches
-//!
-//! Latest versions only. Temporal queries
-//! ([`Repository::get_at`](crate::Repository::get_at)) go to the repository:
-//! an old version is not what the next `get` wants, and caching it would push
-//! out entries that are.
-//!
-//! # What it trusts
-//!
-//! An entry only ever holds a version that was read from the store or that
-//! [`save`](AggregateCache::save) has just written, so it is always a prefix
-//! of its stream and fast-forwarding it is always correct. An aggregate
-//! whose pending events were taken with
-//! [`collect_events`](crate::AggregateMeta::collect_events) instead of being
-//! saved does not describe its stream any more: do not save it through the
-//! cache.
-//!
-//! Cached aggregates are plaintext state held in memory. After
-//! crypto-shredding an aggregate, [`evict`](AggregateCache::evict) it (or
-//! [`clear`](AggregateCache::clear) the cache): a hit with no new events
-//! reads nothing that needs the deleted key.
-//!
-//! # Concurrency
-//!
-//! The cache is `Send + Sync` and cheap to clone (clones share the entries).
-//! Its entries sit behind a mutex that is held only for map and list
-//! updates, never across a read from the store. Two tasks that miss the same
-//! id at once both load it; the newer result is kept.
+//! A bounded cache of loaded aggregates, kept current by fast-forwarding.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -92,11 +10,92 @@ use crate::aggregate::Aggregate;
 use crate::application::Application;
 use crate::codec::{Codec, JsonCodec};
 use crate::error::Error;
-use crate::store::{AppendOutcome, EventStore, MemoryStore};
+use crate::store::{AppendOutcome, MemoryStore, SnapshotStore, StreamStore};
 
 /// A bounded LRU cache of loaded aggregates of type `A`, read through an
-/// [`Application`] and kept current by fast-forwarding (see the
-/// [module docs](self)). Cheap to clone; clones share the entries.
+/// [`Application`] and kept current by fast-forwarding them instead of
+/// replaying them. Cheap to clone; clones share the entries.
+///
+/// [`AggregateCache`] keeps up to `capacity` aggregates of one type, least
+/// recently used first out. [`get`](AggregateCache::get) never trusts an
+/// entry blindly: it clones the cached aggregate and
+/// [fast-forwards](crate::Repository::fast_forward) it, reading only the
+/// events stored after the cached version. A hit therefore costs one small
+/// read (usually empty) instead of a full replay, and it is this read that
+/// keeps the cache correct when other copies of the aggregate, in this
+/// process or any other, saved events behind its back: what `get` returns
+/// includes every event stored before the call.
+///
+/// With the `chronicle-es` facade (`tests/cache.rs` runs the same steps):
+///
+/// ```ignore
+/// use chronicle_es::prelude::*;
+/// use chronicle_es::AggregateCache;
+///
+/// #[aggregate]
+/// #[derive(Debug, Clone, PartialEq)]
+/// pub struct Dog {
+///     name: String,
+/// }
+///
+/// #[aggregate]
+/// impl Dog {
+///     #[event("Registered")]
+///     pub fn register(name: String) -> Self {
+///         Self { name }
+///     }
+///
+///     #[event("Renamed")]
+///     pub fn rename(&mut self, name: String) {
+///         self.name = name;
+///     }
+/// }
+///
+/// # async fn demo() -> Result<(), chronicle_es::Error> {
+/// let app = Application::in_memory();
+/// let cache: AggregateCache<Dog> = AggregateCache::new(app.clone(), 1_000);
+/// let mut dog = Dog::register("Fido".into());
+/// cache.save(&mut dog).await?;              // saved and cached
+///
+/// let mut copy: Dog = app.get(dog.id()).await?;
+/// copy.rename("Rex".into());
+/// app.save(&mut copy).await?;               // saved behind the cache's back
+///
+/// let cached = cache.get(dog.id()).await?;  // a hit, fast-forwarded
+/// assert_eq!(cached, copy);
+/// assert_eq!(cache.stats().hits, 1);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # What it caches
+///
+/// Latest versions only. Temporal queries
+/// ([`Repository::get_at`](crate::Repository::get_at)) go to the repository:
+/// an old version is not what the next `get` wants, and caching it would push
+/// out entries that are.
+///
+/// # What it trusts
+///
+/// An entry only ever holds a version that was read from the store or that
+/// [`save`](AggregateCache::save) has just written, so it is always a prefix
+/// of its stream and fast-forwarding it is always correct. An aggregate
+/// whose pending events were taken with
+/// [`collect_events`](crate::AggregateMeta::collect_events) instead of being
+/// saved does not describe its stream any more: do not save it through the
+/// cache.
+///
+/// Cached aggregates are plaintext state held in memory. After
+/// crypto-shredding an aggregate, [`evict`](AggregateCache::evict) it (or
+/// [`clear`](AggregateCache::clear) the cache): a hit with no new events
+/// reads nothing that needs the deleted key.
+///
+/// # Concurrency
+///
+/// The cache is `Send + Sync` and cheap to clone (clones share the entries).
+/// Its entries sit behind a mutex that is held only for map and list
+/// updates, never across a read from the store. Two tasks that miss the same
+/// id at once both load it; the newer result is kept.
 pub struct AggregateCache<A, S = MemoryStore, C = JsonCodec> {
     shared: Arc<Shared<A, S, C>>,
 }
@@ -158,7 +157,7 @@ fn lock<A>(state: &Mutex<State<A>>) -> MutexGuard<'_, State<A>> {
 impl<A, S, C> AggregateCache<A, S, C>
 where
     A: Aggregate + Clone,
-    S: EventStore,
+    S: StreamStore + SnapshotStore,
     C: Codec,
 {
     /// A cache of up to `capacity` aggregates read through `app` (pass a

@@ -104,9 +104,9 @@ pub enum Error {
         aggregate: &'static str,
     },
     /// A payload could not be protected or unprotected (see
-    /// [`PayloadProtection`](crate::PayloadProtection)).
+    /// [`PayloadProtection`](crate::protect::PayloadProtection)).
     #[error(transparent)]
-    Protection(#[from] crate::protection::ProtectionError),
+    Protection(#[from] crate::protect::ProtectionError),
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),

@@ -1,57 +1,115 @@
 #![warn(missing_docs)]
-//! Runtime of the `chronicle` event-sourcing library: envelopes, codecs,
-//! event stores, repositories and applications.
+//! Runtime of the `chronicle-es` event-sourcing library. Users depend on the
+//! `chronicle-es` facade crate, which re-exports everything here together
+//! with the `#[aggregate]` / `#[event]` macros.
 //!
-//! Users depend on the `chronicle` facade crate, which re-exports this crate
-//! and the `#[aggregate]` / `#[event]` macros.
+//! # Design
+//!
+//! ## Stores by capability
+//! The store contract is split by what a store can do
+//! ([`store`] module docs): [`StreamStore`](store::StreamStore) (append
+//! and read streams), [`SnapshotStore`](store::SnapshotStore),
+//! [`LogStore`](store::LogStore) (the ordered log and its wake-ups),
+//! [`TrackingStore`](store::TrackingStore) (followers' positions, committed
+//! with their effects) and [`ReadModelStore`](store::ReadModelStore) (SQL
+//! committed with a position). Each operation asks for what it uses:
+//!
+//! | operation | needs |
+//! |---|---|
+//! | [`Application::save`], [`Application::get`], [`Repository`], [`AggregateCache`] | `StreamStore + SnapshotStore` |
+//! | [`Application::read_log`], [`Subscription`], the upstream of a runner | `LogStore` |
+//! | [`ProjectionRunner`] with `type Writes = ()` | `LogStore + TrackingStore` |
+//! | [`ProjectionRunner`] with `type Writes = ModelWrites` | `LogStore + ReadModelStore` |
+//! | [`ProcessRunner`]'s downstream | [`ProcessStore`] (`TrackingStore + SnapshotStore`) |
+//!
+//! A store without a capability is a compile error at the call, naming the
+//! missing trait. [`AnyStore`](store::AnyStore) and
+//! [`AnySqlStore`](store::AnySqlStore) choose a store at run time through an
+//! object-safe form of the traits.
+//!
+//! ## One mapper
+//! Between a domain event and a stored row there is one path, the
+//! [`Mapper`]: the codec (and the event's schema version), then payload
+//! protection; back, unprotection, then upcasting and decoding. The
+//! application, the cache, subscriptions, projections and process
+//! applications all go through it.
+//!
+//! ```text
+//!  dog.add_trick("sit")                         app.get::<Dog>(id), followers
+//!     │ #[event] method: body runs, event        ▲ Aggregate::create / mutate
+//!     ▼ recorded as pending                      │ (the same bodies)
+//!  Envelope<DogEvent>                         Envelope<DogEvent>
+//!     │ Application::save                        ▲
+//!  ┌──┴──────────────────── Mapper ──────────────┴──────────────────┐
+//!  │ encode: codec (JSON, MessagePack),     decode: codec, upcasters │
+//!  │         schema version                         from the version │
+//!  │ protect: compress, encrypt             unprotect: decrypt,      │
+//!  │          (per-stream keys)                        decompress    │
+//!  └──┬─────────────────────────────────────────────┬────────────────┘
+//!     ▼ NewEvent                                    ▲ StoredEvent
+//!  StreamStore::append ──► row ──► StreamStore::read_stream, LogStore::read_log
+//! ```
+//!
+//! # Public API
+//! - Aggregates and events: [`Aggregate`], [`AggregateMeta`], [`DomainEvent`],
+//!   [`Envelope`], [`EventHeader`], [`Metadata`], [`Timestamp`], [`Uuid`].
+//! - Applications: [`Application`], [`ApplicationBuilder`], [`Repository`],
+//!   [`Changes`], [`AggregateCache`], [`CacheStats`].
+//! - Payloads: [`Mapper`], [`Codec`], [`JsonCodec`], `MsgPackCodec` (feature
+//!   `msgpack`), the [`protect`] module, the [`upcast`] module.
+//! - Following the log: [`Subscription`], [`SubscriptionOptions`],
+//!   [`SubscriptionStopper`], [`Projection`], [`ProjectionWrites`],
+//!   [`CommitWrites`], [`ModelWrites`], [`ModelWrite`], [`SqlValue`],
+//!   [`ProjectionRunner`], [`Policy`], [`ProcessStore`], [`ProcessContext`],
+//!   [`ProcessRunner`], [`System`], [`RunningSystem`], [`Follower`],
+//!   [`ErrorPolicy`], [`Partition`], [`PositionWaiter`], [`Progress`].
+//! - Stores: the [`store`] module.
+//! - Errors: [`Error`], [`ApplyError`], [`PayloadError`], [`SnapshotError`],
+//!   [`CodecError`], [`HandlerError`], [`RunnerError`],
+//!   [`StoreError`](store::StoreError),
+//!   [`ProtectionError`](protect::ProtectionError).
+//! - [`BoxFuture`], for object-safe extension traits.
 
-pub mod aggregate;
-pub mod application;
-pub mod cache;
-pub mod codec;
-pub mod error;
-pub mod event;
-pub mod follow;
-pub mod metadata;
-pub mod model;
+mod aggregate;
+mod application;
+mod cache;
+mod codec;
+mod error;
+mod event;
+mod follow;
+mod mapper;
+mod metadata;
 #[cfg(feature = "msgpack")]
-pub mod msgpack;
-pub mod process;
-pub mod projection;
-#[cfg(any(feature = "compression", feature = "encryption"))]
+mod msgpack;
 pub mod protect;
-pub mod protection;
-pub mod record;
-pub mod replay;
 pub mod store;
-pub mod subscription;
-pub mod timestamp;
+mod timestamp;
 pub mod upcast;
 
 pub use aggregate::{Aggregate, AggregateMeta, ApplyError};
-pub use application::{Application, ApplicationBuilder, Changes, Repository, SnapshotIntervals};
+pub use application::{Application, ApplicationBuilder, Changes, Repository};
 pub use cache::{AggregateCache, CacheStats};
 pub use codec::{Codec, CodecError, JsonCodec};
 pub use error::{Error, SnapshotError};
 pub use event::{DomainEvent, Envelope, EventHeader, PayloadError};
 pub use follow::{
-    ErrorPolicy, Follower, HandlerError, PositionWaiter, Progress, RunnerError, System,
+    CommitWrites, ErrorPolicy, Follower, HandlerError, Partition, Policy, PositionWaiter,
+    ProcessContext, ProcessRunner, ProcessStore, Progress, Projection, ProjectionRunner,
+    ProjectionWrites, RunnerError, RunningSystem, Subscription, SubscriptionOptions,
+    SubscriptionStopper, System,
 };
+pub use mapper::Mapper;
 pub use metadata::Metadata;
-pub use model::{ModelWrites, SqlValue};
 #[cfg(feature = "msgpack")]
 pub use msgpack::MsgPackCodec;
-pub use process::{Policy, ProcessContext, ProcessRunner};
-pub use projection::{Projection, ProjectionRunner};
-pub use protection::{PayloadProtection, ProtectionError};
-pub use record::{NewEvent, StoredEvent};
-pub use store::{
-    AppendOutcome, AppendRequest, EventStore, LogQuery, MemoryStore, Snapshot, StoreError,
-    StreamAppend, StreamQuery, Tracking,
-};
-pub use subscription::{Subscription, SubscriptionOptions, SubscriptionStopper};
+pub use store::model::{ModelWrite, ModelWrites, SqlValue};
 pub use timestamp::Timestamp;
-pub use uuid::{self, Uuid};
+pub use uuid::Uuid;
+
+/// A boxed, sendable future: what the object-safe extension traits
+/// ([`protect::PayloadProtection`], [`protect::KeyStore`], [`Follower`])
+/// return.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// What code generated by `#[aggregate]` refers to, by absolute path, so that
 /// a user who shadows `Result`, `Option` or `core` still compiles. Not public API.

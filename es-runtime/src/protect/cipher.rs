@@ -7,7 +7,7 @@ use chacha20poly1305::aead::AeadInOut;
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce, Tag};
 use zeroize::Zeroizing;
 
-use crate::protection::ProtectionError;
+use super::payload::ProtectionError;
 
 /// The environment variable [`CipherKey::from_env`] reads.
 pub const CIPHER_KEY_ENV: &str = "CHRONICLE_CIPHER_KEY";
@@ -32,7 +32,7 @@ pub const TAG_LEN: usize = 16;
 /// )?;
 /// let same = CipherKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")?;
 /// assert_eq!(key, same);
-/// # Ok::<(), chronicle_es_runtime::ProtectionError>(())
+/// # Ok::<(), chronicle_es_runtime::protect::ProtectionError>(())
 /// ```
 #[derive(Clone)]
 pub struct CipherKey {

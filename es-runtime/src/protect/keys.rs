@@ -12,7 +12,8 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::cipher::{open, random, seal, CipherKey, OpenError, KEY_LEN, NONCE_LEN, TAG_LEN};
-use crate::protection::{BoxFuture, ProtectionError};
+use super::payload::ProtectionError;
+use crate::BoxFuture;
 
 /// What a [`KeyStore`] holds for a stream.
 #[derive(Clone, PartialEq, Eq)]

@@ -7,12 +7,9 @@ use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 use super::keys::{KeyRecord, KeyStore};
-use crate::protection::{BoxFuture, ProtectionError};
-use crate::store::postgres::{invalid_schema_message, is_plain_schema_name};
-
-/// The schema used by [`PostgresKeyStore::connect`] unless told otherwise,
-/// the event store's default.
-const DEFAULT_SCHEMA: &str = "chronicle";
+use super::payload::ProtectionError;
+use crate::store::postgres::{invalid_schema_message, is_plain_schema_name, DEFAULT_SCHEMA};
+use crate::BoxFuture;
 
 /// Per-stream data keys in the table `data_keys` of a PostgreSQL schema
 /// (created if missing):

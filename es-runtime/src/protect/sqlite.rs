@@ -10,7 +10,8 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::keys::{KeyRecord, KeyStore};
-use crate::protection::{BoxFuture, ProtectionError};
+use super::payload::ProtectionError;
+use crate::BoxFuture;
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 

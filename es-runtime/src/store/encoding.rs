@@ -6,7 +6,8 @@
 
 use uuid::Uuid;
 
-use super::StoreError;
+use super::error::StoreError;
+use super::request::{AppendRequest, Snapshot, Tracking};
 use crate::metadata::Metadata;
 
 /// True when `bytes` are one JSON value (UTF-8, nothing but whitespace after
@@ -58,15 +59,11 @@ pub(crate) fn backend(
     }
 }
 
-/// A version, position or count as a database integer; values beyond
-/// `i64::MAX` (never stored) saturate, which keeps range bounds correct.
-pub(crate) fn to_db(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-/// A `usize` limit as a database integer, saturating.
-pub(crate) fn limit_to_db(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
+/// A version, position, count or limit as a database integer; values
+/// beyond `i64::MAX` (never stored) saturate, which keeps range bounds and
+/// limits correct.
+pub(crate) fn to_db(value: impl TryInto<i64>) -> i64 {
+    value.try_into().unwrap_or(i64::MAX)
 }
 
 /// A stored version: 1 or more.
@@ -113,7 +110,7 @@ pub(crate) fn schema_version_from_db(
 }
 
 /// Refuses versions a database integer cannot hold (beyond `i64::MAX`).
-pub(crate) fn check_versions_fit(request: &super::AppendRequest) -> Result<(), StoreError> {
+pub(crate) fn check_versions_fit(request: &AppendRequest) -> Result<(), StoreError> {
     for append in &request.streams {
         let last = append
             .expected_version
@@ -126,13 +123,27 @@ pub(crate) fn check_versions_fit(request: &super::AppendRequest) -> Result<(), S
             )));
         }
     }
-    if let Some(tracking) = &request.tracking {
-        if i64::try_from(tracking.position).is_err() {
-            return Err(StoreError::InvalidRequest(format!(
-                "tracking position {} of consumer `{}` cannot be stored",
-                tracking.position, tracking.consumer
-            )));
-        }
+    Ok(())
+}
+
+/// Refuses a tracking position a database integer cannot hold.
+pub(crate) fn check_tracking_fits(tracking: &Tracking) -> Result<(), StoreError> {
+    if i64::try_from(tracking.position).is_err() {
+        return Err(StoreError::InvalidRequest(format!(
+            "tracking position {} of consumer `{}` cannot be stored",
+            tracking.position, tracking.consumer
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a snapshot version a database integer cannot hold.
+pub(crate) fn check_snapshot_fits(snapshot: &Snapshot) -> Result<(), StoreError> {
+    if i64::try_from(snapshot.version).is_err() {
+        return Err(StoreError::InvalidRequest(format!(
+            "snapshot version {} of stream {} cannot be stored",
+            snapshot.version, snapshot.stream_id
+        )));
     }
     Ok(())
 }

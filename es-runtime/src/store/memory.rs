@@ -5,18 +5,18 @@ use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 use tokio::sync::watch;
-
 use uuid::Uuid;
 
-use super::{
-    check_stream, combine_checks, validate_request, AppendOutcome, AppendRequest, EventStore,
-    LogQuery, Snapshot, StoreError, StreamCheck, StreamQuery,
-};
-use crate::model::ModelWrite;
-use crate::record::StoredEvent;
+use super::capability::{LogStore, SnapshotStore, StreamStore, TrackingStore};
+use super::decision::{decide, validate_request, StreamCheck};
+use super::error::StoreError;
+use super::record::StoredEvent;
+use super::request::{AppendOutcome, AppendRequest, LogQuery, Snapshot, StreamQuery, Tracking};
 
 /// Keeps encoded records in memory, exactly as a durable store would keep
 /// them, behind one lock (appends are atomic because they happen under it).
+/// It has every capability but SQL read models: keep a projection's model in
+/// process (`type Writes = ()`) on this store.
 #[derive(Debug)]
 pub struct MemoryStore {
     inner: RwLock<Inner>,
@@ -52,45 +52,70 @@ impl MemoryStore {
 
     fn read<T>(&self, f: impl FnOnce(&Inner) -> T) -> T {
         // A panic while holding the lock cannot leave `Inner` half-written:
-        // appends validate everything before the first push.
+        // appends decide everything before the first push.
         f(&self.inner.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    fn append_now(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+    fn write<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        f(&mut self.inner.write().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn append_now(
+        &self,
+        request: AppendRequest,
+        tracking: Option<Tracking>,
+    ) -> Result<AppendOutcome, StoreError> {
         validate_request(&request)?;
-        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
-        let mut checks = Vec::with_capacity(request.streams.len());
-        for append in &request.streams {
-            let indexes = inner.streams.get(&append.stream_id);
-            let actual = indexes.map_or(0, |i| i.len() as u64);
-            let check = check_stream(append, actual, || {
-                let skip = append.expected_version as usize;
+        let outcome = self.write(|inner| inner.append(request, tracking))?;
+        if let (true, Some(position)) = (outcome.written, outcome.last_position) {
+            self.appended.send_replace(position);
+        }
+        Ok(outcome)
+    }
+}
+
+impl Inner {
+    fn stream_version(&self, stream_id: Uuid) -> u64 {
+        self.streams.get(&stream_id).map_or(0, |i| i.len() as u64)
+    }
+
+    /// The log position of `stream_id`'s event at `version`.
+    fn position_at(&self, stream_id: Uuid, version: u64) -> Option<u64> {
+        let index = usize::try_from(version.checked_sub(1)?).ok()?;
+        self.streams
+            .get(&stream_id)?
+            .get(index)
+            .map(|&log_index| log_index as u64 + 1)
+    }
+
+    fn append(
+        &mut self,
+        request: AppendRequest,
+        tracking: Option<Tracking>,
+    ) -> Result<AppendOutcome, StoreError> {
+        let decision = decide(
+            &request,
+            tracking.as_ref(),
+            |append| Ok(self.stream_version(append.stream_id)),
+            |append| {
+                let indexes = self.streams.get(&append.stream_id);
                 Ok(indexes
                     .into_iter()
                     .flatten()
-                    .skip(skip)
-                    .map(|&index| inner.log[index].event_id))
-            })?;
-            checks.push((check, actual));
-        }
-        if let Some(tracking) = &request.tracking {
-            let current = inner.tracking.get(&tracking.consumer).copied().unwrap_or(0);
-            if tracking.position <= current {
-                return Err(StoreError::TrackingConflict {
-                    consumer: tracking.consumer.clone(),
-                    current,
-                    attempted: tracking.position,
-                });
-            }
-        }
-        if combine_checks(&request, &checks)? == StreamCheck::AlreadyStored {
+                    .skip(append.expected_version as usize)
+                    .take(append.events.len())
+                    .map(|&index| self.log[index].event_id)
+                    .collect())
+            },
+            |consumer| Ok(self.tracking.get(consumer).copied().unwrap_or(0)),
+        )?;
+        if decision == StreamCheck::AlreadyStored {
             let last_position = request
                 .streams
                 .iter()
                 .filter_map(|append| {
-                    let indexes = inner.streams.get(&append.stream_id)?;
-                    let last = append.expected_version as usize + append.events.len() - 1;
-                    indexes.get(last).map(|&index| index as u64 + 1)
+                    let last = append.expected_version + append.events.len() as u64;
+                    self.position_at(append.stream_id, last)
                 })
                 .max();
             return Ok(AppendOutcome {
@@ -98,22 +123,15 @@ impl MemoryStore {
                 written: false,
             });
         }
-
-        let Inner {
-            log,
-            streams,
-            tracking,
-            ..
-        } = &mut *inner;
-        let length_before = log.len();
+        let length_before = self.log.len();
         for append in request.streams {
-            let indexes = streams.entry(append.stream_id).or_default();
-            for (offset, event) in append.events.into_iter().enumerate() {
-                indexes.push(log.len());
-                log.push(StoredEvent {
-                    position: log.len() as u64 + 1,
+            let indexes = self.streams.entry(append.stream_id).or_default();
+            for (version, event) in (append.expected_version + 1..).zip(append.events) {
+                indexes.push(self.log.len());
+                self.log.push(StoredEvent {
+                    position: self.log.len() as u64 + 1,
                     stream_id: append.stream_id,
-                    version: append.expected_version + offset as u64 + 1,
+                    version,
                     event_id: event.event_id,
                     event_type: event.event_type,
                     schema_version: event.schema_version,
@@ -123,72 +141,68 @@ impl MemoryStore {
                 });
             }
         }
-        if let Some(record) = request.tracking {
-            tracking.insert(record.consumer, record.position);
+        if let Some(record) = tracking {
+            self.tracking.insert(record.consumer, record.position);
         }
         Ok(AppendOutcome {
-            last_position: (log.len() > length_before).then_some(log.len() as u64),
+            last_position: (self.log.len() > length_before).then_some(self.log.len() as u64),
             written: true,
         })
     }
 
-    fn read_stream_now(&self, stream_id: Uuid, query: StreamQuery) -> Vec<StoredEvent> {
-        self.read(|inner| {
-            let Some(indexes) = inner.streams.get(&stream_id) else {
-                return Vec::new();
-            };
-            // Versions are 1-based and dense, so bounds map straight to slice indexes.
-            let start = (query.from_version.max(1) - 1) as usize;
-            let end = query
-                .to_version
-                .map_or(indexes.len(), |to| (to as usize).min(indexes.len()));
-            let window = indexes.get(start..end.max(start)).unwrap_or(&[]);
-            let limit = query.limit.unwrap_or(usize::MAX);
-            let pick = |&index: &usize| inner.log[index].clone();
-            if query.descending {
-                window.iter().rev().take(limit).map(pick).collect()
-            } else {
-                window.iter().take(limit).map(pick).collect()
-            }
-        })
+    fn read_stream(&self, stream_id: Uuid, query: StreamQuery) -> Vec<StoredEvent> {
+        let Some(indexes) = self.streams.get(&stream_id) else {
+            return Vec::new();
+        };
+        // Versions are 1-based and dense, so bounds map straight to slice indexes.
+        let start = usize::try_from(query.from_version.max(1) - 1).unwrap_or(usize::MAX);
+        let end = query.to_version.map_or(indexes.len(), |to| {
+            usize::try_from(to).unwrap_or(usize::MAX).min(indexes.len())
+        });
+        let window = indexes.get(start..end.max(start)).unwrap_or(&[]);
+        let limit = query.limit.unwrap_or(usize::MAX);
+        let pick = |&index: &usize| self.log[index].clone();
+        if query.descending {
+            window.iter().rev().take(limit).map(pick).collect()
+        } else {
+            window.iter().take(limit).map(pick).collect()
+        }
     }
 
-    fn read_log_now(&self, query: &LogQuery) -> Vec<StoredEvent> {
-        self.read(|inner| {
-            let start = usize::try_from(query.after)
-                .unwrap_or(usize::MAX)
-                .min(inner.log.len());
-            inner.log[start..]
-                .iter()
-                .filter(|event| query.admits(&event.event_type))
-                .take(query.limit)
-                .cloned()
-                .collect()
-        })
+    fn read_log(&self, query: &LogQuery) -> Vec<StoredEvent> {
+        let start = usize::try_from(query.after)
+            .unwrap_or(usize::MAX)
+            .min(self.log.len());
+        self.log[start..]
+            .iter()
+            .filter(|event| query.admits(&event.event_type))
+            .take(query.limit)
+            .cloned()
+            .collect()
     }
 }
 
-impl EventStore for MemoryStore {
+impl StreamStore for MemoryStore {
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
-        let outcome = self.append_now(request)?;
-        if let (true, Some(position)) = (outcome.written, outcome.last_position) {
-            self.appended.send_replace(position);
-        }
-        Ok(outcome)
+        self.append_now(request, None)
     }
 
-    async fn reset_model(&self, writes: Vec<ModelWrite>, consumer: &str) -> Result<(), StoreError> {
-        if !writes.is_empty() {
-            return Err(StoreError::Config(
-                "the in-memory store cannot run read-model SQL".into(),
-            ));
-        }
-        self.inner
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .tracking
-            .remove(consumer);
-        Ok(())
+    async fn read_stream(
+        &self,
+        stream_id: Uuid,
+        query: StreamQuery,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        Ok(self.read(|inner| inner.read_stream(stream_id, query)))
+    }
+}
+
+impl LogStore for MemoryStore {
+    async fn read_log(&self, query: LogQuery) -> Result<Vec<StoredEvent>, StoreError> {
+        Ok(self.read(|inner| inner.read_log(&query)))
+    }
+
+    async fn last_position(&self) -> Result<u64, StoreError> {
+        Ok(self.read(|inner| inner.log.len() as u64))
     }
 
     async fn wait_for_events(&self, position: u64, timeout: Duration) {
@@ -197,30 +211,36 @@ impl EventStore for MemoryStore {
         // the condition holds; the timeout bounds the wait either way.
         let _ = tokio::time::timeout(timeout, appended.wait_for(|&last| last > position)).await;
     }
+}
 
-    async fn read_stream(
+impl TrackingStore for MemoryStore {
+    async fn tracked_position(&self, consumer: &str) -> Result<u64, StoreError> {
+        Ok(self.read(|inner| inner.tracking.get(consumer).copied().unwrap_or(0)))
+    }
+
+    async fn append_tracked(
         &self,
-        stream_id: Uuid,
-        query: StreamQuery,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        Ok(self.read_stream_now(stream_id, query))
+        request: AppendRequest,
+        tracking: Tracking,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.append_now(request, Some(tracking))
     }
 
-    async fn read_log(&self, query: LogQuery) -> Result<Vec<StoredEvent>, StoreError> {
-        Ok(self.read_log_now(&query))
+    async fn reset_tracking(&self, consumer: &str) -> Result<(), StoreError> {
+        self.write(|inner| inner.tracking.remove(consumer));
+        Ok(())
     }
+}
 
-    async fn last_position(&self) -> Result<u64, StoreError> {
-        Ok(self.read(|inner| inner.log.len() as u64))
-    }
-
+impl SnapshotStore for MemoryStore {
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
-        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
-        inner
-            .snapshots
-            .entry(snapshot.stream_id)
-            .or_default()
-            .insert(snapshot.version, snapshot);
+        self.write(|inner| {
+            inner
+                .snapshots
+                .entry(snapshot.stream_id)
+                .or_default()
+                .insert(snapshot.version, snapshot)
+        });
         Ok(())
     }
 
@@ -230,15 +250,12 @@ impl EventStore for MemoryStore {
         max_version: Option<u64>,
     ) -> Result<Option<Snapshot>, StoreError> {
         Ok(self.read(|inner| {
-            let snapshots = inner.snapshots.get(&stream_id)?;
-            snapshots
+            inner
+                .snapshots
+                .get(&stream_id)?
                 .range(..=max_version.unwrap_or(u64::MAX))
                 .next_back()
                 .map(|(_, snapshot)| snapshot.clone())
         }))
-    }
-
-    async fn tracked_position(&self, consumer: &str) -> Result<u64, StoreError> {
-        Ok(self.read(|inner| inner.tracking.get(consumer).copied().unwrap_or(0)))
     }
 }

@@ -1,97 +1,4 @@
-//! An event store in PostgreSQL (feature `postgres`): tokio-postgres with a
-//! deadpool connection pool. Needs a tokio runtime.
-//!
-//! # Reading the log without gaps, writers in parallel
-//! Positions come from a sequence, so they are allocated when a transaction
-//! inserts but become visible when it commits: a reader that moved past the
-//! highest position it saw would skip a lower position that commits later.
-//! Instead of serialising writers (`LOCK TABLE`) or guessing with timeouts,
-//! every reader stops at an **in-flight horizon**:
-//!
-//! * **Writers.** `chronicle_append` (one PL/pgSQL call, one round trip, one
-//!   implicit transaction) first reads the sequence's last allocated value
-//!   `L` and takes a *shared*, transaction-scoped advisory lock whose key
-//!   encodes this store's namespace (16 bits hashed from the schema name) and
-//!   `L` (48 bits). Only then does it call `nextval`, so every position it
-//!   allocates is greater than `L`. The lock is released when the transaction
-//!   ends, after its commit is visible to new snapshots. Shared locks never
-//!   block each other, so writers to different streams run in parallel.
-//! * **Readers.** `chronicle_horizon()` reads, in this order, `S` = the
-//!   sequence's last allocated value, then `M` = the smallest `L` among this
-//!   namespace's advisory locks in `pg_locks` (current database). The horizon
-//!   is `min(S, M)`. `chronicle_read_log` and `chronicle_last_position` then
-//!   read rows with `position <= horizon` in a *later statement*, hence a
-//!   snapshot taken after the horizon was computed (a VOLATILE PL/pgSQL
-//!   function takes a fresh snapshot per statement at READ COMMITTED; the
-//!   functions refuse to run at any other isolation level).
-//!
-//! **Invariant: every position at or below the horizon belongs to a
-//! transaction that had committed or aborted before the reading snapshot was
-//! taken.** Take a writer W with a position p <= horizon. W took its lock
-//! before allocating p. If the lock scan saw the lock, `M <= L_W < p`, a
-//! contradiction. If W took its lock after the scan, it allocated p after `S`
-//! was read, so `p > S`, a contradiction. So W had released its lock, that is
-//! ended, before the scan, and the snapshot taken after the scan sees its
-//! commit. Hence a reader that resumes after the last position it saw never
-//! skips an event, and never sees one twice. Aborted appends leave holes in
-//! the positions, which are permanent and harmless.
-//!
-//! The cost: an append transaction that stays open holds the horizon of every
-//! reader of this schema (only this schema's appends count, not unrelated
-//! transactions). Readers poll `pg_locks`, which is cheap at follower polling
-//! rates. Read the log from the primary: a replica does not show the
-//! primary's locks. The key space allows 2^48 positions.
-//!
-//! # Appends
-//! `chronicle_append` checks every stream's version (and the tracking
-//! record) and inserts all events with one multi-row `INSERT ... SELECT FROM
-//! unnest(...)`; an append of one event is one guarded single-row `INSERT`
-//! whose condition (the stream holds the expected version) is its check.
-//! When a check fails, or a concurrent writer took the same
-//! version (unique violation on `(stream_id, version)`), nothing is written
-//! and the store reads the streams once more, in one statement and one
-//! snapshot, and decides with the same rules as every other store: a
-//! conflict, a tracking conflict, an idempotent retry (`written: false`), or
-//! a fresh attempt when the stream has moved to the expected version since.
-//!
-//! Measured on a 2-core VM against a local PostgreSQL 15 (release build):
-//! one task appending one event at a time 3.2k events/s, 8 tasks at once 10k/s
-//! (writers do not serialise), 100 events per append 138k/s; reading the log
-//! in pages of 1,000 350k/s, loading a stream 940k/s.
-//!
-//! # Connections
-//! Connections that fail (a terminated backend, a restarted server, a
-//! network error) are dropped from the pool and the call is retried on a
-//! fresh connection, a few times with a short backoff. Every operation is
-//! safe to retry: appends are idempotent by event id. (An append with a
-//! tracking record whose commit was lost with the connection comes back as
-//! a tracking conflict, which says the same: already done.) Connections use
-//! no TLS.
-//!
-//! # Layout (in schema `chronicle` unless configured)
-//! ```sql
-//! CREATE TABLE events (
-//!     position       bigint PRIMARY KEY,   -- from events_position_seq
-//!     stream_id      uuid NOT NULL,
-//!     version        bigint NOT NULL,
-//!     event_id       uuid NOT NULL,
-//!     event_type     text NOT NULL,
-//!     schema_version bigint NOT NULL,
-//!     recorded_at    timestamptz NOT NULL, -- microseconds, exact
-//!     metadata       jsonb,                -- NULL when empty
-//!     payload        json,                 -- the payload when it is JSON ...
-//!     payload_bytes  bytea,                -- ... else its bytes
-//!     UNIQUE (stream_id, version));
-//! CREATE TABLE snapshots (stream_id uuid, version bigint, snapshot_type text,
-//!     schema_version bigint, recorded_at timestamptz, payload json,
-//!     payload_bytes bytea, PRIMARY KEY (stream_id, version));
-//! CREATE TABLE tracking (consumer text PRIMARY KEY, position bigint NOT NULL);
-//! ```
-//! A JSON payload goes into a `json` column, which keeps its text exactly
-//! (so it reads back byte for byte, unlike `jsonb`) and still answers psql's
-//! JSON operators: `SELECT payload->>'name' FROM chronicle.events`. Other
-//! payloads (and every payload in a database whose encoding is not UTF-8) go
-//! into `payload_bytes`.
+//! The PostgreSQL event store (feature `postgres`).
 
 use std::error::Error as StdError;
 use std::sync::Arc;
@@ -106,23 +13,25 @@ use tokio_postgres::types::{accepts, to_sql_checked, FromSql, IsNull, ToSql, Typ
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
+use super::capability::{LogStore, ReadModelStore, SnapshotStore, StreamStore, TrackingStore};
+use super::decision::{decide, validate_request, StreamCheck};
 use super::encoding::{
-    backend, check_versions_fit, corrupt, is_json, limit_to_db, metadata_from_json,
-    metadata_to_json, position_from_db, schema_version_from_db, to_db, version_from_db,
+    backend, check_snapshot_fits, check_tracking_fits, check_versions_fit, corrupt, is_json,
+    metadata_from_json, metadata_to_json, position_from_db, schema_version_from_db, to_db,
+    version_from_db,
 };
-use super::{
-    decide, validate_request, AppendOutcome, AppendRequest, EventStore, LogQuery, Snapshot,
-    StoreError, StreamCheck, StreamQuery,
-};
-use crate::record::StoredEvent;
+use super::error::StoreError;
+use super::model::{ModelWrite, SqlValue};
+use super::record::StoredEvent;
+use super::request::{AppendOutcome, AppendRequest, LogQuery, Snapshot, StreamQuery, Tracking};
 use crate::timestamp::Timestamp;
 
 /// The driver this store uses, for connecting by hand with the same version.
 pub use tokio_postgres;
 
 const BACKEND: &str = "postgres";
-/// The schema used unless configured.
-pub const DEFAULT_SCHEMA: &str = "chronicle";
+/// The schema used unless configured (also by the PostgreSQL key store).
+pub(crate) const DEFAULT_SCHEMA: &str = "chronicle";
 /// Attempts per operation when connections fail.
 const ATTEMPTS: usize = 5;
 /// Appends that keep losing races to concurrent writers give up after this many rounds.
@@ -250,7 +159,127 @@ fn namespace(schema: &str) -> u16 {
 }
 
 /// Events, snapshots and tracking records in a PostgreSQL schema (see the
-/// [module docs](self)). Cloning is cheap and shares the pool.
+/// notes below). Cloning is cheap and shares the pool.
+///
+/// An event store in PostgreSQL (feature `postgres`): tokio-postgres with a
+/// deadpool connection pool. Needs a tokio runtime.
+///
+/// # Reading the log without gaps, writers in parallel
+/// Positions come from a sequence, so they are allocated when a transaction
+/// inserts but become visible when it commits: a reader that moved past the
+/// highest position it saw would skip a lower position that commits later.
+/// Instead of serialising writers (`LOCK TABLE`) or guessing with timeouts,
+/// every reader stops at an **in-flight horizon**:
+///
+/// * **Writers.** `chronicle_append` (one PL/pgSQL call, one round trip, one
+///   implicit transaction) first reads the sequence's last allocated value
+///   `L` and takes a *shared*, transaction-scoped advisory lock whose key
+///   encodes this store's namespace (16 bits hashed from the schema name) and
+///   `L` (48 bits). Only then does it call `nextval`, so every position it
+///   allocates is greater than `L`. The lock is released when the transaction
+///   ends, after its commit is visible to new snapshots. Shared locks never
+///   block each other, so writers to different streams run in parallel.
+/// * **Readers.** `chronicle_horizon()` reads, in this order, `S` = the
+///   sequence's last allocated value, then `M` = the smallest `L` among this
+///   namespace's advisory locks in `pg_locks` (current database). The horizon
+///   is `min(S, M)`. `chronicle_read_log` and `chronicle_last_position` then
+///   read rows with `position <= horizon` in a *later statement*, hence a
+///   snapshot taken after the horizon was computed (a VOLATILE PL/pgSQL
+///   function takes a fresh snapshot per statement at READ COMMITTED; the
+///   functions refuse to run at any other isolation level).
+///
+/// **Invariant: every position at or below the horizon belongs to a
+/// transaction that had committed or aborted before the reading snapshot was
+/// taken.** Take a writer W with a position p <= horizon. W took its lock
+/// before allocating p. If the lock scan saw the lock, `M <= L_W < p`, a
+/// contradiction. If W took its lock after the scan, it allocated p after `S`
+/// was read, so `p > S`, a contradiction. So W had released its lock, that is
+/// ended, before the scan, and the snapshot taken after the scan sees its
+/// commit. Hence a reader that resumes after the last position it saw never
+/// skips an event, and never sees one twice. Aborted appends leave holes in
+/// the positions, which are permanent and harmless.
+///
+/// The cost: an append transaction that stays open holds the horizon of every
+/// reader of this schema (only this schema's appends count, not unrelated
+/// transactions). Readers poll `pg_locks`, which is cheap at follower polling
+/// rates. Read the log from the primary: a replica does not show the
+/// primary's locks. The key space allows 2^48 positions.
+///
+/// # Appends
+/// `chronicle_append` checks every stream's version (and the tracking
+/// record) and inserts all events with one multi-row `INSERT ... SELECT FROM
+/// unnest(...)`; an append of one event is one guarded single-row `INSERT`
+/// whose condition (the stream holds the expected version) is its check.
+/// When a check fails, or a concurrent writer took the same
+/// version (unique violation on `(stream_id, version)`), nothing is written
+/// and the store reads the streams once more, in one statement and one
+/// snapshot, and decides with the same rules as every other store: a
+/// conflict, a tracking conflict, an idempotent retry (`written: false`), or
+/// a fresh attempt when the stream has moved to the expected version since.
+///
+/// Measured on a 2-core VM against a local PostgreSQL 15 (release build):
+/// one task appending one event at a time 3.2k events/s, 8 tasks at once 10k/s
+/// (writers do not serialise), 100 events per append 138k/s; reading the log
+/// in pages of 1,000 350k/s, loading a stream 940k/s.
+///
+/// # Connections
+/// Connections that fail (a terminated backend, a restarted server, a
+/// network error) are dropped from the pool and the call is retried on a
+/// fresh connection, a few times with a short backoff. Every operation is
+/// safe to retry: appends are idempotent by event id. (An append with a
+/// tracking record whose commit was lost with the connection comes back as
+/// a tracking conflict, which says the same: already done.) Connections use
+/// no TLS.
+///
+/// # Read models: parameters and results
+/// [`SqlValue`] parameters are bound as the type the server infers for each
+/// `$N`: an `Integer` as `bigint`, `integer`, `smallint` (when it fits),
+/// `double precision` or `boolean` (0 or 1); a `Real` as `double precision`
+/// or `real`; `Text` as `text`, `varchar`, `char`, `name`, `json`, `jsonb`
+/// or `uuid` (when it parses); a `Blob` as `bytea`; `Null` as NULL of any
+/// type. Any other pairing is a [`StoreError::ModelStatement`] naming the
+/// statement: cast the parameter (`$1::text`). Result columns come back as
+/// `Integer` (integer types, `boolean` as 0/1, `numeric` whole numbers that
+/// fit), `Real` (floats, other `numeric` values), `Text` (text types,
+/// `json`, `jsonb`, `uuid`), `Blob` (`bytea`) or `Null`; any other column
+/// type is an error naming the column: cast it in the query.
+///
+/// # Notifications
+/// `chronicle_append` calls `pg_notify(channel, last position)` after it
+/// inserts events; PostgreSQL delivers the notification when (and only
+/// if) the append commits. The first [`LogStore::wait_for_events`] call
+/// starts a task that holds one dedicated connection (not from the pool)
+/// with `LISTEN channel` and publishes the highest notified position.
+/// When that connection drops, the task reconnects with backoff (50 ms
+/// doubling up to 5 s); meanwhile waiters wake at their timeout, which is
+/// polling. A notified position may still be above the in-flight horizon:
+/// a waiter only needs the wake-up, the follower reads the log again.
+/// The task ends when the last clone of the store is dropped.
+///
+/// # Layout (in schema `chronicle` unless configured)
+/// ```sql
+/// CREATE TABLE events (
+///     position       bigint PRIMARY KEY,   -- from events_position_seq
+///     stream_id      uuid NOT NULL,
+///     version        bigint NOT NULL,
+///     event_id       uuid NOT NULL,
+///     event_type     text NOT NULL,
+///     schema_version bigint NOT NULL,
+///     recorded_at    timestamptz NOT NULL, -- microseconds, exact
+///     metadata       jsonb,                -- NULL when empty
+///     payload        json,                 -- the payload when it is JSON ...
+///     payload_bytes  bytea,                -- ... else its bytes
+///     UNIQUE (stream_id, version));
+/// CREATE TABLE snapshots (stream_id uuid, version bigint, snapshot_type text,
+///     schema_version bigint, recorded_at timestamptz, payload json,
+///     payload_bytes bytea, PRIMARY KEY (stream_id, version));
+/// CREATE TABLE tracking (consumer text PRIMARY KEY, position bigint NOT NULL);
+/// ```
+/// A JSON payload goes into a `json` column, which keeps its text exactly
+/// (so it reads back byte for byte, unlike `jsonb`) and still answers psql's
+/// JSON operators: `SELECT payload->>'name' FROM chronicle.events`. Other
+/// payloads (and every payload in a database whose encoding is not UTF-8) go
+/// into `payload_bytes`.
 #[derive(Clone)]
 pub struct PostgresStore {
     inner: Arc<Inner>,
@@ -701,7 +730,11 @@ struct AppendParams<'a> {
 }
 
 impl<'a> AppendParams<'a> {
-    fn new(request: &'a AppendRequest, json_payloads: bool) -> Result<Self, StoreError> {
+    fn new(
+        request: &'a AppendRequest,
+        tracking: Option<&'a Tracking>,
+        json_payloads: bool,
+    ) -> Result<Self, StoreError> {
         let count = request.streams.iter().map(|s| s.events.len()).sum();
         let mut params = AppendParams {
             streams: Vec::with_capacity(request.streams.len()),
@@ -715,8 +748,8 @@ impl<'a> AppendParams<'a> {
             metadata: Vec::with_capacity(count),
             json: Vec::with_capacity(count),
             bytes: Vec::with_capacity(count),
-            consumer: request.tracking.as_ref().map(|t| t.consumer.as_str()),
-            position: request.tracking.as_ref().map(|t| to_db(t.position)),
+            consumer: tracking.map(|t| t.consumer.as_str()),
+            position: tracking.map(|t| to_db(t.position)),
         };
         for append in &request.streams {
             params.streams.push(append.stream_id);
@@ -848,7 +881,11 @@ impl PostgresStore {
 
     /// Reads every stream of the request (and the tracking record) in one
     /// snapshot and decides as every store does.
-    async fn decide_again(&self, request: &AppendRequest) -> Result<Decision, StoreError> {
+    async fn decide_again(
+        &self,
+        request: &AppendRequest,
+        tracking: Option<&Tracking>,
+    ) -> Result<Decision, StoreError> {
         let streams: Vec<Uuid> = request.streams.iter().map(|s| s.stream_id).collect();
         let low: Vec<i64> = request
             .streams
@@ -860,7 +897,7 @@ impl PostgresStore {
             .iter()
             .map(|s| to_db(s.expected_version + s.events.len() as u64))
             .collect();
-        let consumer = request.tracking.as_ref().map(|t| t.consumer.as_str());
+        let consumer = tracking.map(|t| t.consumer.as_str());
         let sql = &self.inner.sql.state;
         let rows = retrying!(self, |client| {
             let statement = client.prepare_cached(sql).await?;
@@ -891,6 +928,7 @@ impl PostgresStore {
         stored.sort_unstable_by_key(|&(stream, version, _, _)| (stream, version));
         let decision = decide(
             request,
+            tracking,
             |append| {
                 let version = actual
                     .iter()
@@ -943,15 +981,17 @@ impl PostgresStore {
     }
 
     /// Starts an append in a transaction and leaves it open, for tests of
-    /// readers racing a slow writer. Not public API.
+    /// readers racing a slow writer. A test hook (feature `test-hooks`),
+    /// not public API.
+    #[cfg(feature = "test-hooks")]
     #[doc(hidden)]
-    pub async fn __begin_held_append(
+    pub async fn begin_held_append(
         &self,
         request: &AppendRequest,
     ) -> Result<HeldAppend, StoreError> {
         validate_request(request)?;
         check_versions_fit(request)?;
-        let params = AppendParams::new(request, self.inner.json_payloads)?;
+        let params = AppendParams::new(request, None, self.inner.json_payloads)?;
         let client = self
             .inner
             .pool
@@ -979,14 +1019,16 @@ impl PostgresStore {
 }
 
 /// An append whose transaction is still open (see
-/// [`PostgresStore::__begin_held_append`]); dropping it rolls back. Not public API.
-#[doc(hidden)]
+/// `PostgresStore::begin_held_append`); dropping it rolls back. A test hook,
+/// not public API.
+#[cfg(feature = "test-hooks")]
 pub struct HeldAppend {
     client: Option<Object>,
     /// The last position the append allocated.
     pub last_position: Option<u64>,
 }
 
+#[cfg(feature = "test-hooks")]
 impl HeldAppend {
     /// Commits the append.
     pub async fn commit(mut self) -> Result<(), StoreError> {
@@ -1000,6 +1042,7 @@ impl HeldAppend {
     }
 }
 
+#[cfg(feature = "test-hooks")]
 impl Drop for HeldAppend {
     fn drop(&mut self) {
         // Closing the connection rolls the transaction back.
@@ -1064,17 +1107,26 @@ fn payload_from_row(row: &Row, json: usize, bytes: usize) -> Result<Vec<u8>, Str
     }
 }
 
-impl EventStore for PostgresStore {
-    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+impl PostgresStore {
+    /// Appends with `chronicle_append`, one round trip in the common case;
+    /// when a check fails, decides again on what is stored.
+    async fn append_now(
+        &self,
+        request: AppendRequest,
+        tracking: Option<Tracking>,
+    ) -> Result<AppendOutcome, StoreError> {
         validate_request(&request)?;
         check_versions_fit(&request)?;
-        if request.streams.is_empty() && request.tracking.is_none() {
+        if let Some(tracking) = &tracking {
+            check_tracking_fits(tracking)?;
+        }
+        if request.streams.is_empty() && tracking.is_none() {
             return Ok(AppendOutcome {
                 last_position: None,
                 written: true,
             });
         }
-        let mut params = AppendParams::new(&request, self.inner.json_payloads)?;
+        let mut params = AppendParams::new(&request, tracking.as_ref(), self.inner.json_payloads)?;
         let mut as_bytes = false;
         for _ in 0..APPEND_ROUNDS {
             match self.try_append(&params).await? {
@@ -1091,7 +1143,7 @@ impl EventStore for PostgresStore {
                 Attempt::NotJson => {
                     return Err(backend(BACKEND, "the server refused the payloads as bytes"))
                 }
-                Attempt::NotFresh => match self.decide_again(&request).await? {
+                Attempt::NotFresh => match self.decide_again(&request, tracking.as_ref()).await? {
                     Decision::Done(outcome) => return Ok(outcome),
                     Decision::TryAgain => {}
                 },
@@ -1101,6 +1153,12 @@ impl EventStore for PostgresStore {
             BACKEND,
             format!("append kept racing concurrent writers for {APPEND_ROUNDS} rounds"),
         ))
+    }
+}
+
+impl StreamStore for PostgresStore {
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        self.append_now(request, None).await
     }
 
     async fn read_stream(
@@ -1118,7 +1176,7 @@ impl EventStore for PostgresStore {
         };
         let from = to_db(query.from_version);
         let to = to_db(query.to_version.unwrap_or(u64::MAX));
-        let limit = query.limit.map(limit_to_db);
+        let limit = query.limit.map(to_db);
         let rows = retrying!(self, |client| {
             let statement = client.prepare_cached(sql).await?;
             Ok::<_, Failure>(
@@ -1129,13 +1187,15 @@ impl EventStore for PostgresStore {
         })?;
         rows.iter().map(event_from_row).collect()
     }
+}
 
+impl LogStore for PostgresStore {
     async fn read_log(&self, query: LogQuery) -> Result<Vec<StoredEvent>, StoreError> {
         if query.limit == 0 || query.event_types.as_ref().is_some_and(Vec::is_empty) {
             return Ok(Vec::new());
         }
         let after = to_db(query.after);
-        let limit = limit_to_db(query.limit);
+        let limit = to_db(query.limit);
         let types = &query.event_types;
         let sql = &self.inner.sql.read_log;
         let rows = retrying!(self, |client| {
@@ -1155,13 +1215,48 @@ impl EventStore for PostgresStore {
             .map_err(|_| backend(BACKEND, format!("last log position {position} is negative")))
     }
 
+    /// Waits for a `NOTIFY` of an append past `position` (see the type's
+    /// docs), or `timeout`.
+    async fn wait_for_events(&self, position: u64, timeout: Duration) {
+        self.inner.listener.wait(position, timeout).await;
+    }
+}
+
+impl TrackingStore for PostgresStore {
+    async fn tracked_position(&self, consumer: &str) -> Result<u64, StoreError> {
+        let sql = &self.inner.sql.tracked;
+        let row = retrying!(self, |client| {
+            let statement = client.prepare_cached(sql).await?;
+            Ok::<_, Failure>(client.query_opt(&statement, &[&consumer]).await?)
+        })?;
+        let Some(row) = row else {
+            return Ok(0);
+        };
+        let position: i64 = row.try_get(0).map_err(|e| backend(BACKEND, e))?;
+        u64::try_from(position).map_err(|_| {
+            backend(
+                BACKEND,
+                format!("tracked position {position} of consumer `{consumer}` is negative"),
+            )
+        })
+    }
+
+    async fn append_tracked(
+        &self,
+        request: AppendRequest,
+        tracking: Tracking,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.append_now(request, Some(tracking)).await
+    }
+
+    async fn reset_tracking(&self, consumer: &str) -> Result<(), StoreError> {
+        self.reset_model_now(Vec::new(), consumer).await
+    }
+}
+
+impl SnapshotStore for PostgresStore {
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
-        if i64::try_from(snapshot.version).is_err() {
-            return Err(StoreError::InvalidRequest(format!(
-                "snapshot version {} of stream {} is too large to store",
-                snapshot.version, snapshot.stream_id
-            )));
-        }
+        check_snapshot_fits(&snapshot)?;
         let (json, bytes) = split_payload(&snapshot.payload, self.inner.json_payloads);
         let version = to_db(snapshot.version);
         let schema_version = i64::from(snapshot.schema_version);
@@ -1226,50 +1321,17 @@ impl EventStore for PostgresStore {
             payload,
         }))
     }
+}
 
-    async fn tracked_position(&self, consumer: &str) -> Result<u64, StoreError> {
-        let sql = &self.inner.sql.tracked;
-        let row = retrying!(self, |client| {
-            let statement = client.prepare_cached(sql).await?;
-            Ok::<_, Failure>(client.query_opt(&statement, &[&consumer]).await?)
-        })?;
-        let Some(row) = row else {
-            return Ok(0);
-        };
-        let position: i64 = row.try_get(0).map_err(|e| backend(BACKEND, e))?;
-        u64::try_from(position).map_err(|_| {
-            backend(
-                BACKEND,
-                format!("tracked position {position} of consumer `{consumer}` is negative"),
-            )
-        })
-    }
-
-    /// Waits for a `NOTIFY` of an append past `position` (see
-    /// [`read_models`]), or `timeout`.
-    async fn wait_for_events(&self, position: u64, timeout: Duration) {
-        self.inner.listener.wait(position, timeout).await;
-    }
-
-    /// Advances the tracking record (refusing a position at or below the
-    /// tracked one) and runs the statements, in one transaction on a pooled
-    /// connection; again on a fresh connection when the connection fails
-    /// (a commit whose answer was lost then comes back as a
-    /// [`StoreError::TrackingConflict`]).
+impl ReadModelStore for PostgresStore {
+    /// Runs the statements and moves the tracking record from exactly
+    /// `after` in one transaction on a pooled connection; again on a fresh
+    /// connection when the connection fails (a commit whose answer was lost
+    /// then comes back as a [`StoreError::TrackingConflict`]).
     async fn commit_model(
         &self,
-        writes: Vec<crate::model::ModelWrite>,
-        tracking: super::Tracking,
-    ) -> Result<(), StoreError> {
-        self.commit_model_now(writes, tracking, None).await
-    }
-
-    /// [`commit_model`](EventStore::commit_model), checking in the same
-    /// transaction that the tracked position is `after`.
-    async fn commit_model_after(
-        &self,
-        writes: Vec<crate::model::ModelWrite>,
-        tracking: super::Tracking,
+        writes: Vec<ModelWrite>,
+        tracking: Tracking,
         after: u64,
     ) -> Result<(), StoreError> {
         self.commit_model_now(writes, tracking, Some(after)).await
@@ -1278,22 +1340,18 @@ impl EventStore for PostgresStore {
     /// Runs the statements and deletes the tracking record of `consumer` in
     /// one transaction (again on a fresh connection when the connection
     /// fails: keep the statements idempotent, as `DELETE` is).
-    async fn reset_model(
-        &self,
-        writes: Vec<crate::model::ModelWrite>,
-        consumer: &str,
-    ) -> Result<(), StoreError> {
+    async fn reset_model(&self, writes: Vec<ModelWrite>, consumer: &str) -> Result<(), StoreError> {
         self.reset_model_now(writes, consumer).await
     }
 
     /// Runs one statement on a pooled connection and returns its rows
-    /// (types as in [`read_models`]); queries are retried on a fresh
+    /// (types as in the type's docs); queries are retried on a fresh
     /// connection, other statements run once.
     async fn query_model(
         &self,
         sql: &str,
-        params: Vec<crate::model::SqlValue>,
-    ) -> Result<Vec<Vec<crate::model::SqlValue>>, StoreError> {
+        params: Vec<SqlValue>,
+    ) -> Result<Vec<Vec<SqlValue>>, StoreError> {
         self.query_model_now(sql, params).await
     }
 }

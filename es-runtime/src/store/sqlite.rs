@@ -1,63 +1,4 @@
-//! An event store in one SQLite file (feature `sqlite`, SQLite bundled).
-//!
-//! # Threads
-//! SQLite calls block, so none runs on the caller's executor: one writer
-//! thread owns the only read-write connection and receives appends and
-//! snapshot writes over a channel; a few reader threads (4 by default) each own
-//! a read-only connection and take read jobs from a shared queue. Answers come
-//! back on `tokio::sync::oneshot` channels, which work on any executor, so the
-//! store needs no tokio runtime. Dropping the last clone of the store ends the
-//! threads and closes the connections.
-//!
-//! # Appends and ordering
-//! The database runs in WAL mode: readers never block the writer and see the
-//! last committed state. Every append runs in one `BEGIN IMMEDIATE`
-//! transaction with cached prepared statements. Appends that queue up while the
-//! writer is busy are committed together ("group commit"): one transaction,
-//! one `SAVEPOINT` per append (an append that fails is rolled back to its
-//! savepoint alone and gets its own error), one commit and so one sync of the
-//! WAL for the whole group. Every caller is answered only after that commit.
-//!
-//! Log positions are the `AUTOINCREMENT` row ids of the events table. SQLite
-//! has a single writer, so positions are allocated and committed in one order:
-//! every position a reader can see was committed before any higher one could
-//! be allocated, so a reader that follows the log never skips an event that
-//! commits later. (Positions are never reused, even for a rolled-back append.)
-//!
-//! # Durability
-//! [`Synchronous::Full`] (the default) syncs the WAL at every commit: an
-//! append that returned survives a power cut. [`Synchronous::Normal`] syncs
-//! only at checkpoints: the database never corrupts, and survives a crash of
-//! the process, but the last appends before a power cut or OS crash may be
-//! lost. Group commit makes `Full` cheap under concurrent writers; a single
-//! task appending one event at a time pays one sync per append.
-//!
-//! Measured on a 2-core VM (release build, one JSON event per append unless
-//! said): one task appending 4.1k events/s with `Full`, 14k with `Normal`;
-//! 8 tasks appending at once 22k/s with `Full` (group commit), 44k with
-//! `Normal`; 100 events per append about 300k/s; reading the log or a stream
-//! about 1.7-2M events/s.
-//!
-//! # Layout (with an optional table prefix)
-//! ```sql
-//! CREATE TABLE events (
-//!     position       INTEGER PRIMARY KEY AUTOINCREMENT,
-//!     stream_id      BLOB NOT NULL,    -- 16 bytes
-//!     version        INTEGER NOT NULL, -- 1, 2, ... within the stream
-//!     event_id       BLOB NOT NULL,    -- 16 bytes
-//!     event_type     TEXT NOT NULL,
-//!     schema_version INTEGER NOT NULL,
-//!     recorded_at    INTEGER NOT NULL, -- microseconds since the Unix epoch
-//!     metadata       TEXT,             -- JSON, NULL when empty
-//!     payload        NOT NULL,         -- TEXT when it is JSON, else BLOB
-//!     UNIQUE (stream_id, version));
-//! CREATE TABLE snapshots (stream_id, version, snapshot_type, schema_version,
-//!     recorded_at, payload, PRIMARY KEY (stream_id, version)) WITHOUT ROWID;
-//! CREATE TABLE tracking (consumer TEXT PRIMARY KEY, position INTEGER NOT NULL);
-//! ```
-//! A payload that is valid JSON is stored as TEXT, so `json_extract(payload,
-//! '$.name')` works in the `sqlite3` shell; any other payload is a BLOB. Both
-//! read back byte for byte.
+//! The SQLite event store (feature `sqlite`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
@@ -70,17 +11,19 @@ use tokio::sync::oneshot;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use super::capability::{LogStore, ReadModelStore, SnapshotStore, StreamStore, TrackingStore};
+use super::decision::{check_tracking, decide, validate_request, StreamCheck};
 use super::encoding::{
-    backend, check_versions_fit, corrupt, is_json, limit_to_db, metadata_from_json,
-    metadata_to_json, position_from_db, schema_version_from_db, to_db, version_from_db,
+    backend, check_snapshot_fits, check_tracking_fits, check_versions_fit, corrupt, is_json,
+    metadata_from_json, metadata_to_json, position_from_db, schema_version_from_db, to_db,
+    version_from_db,
 };
-use super::{check_continuation, check_tracking, Tracking};
-use super::{
-    decide, validate_request, AppendOutcome, AppendRequest, EventStore, LogQuery, Snapshot,
-    StoreError, StreamAppend, StreamCheck, StreamQuery,
+use super::error::StoreError;
+use super::model::{check_write, leading_keyword, to_sqlite_placeholders, ModelWrite, SqlValue};
+use super::record::{NewEvent, StoredEvent};
+use super::request::{
+    AppendOutcome, AppendRequest, LogQuery, Snapshot, StreamAppend, StreamQuery, Tracking,
 };
-use crate::model::{to_sqlite_placeholders, ModelWrite, SqlValue};
-use crate::record::{NewEvent, StoredEvent};
 use crate::timestamp::Timestamp;
 
 const BACKEND: &str = "sqlite";
@@ -213,16 +156,78 @@ fn validate_prefix(prefix: &str) -> Result<(), StoreError> {
 
 type ReadJob = Box<dyn FnOnce(&Connection, &Sql) + Send>;
 
+/// An append waiting for the writer: the request and the tracking record
+/// to commit with it.
+type Pending = (AppendRequest, Option<Tracking>);
+
 enum WriterMessage {
-    Append(
-        AppendRequest,
-        oneshot::Sender<Result<AppendOutcome, StoreError>>,
-    ),
+    Append(Pending, Reply),
     Run(ReadJob),
 }
 
 /// Events, snapshots and tracking records in one SQLite file (see the
-/// [module docs](self)). Cloning is cheap and shares the connections.
+/// notes below). Cloning is cheap and shares the connections.
+///
+/// An event store in one SQLite file (feature `sqlite`, SQLite bundled).
+///
+/// # Threads
+/// SQLite calls block, so none runs on the caller's executor: one writer
+/// thread owns the only read-write connection and receives appends and
+/// snapshot writes over a channel; a few reader threads (4 by default) each own
+/// a read-only connection and take read jobs from a shared queue. Answers come
+/// back on `tokio::sync::oneshot` channels, which work on any executor, so the
+/// store needs no tokio runtime. Dropping the last clone of the store ends the
+/// threads and closes the connections.
+///
+/// # Appends and ordering
+/// The database runs in WAL mode: readers never block the writer and see the
+/// last committed state. Every append runs in one `BEGIN IMMEDIATE`
+/// transaction with cached prepared statements. Appends that queue up while the
+/// writer is busy are committed together ("group commit"): one transaction,
+/// one `SAVEPOINT` per append (an append that fails is rolled back to its
+/// savepoint alone and gets its own error), one commit and so one sync of the
+/// WAL for the whole group. Every caller is answered only after that commit.
+///
+/// Log positions are the `AUTOINCREMENT` row ids of the events table. SQLite
+/// has a single writer, so positions are allocated and committed in one order:
+/// every position a reader can see was committed before any higher one could
+/// be allocated, so a reader that follows the log never skips an event that
+/// commits later. (Positions are never reused, even for a rolled-back append.)
+///
+/// # Durability
+/// [`Synchronous::Full`] (the default) syncs the WAL at every commit: an
+/// append that returned survives a power cut. [`Synchronous::Normal`] syncs
+/// only at checkpoints: the database never corrupts, and survives a crash of
+/// the process, but the last appends before a power cut or OS crash may be
+/// lost. Group commit makes `Full` cheap under concurrent writers; a single
+/// task appending one event at a time pays one sync per append.
+///
+/// Measured on a 2-core VM (release build, one JSON event per append unless
+/// said): one task appending 4.1k events/s with `Full`, 14k with `Normal`;
+/// 8 tasks appending at once 22k/s with `Full` (group commit), 44k with
+/// `Normal`; 100 events per append about 300k/s; reading the log or a stream
+/// about 1.7-2M events/s.
+///
+/// # Layout (with an optional table prefix)
+/// ```sql
+/// CREATE TABLE events (
+///     position       INTEGER PRIMARY KEY AUTOINCREMENT,
+///     stream_id      BLOB NOT NULL,    -- 16 bytes
+///     version        INTEGER NOT NULL, -- 1, 2, ... within the stream
+///     event_id       BLOB NOT NULL,    -- 16 bytes
+///     event_type     TEXT NOT NULL,
+///     schema_version INTEGER NOT NULL,
+///     recorded_at    INTEGER NOT NULL, -- microseconds since the Unix epoch
+///     metadata       TEXT,             -- JSON, NULL when empty
+///     payload        NOT NULL,         -- TEXT when it is JSON, else BLOB
+///     UNIQUE (stream_id, version));
+/// CREATE TABLE snapshots (stream_id, version, snapshot_type, schema_version,
+///     recorded_at, payload, PRIMARY KEY (stream_id, version)) WITHOUT ROWID;
+/// CREATE TABLE tracking (consumer TEXT PRIMARY KEY, position INTEGER NOT NULL);
+/// ```
+/// A payload that is valid JSON is stored as TEXT, so `json_extract(payload,
+/// '$.name')` works in the `sqlite3` shell; any other payload is a BLOB. Both
+/// read back byte for byte.
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
@@ -541,11 +546,11 @@ fn writer_loop(
         };
         match message {
             WriterMessage::Run(job) => job(&connection, sql),
-            WriterMessage::Append(request, reply) => {
-                let mut group = vec![(request, reply)];
+            WriterMessage::Append(pending, reply) => {
+                let mut group = vec![(pending, reply)];
                 while group.len() < MAX_GROUP {
                     match queue.try_recv() {
-                        Ok(WriterMessage::Append(request, reply)) => group.push((request, reply)),
+                        Ok(WriterMessage::Append(pending, reply)) => group.push((pending, reply)),
                         Ok(other) => {
                             held = Some(other);
                             break;
@@ -568,7 +573,7 @@ type Reply = oneshot::Sender<Result<AppendOutcome, StoreError>>;
 fn append_group(
     connection: &mut Connection,
     sql: &Sql,
-    group: Vec<(AppendRequest, Reply)>,
+    group: Vec<(Pending, Reply)>,
     appended: &watch::Sender<u64>,
 ) {
     if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
@@ -580,15 +585,20 @@ fn append_group(
     let lone = group.len() == 1;
     let mut results = Vec::with_capacity(group.len());
     let mut broken = None;
-    for (request, _) in &group {
+    for ((request, tracking), _) in &group {
         if lone {
-            results.push(append_in_transaction(connection, sql, request));
+            results.push(append_in_transaction(
+                connection,
+                sql,
+                request,
+                tracking.as_ref(),
+            ));
             break;
         }
         let step = connection
             .execute_batch("SAVEPOINT chronicle_append")
             .and_then(|()| {
-                let result = append_in_transaction(connection, sql, request);
+                let result = append_in_transaction(connection, sql, request, tracking.as_ref());
                 let undo = !matches!(result, Ok(AppendOutcome { written: true, .. }));
                 if undo {
                     connection.execute_batch("ROLLBACK TO chronicle_append")?;
@@ -671,13 +681,17 @@ fn append_in_transaction(
     connection: &Connection,
     sql: &Sql,
     request: &AppendRequest,
+    tracking: Option<&Tracking>,
 ) -> Result<AppendOutcome, StoreError> {
-    if let Some(outcome) = append_one_stream(connection, sql, request)? {
-        return Ok(outcome);
+    if tracking.is_none() {
+        if let Some(outcome) = append_one_stream(connection, sql, request)? {
+            return Ok(outcome);
+        }
     }
     let decision =
         decide(
             request,
+            tracking,
             |append| {
                 let version: i64 = connection
                     .prepare_cached(&sql.stream_version)
@@ -698,7 +712,7 @@ fn append_in_transaction(
                     .query(params![
                         blob(&append.stream_id),
                         to_db(append.expected_version),
-                        limit_to_db(append.events.len())
+                        to_db(append.events.len())
                     ])
                     .db()?;
                 let mut ids = Vec::with_capacity(append.events.len());
@@ -742,7 +756,7 @@ fn append_in_transaction(
             last_position = u64::try_from(connection.last_insert_rowid()).ok();
         }
     }
-    if let Some(tracking) = &request.tracking {
+    if let Some(tracking) = tracking {
         connection
             .prepare_cached(&sql.upsert_tracking)
             .db()?
@@ -767,7 +781,7 @@ fn append_one_stream(
     sql: &Sql,
     request: &AppendRequest,
 ) -> Result<Option<AppendOutcome>, StoreError> {
-    let ([append], None) = (request.streams.as_slice(), &request.tracking) else {
+    let [append] = request.streams.as_slice() else {
         return Ok(None);
     };
     let mut events = append.events.iter().zip(append.expected_version + 1..);
@@ -950,16 +964,9 @@ fn collect_events(
     Ok(events)
 }
 
-impl EventStore for SqliteStore {
+impl StreamStore for SqliteStore {
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
-        validate_request(&request)?;
-        check_versions_fit(&request)?;
-        let (reply, answer) = oneshot::channel();
-        self.inner
-            .writer
-            .send(WriterMessage::Append(request, reply))
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        self.append_on_writer(request, None).await
     }
 
     async fn read_stream(
@@ -982,14 +989,16 @@ impl EventStore for SqliteStore {
                     blob(&stream_id),
                     to_db(query.from_version),
                     to_db(query.to_version.unwrap_or(u64::MAX)),
-                    query.limit.map_or(-1, limit_to_db),
+                    query.limit.map_or(-1, to_db),
                 ])
                 .db()?;
             collect_events(rows, Some(stream_id))
         })
         .await
     }
+}
 
+impl LogStore for SqliteStore {
     async fn read_log(&self, query: LogQuery) -> Result<Vec<StoredEvent>, StoreError> {
         if query.limit == 0 || query.event_types.as_ref().is_some_and(Vec::is_empty) {
             return Ok(Vec::new());
@@ -1002,7 +1011,7 @@ impl EventStore for SqliteStore {
         };
         self.read(move |connection, sql| {
             let after = to_db(query.after);
-            let limit = limit_to_db(query.limit);
+            let limit = to_db(query.limit);
             match &types {
                 None => {
                     let mut statement = connection.prepare_cached(&sql.read_log).db()?;
@@ -1033,13 +1042,41 @@ impl EventStore for SqliteStore {
         .await
     }
 
+    /// Waits for the writer thread to announce a commit past `position`, or
+    /// `timeout` (appends by other processes are found by the re-read after
+    /// the timeout: polling).
+    async fn wait_for_events(&self, position: u64, timeout: Duration) {
+        let mut appended = self.inner.appended.subscribe();
+        // The sender lives as long as the store, so `wait_for` only ends when
+        // the condition holds; the timeout bounds the wait either way.
+        let _ = tokio::time::timeout(timeout, appended.wait_for(|&last| last > position)).await;
+    }
+}
+
+impl TrackingStore for SqliteStore {
+    async fn tracked_position(&self, consumer: &str) -> Result<u64, StoreError> {
+        let consumer = consumer.to_owned();
+        self.read(move |connection, sql| tracked_position(connection, sql, &consumer))
+            .await
+    }
+
+    async fn append_tracked(
+        &self,
+        request: AppendRequest,
+        tracking: Tracking,
+    ) -> Result<AppendOutcome, StoreError> {
+        check_tracking_fits(&tracking)?;
+        self.append_on_writer(request, Some(tracking)).await
+    }
+
+    async fn reset_tracking(&self, consumer: &str) -> Result<(), StoreError> {
+        self.reset_model(Vec::new(), consumer).await
+    }
+}
+
+impl SnapshotStore for SqliteStore {
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
-        if i64::try_from(snapshot.version).is_err() {
-            return Err(StoreError::InvalidRequest(format!(
-                "snapshot version {} of stream {} is too large to store",
-                snapshot.version, snapshot.stream_id
-            )));
-        }
+        check_snapshot_fits(&snapshot)?;
         self.write(move |connection, sql| {
             connection
                 .prepare_cached(&sql.save_snapshot)
@@ -1109,52 +1146,47 @@ impl EventStore for SqliteStore {
         })
         .await
     }
+}
 
-    async fn tracked_position(&self, consumer: &str) -> Result<u64, StoreError> {
-        let consumer = consumer.to_owned();
-        self.read(move |connection, sql| tracked_position(connection, sql, &consumer))
-            .await
-    }
-
-    /// Waits for the writer thread to announce a commit past `position`, or
-    /// `timeout` (appends by other processes are found by the re-read after
-    /// the timeout: polling).
-    async fn wait_for_events(&self, position: u64, timeout: Duration) {
-        let mut appended = self.inner.appended.subscribe();
-        // The sender lives as long as the store, so `wait_for` only ends when
-        // the condition holds; the timeout bounds the wait either way.
-        let _ = tokio::time::timeout(timeout, appended.wait_for(|&last| last > position)).await;
-    }
-
-    /// Runs the statements (`$N` parameters as `?N`) and records the tracking
-    /// position in one `BEGIN IMMEDIATE` transaction on the writer thread; a
-    /// position at or below the tracked one is a
-    /// [`StoreError::TrackingConflict`] and writes nothing.
+impl ReadModelStore for SqliteStore {
+    /// Runs the statements (`$N` parameters as `?N`) and moves the tracking
+    /// record in one `BEGIN IMMEDIATE` transaction on the writer thread.
     async fn commit_model(
-        &self,
-        writes: Vec<ModelWrite>,
-        tracking: Tracking,
-    ) -> Result<(), StoreError> {
-        self.commit_model_checked(writes, tracking, None).await
-    }
-
-    /// [`commit_model`](EventStore::commit_model), checking in the same
-    /// transaction that the tracked position is `after`.
-    async fn commit_model_after(
         &self,
         writes: Vec<ModelWrite>,
         tracking: Tracking,
         after: u64,
     ) -> Result<(), StoreError> {
-        self.commit_model_checked(writes, tracking, Some(after))
-            .await
+        check_tracking_fits(&tracking)?;
+        for (index, write) in writes.iter().enumerate() {
+            check_write(index, write)?;
+        }
+        self.write(move |connection, sql| {
+            let transaction = rusqlite::Transaction::new_unchecked(
+                connection,
+                rusqlite::TransactionBehavior::Immediate,
+            )
+            .db()?;
+            let current = tracked_position(&transaction, sql, &tracking.consumer)?;
+            check_tracking(&tracking, current, Some(after))?;
+            for (index, write) in writes.iter().enumerate() {
+                run_model_statement(&transaction, index, write, Run::Write)?;
+            }
+            transaction
+                .prepare_cached(&sql.upsert_tracking)
+                .db()?
+                .execute(params![tracking.consumer, to_db(tracking.position)])
+                .db()?;
+            transaction.commit().db()
+        })
+        .await
     }
 
     /// Runs the statements and deletes the tracking record of `consumer` in
     /// one transaction on the writer thread.
     async fn reset_model(&self, writes: Vec<ModelWrite>, consumer: &str) -> Result<(), StoreError> {
         for (index, write) in writes.iter().enumerate() {
-            crate::model::check_write(index, write)?;
+            check_write(index, write)?;
         }
         let consumer = consumer.to_owned();
         self.write(move |connection, sql| {
@@ -1188,11 +1220,8 @@ impl EventStore for SqliteStore {
             sql: sql.to_owned(),
             params,
         };
-        crate::model::check_write(0, &write)?;
-        let query = matches!(
-            crate::model::leading_keyword(sql).as_str(),
-            "SELECT" | "WITH" | "VALUES"
-        );
+        check_write(0, &write)?;
+        let query = matches!(leading_keyword(sql).as_str(), "SELECT" | "WITH" | "VALUES");
         if query && self.inner.readers.is_some() {
             let write = Arc::new(write);
             let on_reader = Arc::clone(&write);
@@ -1223,52 +1252,22 @@ impl EventStore for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Commits read-model writes with the tracking record on the writer
-    /// thread; with `after`, only when the tracked position is exactly that.
-    async fn commit_model_checked(
+    /// Validates an append and hands it to the writer thread, which may
+    /// commit it together with others (group commit).
+    async fn append_on_writer(
         &self,
-        writes: Vec<ModelWrite>,
-        tracking: Tracking,
-        after: Option<u64>,
-    ) -> Result<(), StoreError> {
-        position_fits(&tracking)?;
-        for (index, write) in writes.iter().enumerate() {
-            crate::model::check_write(index, write)?;
-        }
-        self.write(move |connection, sql| {
-            let transaction = rusqlite::Transaction::new_unchecked(
-                connection,
-                rusqlite::TransactionBehavior::Immediate,
-            )
-            .db()?;
-            let current = tracked_position(&transaction, sql, &tracking.consumer)?;
-            match after {
-                Some(after) => check_continuation(&tracking, current, after)?,
-                None => check_tracking(&tracking, current)?,
-            }
-            for (index, write) in writes.iter().enumerate() {
-                run_model_statement(&transaction, index, write, Run::Write)?;
-            }
-            transaction
-                .prepare_cached(&sql.upsert_tracking)
-                .db()?
-                .execute(params![tracking.consumer, to_db(tracking.position)])
-                .db()?;
-            transaction.commit().db()
-        })
-        .await
+        request: AppendRequest,
+        tracking: Option<Tracking>,
+    ) -> Result<AppendOutcome, StoreError> {
+        validate_request(&request)?;
+        check_versions_fit(&request)?;
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .writer
+            .send(WriterMessage::Append((request, tracking), reply))
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
-}
-
-/// A tracking position must fit SQLite's signed integers.
-fn position_fits(tracking: &Tracking) -> Result<(), StoreError> {
-    if i64::try_from(tracking.position).is_err() {
-        return Err(StoreError::InvalidRequest(format!(
-            "tracking position {} of consumer `{}` is too large to store",
-            tracking.position, tracking.consumer
-        )));
-    }
-    Ok(())
 }
 
 /// Raises `appended` to `position` (never lowers it), waking waiters.

@@ -1,33 +1,6 @@
 //! Read models and notifications on PostgreSQL: a projection's SQL runs
 //! with its tracking record in one transaction on a pooled connection, and
-//! followers wake up on `NOTIFY`.
-//!
-//! # Parameters and results
-//! [`SqlValue`] parameters are bound as the type the server infers for each
-//! `$N`: an `Integer` as `bigint`, `integer`, `smallint` (when it fits),
-//! `double precision` or `boolean` (0 or 1); a `Real` as `double precision`
-//! or `real`; `Text` as `text`, `varchar`, `char`, `name`, `json`, `jsonb`
-//! or `uuid` (when it parses); a `Blob` as `bytea`; `Null` as NULL of any
-//! type. Any other pairing is a [`StoreError::ModelStatement`] naming the
-//! statement: cast the parameter (`$1::text`). Result columns come back as
-//! `Integer` (integer types, `boolean` as 0/1, `numeric` whole numbers that
-//! fit), `Real` (floats, other `numeric` values), `Text` (text types,
-//! `json`, `jsonb`, `uuid`), `Blob` (`bytea`) or `Null`; any other column
-//! type is an error naming the column: cast it in the query.
-//!
-//! # Notifications
-//! `chronicle_append` calls `pg_notify(channel, last position)` after it
-//! inserts events; PostgreSQL delivers the notification when (and only
-//! if) the append commits. The first [`EventStore::wait_for_events`] call
-//! starts a task that holds one dedicated connection (not from the pool)
-//! with `LISTEN channel` and publishes the highest notified position.
-//! When that connection drops, the task reconnects with backoff (50 ms
-//! doubling up to 5 s); meanwhile waiters wake at their timeout, which is
-//! polling. A notified position may still be above the in-flight horizon:
-//! a waiter only needs the wake-up, the follower reads the log again.
-//! The task ends when the last clone of the store is dropped.
-//!
-//! [`EventStore::wait_for_events`]: crate::store::EventStore::wait_for_events
+//! followers wake up on `NOTIFY` (documented on [`PostgresStore`]).
 
 use std::error::Error as StdError;
 use std::fmt::Write as _;
@@ -41,7 +14,7 @@ use tokio_postgres::{AsyncMessage, NoTls};
 use uuid::Uuid;
 
 use super::{backend, backoff, is_transient, Failure, Object, PostgresStore, ATTEMPTS, BACKEND};
-use crate::model::{check_write, leading_keyword, ModelWrite, SqlValue};
+use crate::store::model::{check_write, leading_keyword, ModelWrite, SqlValue};
 use crate::store::{StoreError, Tracking};
 
 type BoxError = Box<dyn StdError + Send + Sync>;

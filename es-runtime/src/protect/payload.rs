@@ -1,19 +1,15 @@
 //! Payload protection: what happens to encoded payloads between the codec and
 //! the store (compression, encryption, per-aggregate keys).
 //!
-//! An [`Application`](crate::Application) with a protection calls
-//! [`protect`](PayloadProtection::protect) on every encoded payload of a stream
-//! before appending it, and [`unprotect`](PayloadProtection::unprotect) on every
-//! payload it reads back, one stream at a time so that per-stream keys are
-//! looked up once per batch.
-
-use std::future::Future;
-use std::pin::Pin;
+//! The application's [`Mapper`](crate::Mapper) calls
+//! [`protect`](PayloadProtection::protect) on every encoded payload of a
+//! stream before it is appended, and
+//! [`unprotect`](PayloadProtection::unprotect) on every payload read back,
+//! one stream at a time so that per-stream keys are looked up once per batch.
 
 use uuid::Uuid;
 
-/// A boxed, sendable future, so that protections can be trait objects.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::BoxFuture;
 
 /// Why a payload could not be protected or unprotected.
 #[derive(Debug, thiserror::Error)]

@@ -7,6 +7,8 @@
 //! understand (`INSERT ... ON CONFLICT (...) DO UPDATE`, `UPDATE`, `DELETE`)
 //! and the same projection runs on both.
 
+use super::StoreError;
+
 /// A value bound to a statement parameter, or read from a result row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SqlValue {
@@ -126,6 +128,11 @@ impl ModelWrites {
         self.writes.append(&mut other.writes);
     }
 
+    /// Keeps the first `len` statements.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.writes.truncate(len);
+    }
+
     /// Takes the statements, leaving none.
     pub fn take(&mut self) -> Vec<ModelWrite> {
         std::mem::take(&mut self.writes)
@@ -134,7 +141,7 @@ impl ModelWrites {
 
 /// Rewrites `$N` parameters as SQLite's `?N`, leaving quoted text and
 /// identifiers alone.
-pub fn to_sqlite_placeholders(sql: &str) -> String {
+pub(crate) fn to_sqlite_placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut quote: Option<char> = None;
     let mut chars = sql.chars().peekable();
@@ -195,12 +202,9 @@ pub(crate) fn is_transaction_control(sql: &str) -> bool {
 
 /// Checks a read-model write before it runs: one statement, no transaction
 /// control.
-pub(crate) fn check_write(
-    index: usize,
-    write: &ModelWrite,
-) -> Result<(), crate::store::StoreError> {
+pub(crate) fn check_write(index: usize, write: &ModelWrite) -> Result<(), StoreError> {
     if is_transaction_control(&write.sql) {
-        return Err(crate::store::StoreError::ModelStatement {
+        return Err(StoreError::ModelStatement {
             index,
             sql: write.sql.clone(),
             source: "transaction control is not allowed in read-model writes: the store commits them with the tracking record".into(),

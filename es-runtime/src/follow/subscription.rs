@@ -1,16 +1,4 @@
-//! Following an application's event log: catch up from a position, then
-//! receive new events live.
-//!
-//! A [`Subscription`] reads the log in pages after its position until it is
-//! caught up, then waits for the store to signal new events
-//! ([`EventStore::wait_for_events`]: an in-process signal for the in-memory
-//! store, LISTEN/NOTIFY for PostgreSQL, a short polling interval otherwise)
-//! and reads again. It relies on the store's ordering guarantee: reading
-//! after the last position seen never skips an event nor repeats one.
-//!
-//! Store errors that may be transient (a lost connection) are retried with
-//! backoff from the last position; the subscription resumes exactly where it
-//! was. A [`SubscriptionStopper`] stops it cleanly from another task.
+//! Subscriptions: following an application's log.
 
 use std::time::Duration;
 
@@ -19,8 +7,7 @@ use tokio::sync::watch;
 use crate::application::Application;
 use crate::codec::Codec;
 use crate::error::Error;
-use crate::record::StoredEvent;
-use crate::store::{EventStore, LogQuery, StoreError};
+use crate::store::{LogQuery, LogStore, StoreError, StoredEvent};
 
 /// How a subscription reads and waits.
 #[derive(Debug, Clone)]
@@ -84,6 +71,20 @@ impl Default for SubscriptionStopper {
 }
 
 /// A reader that follows an application's log from a position.
+///
+/// Following an application's event log: catch up from a position, then
+/// receive new events live.
+///
+/// A [`Subscription`] reads the log in pages after its position until it is
+/// caught up, then waits for the store to signal new events
+/// ([`LogStore::wait_for_events`]: an in-process signal for the in-memory
+/// store, LISTEN/NOTIFY for PostgreSQL, a short polling interval otherwise)
+/// and reads again. It relies on the store's ordering guarantee: reading
+/// after the last position seen never skips an event nor repeats one.
+///
+/// Store errors that may be transient (a lost connection) are retried with
+/// backoff from the last position; the subscription resumes exactly where it
+/// was. A [`SubscriptionStopper`] stops it cleanly from another task.
 pub struct Subscription<S, C> {
     app: Application<S, C>,
     position: u64,
@@ -96,9 +97,12 @@ pub struct Subscription<S, C> {
     examined: u64,
 }
 
-impl<S: EventStore, C: Codec> Subscription<S, C> {
+impl<S, C: Codec> Subscription<S, C> {
     /// Follows `app`'s log after `position` (0 for the beginning).
-    pub fn new(app: Application<S, C>, position: u64, options: SubscriptionOptions) -> Self {
+    pub fn new(app: Application<S, C>, position: u64, options: SubscriptionOptions) -> Self
+    where
+        S: LogStore,
+    {
         Self::with_stopper(app, position, options, SubscriptionStopper::new())
     }
 
@@ -108,7 +112,10 @@ impl<S: EventStore, C: Codec> Subscription<S, C> {
         position: u64,
         options: SubscriptionOptions,
         stopper: SubscriptionStopper,
-    ) -> Self {
+    ) -> Self
+    where
+        S: LogStore,
+    {
         let stopped = stopper.receiver();
         Self {
             app,
@@ -119,7 +126,9 @@ impl<S: EventStore, C: Codec> Subscription<S, C> {
             examined: 0,
         }
     }
+}
 
+impl<S: LogStore, C: Codec> Subscription<S, C> {
     /// The position of the last event returned (where the next read starts).
     pub fn position(&self) -> u64 {
         self.position

@@ -1,36 +1,30 @@
-//! Process applications: follow an upstream application's log, run a policy
-//! for each event, and save the aggregates it changes together with the
-//! tracking record, atomically, in the downstream application's store.
-//!
-//! Each upstream event is handled in one atomic append: the policy's new
-//! events and the tracking record `(consumer, position)` commit together or
-//! not at all. A crash before the commit leaves nothing, and the event is
-//! handled again; after the commit the tracking record says it was handled.
-//! A concurrency conflict (another writer changed an aggregate the policy
-//! loaded) makes the runner handle the event again from fresh loads.
-//!
-//! Correlation and causation ids flow automatically: every event saved while
-//! handling an upstream event has that event as its cause
-//! (`causation_id` = its event id) and carries its correlation id (or its
-//! event id, when it started the conversation).
+//! Process applications and their runner.
 
 use std::future::Future;
 
 use uuid::Uuid;
 
+use super::{
+    BatchHandler, ErrorPolicy, HandlerError, PositionWaiter, Progress, RunnerCore, RunnerError,
+    SubscriptionOptions, SubscriptionStopper,
+};
 use crate::aggregate::Aggregate;
-use crate::application::{encode_pending, Application};
+use crate::application::{encode_staged, Application};
 use crate::codec::Codec;
 use crate::error::Error;
 use crate::event::{DomainEvent, Envelope};
-use crate::follow::{
-    self, BatchHandler, ErrorPolicy, HandlerError, PositionWaiter, Progress, RunnerCore,
-    RunnerError,
-};
 use crate::metadata::Metadata;
-use crate::record::StoredEvent;
-use crate::store::{EventStore, StoreError, StreamAppend, Tracking};
-use crate::subscription::{SubscriptionOptions, SubscriptionStopper};
+use crate::store::{
+    LogStore, SnapshotStore, StoreError, StoredEvent, StreamAppend, Tracking, TrackingStore,
+};
+
+/// What a process application's downstream store must do: load aggregates
+/// (streams and snapshots) and commit their new events with the tracking
+/// record (tracking). Implemented for every such store; name it in a
+/// [`Policy`]'s `react`.
+pub trait ProcessStore: TrackingStore + SnapshotStore {}
+
+impl<S: TrackingStore + SnapshotStore> ProcessStore for S {}
 
 /// What a process application does for each event of one upstream
 /// aggregate type.
@@ -44,7 +38,7 @@ pub trait Policy: Send + Sync + 'static {
     /// Reacts to one event: loads aggregates through `process`, runs their
     /// commands, and saves them with [`ProcessContext::save`]. Nothing is
     /// written unless this returns `Ok`.
-    fn react<S: EventStore, C: Codec>(
+    fn react<S: ProcessStore, C: Codec>(
         &self,
         event: &Envelope<Self::Event>,
         process: &mut ProcessContext<'_, S, C>,
@@ -59,7 +53,7 @@ pub struct ProcessContext<'a, S, C> {
     staged: Vec<StreamAppend>,
 }
 
-impl<S: EventStore, C: Codec> ProcessContext<'_, S, C> {
+impl<S: ProcessStore, C: Codec> ProcessContext<'_, S, C> {
     /// Loads an aggregate from the downstream application.
     pub async fn get<A: Aggregate>(&self, id: Uuid) -> Result<A, Error> {
         self.app.get(id).await
@@ -77,19 +71,12 @@ impl<S: EventStore, C: Codec> ProcessContext<'_, S, C> {
     /// Stages the aggregate's pending events, with this event's correlation
     /// and causation, for the atomic append that ends the reaction.
     pub fn save<A: Aggregate>(&mut self, aggregate: &mut A) -> Result<(), Error> {
-        let mut appends = Vec::new();
-        encode_pending(&*aggregate, self.app.codec(), &self.metadata, &mut appends)?;
-        for append in appends {
-            match self
-                .staged
-                .iter_mut()
-                .find(|staged| staged.stream_id == append.stream_id)
-            {
-                // Saved twice in one reaction: the later events follow on.
-                Some(staged) => staged.events.extend(append.events),
-                None => self.staged.push(append),
-            }
-        }
+        encode_staged(
+            self.app.mapper(),
+            &*aggregate,
+            &self.metadata,
+            &mut self.staged,
+        )?;
         aggregate.meta_mut().mark_saved();
         Ok(())
     }
@@ -102,6 +89,22 @@ impl<S: EventStore, C: Codec> ProcessContext<'_, S, C> {
 
 /// Runs a [`Policy`] over an upstream application's log, saving into a
 /// downstream application.
+///
+/// Process applications: follow an upstream application's log, run a policy
+/// for each event, and save the aggregates it changes together with the
+/// tracking record, atomically, in the downstream application's store.
+///
+/// Each upstream event is handled in one atomic append: the policy's new
+/// events and the tracking record `(consumer, position)` commit together or
+/// not at all. A crash before the commit leaves nothing, and the event is
+/// handled again; after the commit the tracking record says it was handled.
+/// A concurrency conflict (another writer changed an aggregate the policy
+/// loaded) makes the runner handle the event again from fresh loads.
+///
+/// Correlation and causation ids flow automatically: every event saved while
+/// handling an upstream event has that event as its cause
+/// (`causation_id` = its event id) and carries its correlation id (or its
+/// event id, when it started the conversation).
 pub struct ProcessRunner<P, US, UC, S, C> {
     upstream: Application<US, UC>,
     downstream: Application<S, C>,
@@ -112,14 +115,16 @@ pub struct ProcessRunner<P, US, UC, S, C> {
 impl<P, US, UC, S, C> ProcessRunner<P, US, UC, S, C>
 where
     P: Policy,
-    US: EventStore,
     UC: Codec,
-    S: EventStore,
     C: Codec,
 {
     /// A runner following `upstream` and saving into `downstream` (which may
     /// be the same application), tracked under the policy's name.
-    pub fn new(upstream: Application<US, UC>, downstream: Application<S, C>, policy: P) -> Self {
+    pub fn new(upstream: Application<US, UC>, downstream: Application<S, C>, policy: P) -> Self
+    where
+        US: LogStore,
+        S: ProcessStore,
+    {
         let core = RunnerCore::new(policy.name().to_owned(), P::Event::stored_types());
         Self {
             upstream,
@@ -128,7 +133,16 @@ where
             core,
         }
     }
+}
 
+impl<P, US, UC, S, C> ProcessRunner<P, US, UC, S, C>
+where
+    P: Policy,
+    US: LogStore,
+    UC: Codec,
+    S: ProcessStore,
+    C: Codec,
+{
     /// Tracks the position under `name` instead of the policy's name: one
     /// name per upstream when a policy follows several applications.
     pub fn tracked_as(mut self, name: impl Into<String>) -> Self {
@@ -173,7 +187,7 @@ where
 
     /// Catches up, then follows the upstream log live until stopped.
     pub async fn run(&mut self) -> Result<(), RunnerError> {
-        follow::run(self).await
+        super::run(self).await
     }
 
     /// Handles what is already in the upstream log; returns how many events.
@@ -181,7 +195,7 @@ where
         &mut self,
         progress: impl FnMut(Progress) + Send,
     ) -> Result<u64, RunnerError> {
-        follow::catch_up(self, progress).await
+        super::catch_up(self, progress).await
     }
 
     /// Handles one event: the policy's reaction and the tracking record in
@@ -217,13 +231,10 @@ where
                 }
                 return Err(RunnerError::handler(&self.core.consumer, record, source));
             }
-            let tracking = Tracking {
-                consumer: self.core.consumer.clone(),
-                position: record.position,
-            };
+            let tracking = Tracking::new(self.core.consumer.clone(), record.position);
             match self
                 .downstream
-                .append_encoded(context.staged, Some(tracking))
+                .append_tracked(context.staged, tracking)
                 .await
             {
                 Ok(_) => return Ok(true),
@@ -248,9 +259,9 @@ const MAX_CONFLICT_RETRIES: u32 = 16;
 impl<P, US, UC, S, C> BatchHandler for ProcessRunner<P, US, UC, S, C>
 where
     P: Policy,
-    US: EventStore,
+    US: LogStore,
     UC: Codec,
-    S: EventStore,
+    S: ProcessStore,
     C: Codec,
 {
     type Store = US;

@@ -1,10 +1,9 @@
-//! Encoded events as stores keep them.
+//! Encoded events as stores keep them: written as [`NewEvent`]s, read back
+//! as [`StoredEvent`]s. The [`Mapper`](crate::Mapper) turns domain events
+//! into these records and back.
 
 use uuid::Uuid;
 
-use crate::codec::Codec;
-use crate::error::Error;
-use crate::event::{DomainEvent, Envelope};
 use crate::metadata::Metadata;
 use crate::timestamp::Timestamp;
 
@@ -48,31 +47,4 @@ pub struct StoredEvent {
     pub metadata: Metadata,
     /// The encoded payload.
     pub payload: Vec<u8>,
-}
-
-impl StoredEvent {
-    /// Decodes the payload into an event of `E`; the error names the stream,
-    /// version and event type of a record that does not decode.
-    pub fn decode<E: DomainEvent, C: Codec>(&self, codec: &C) -> Result<Envelope<E>, Error> {
-        let event = self.decode_event(codec)?;
-        Ok(Envelope {
-            event_id: self.event_id,
-            stream_id: self.stream_id,
-            version: self.version,
-            timestamp: self.timestamp,
-            metadata: self.metadata.clone(),
-            event,
-        })
-    }
-
-    pub(crate) fn decode_event<E: DomainEvent, C: Codec>(&self, codec: &C) -> Result<E, Error> {
-        E::decode_payload(codec, &self.event_type, self.schema_version, &self.payload).map_err(
-            |source| Error::Decode {
-                stream_id: self.stream_id,
-                version: self.version,
-                event_type: self.event_type.clone(),
-                source,
-            },
-        )
-    }
 }

@@ -1,59 +1,53 @@
-//! Projections: user code that turns events into a read model, with its
-//! position tracked so that it resumes where it stopped.
-//!
-//! A [`Projection`] handles the events of one aggregate type. Its handler may
-//! update a model kept in the projection itself, and may add SQL statements to
-//! [`ModelWrites`] for a read model kept in the event store's own database
-//! (SQLite or PostgreSQL). A [`ProjectionRunner`] commits those statements and
-//! the projection's tracking record in one transaction, batch by batch, so
-//! each event takes effect exactly once even across crashes and restarts: a
-//! crash before the commit leaves neither the writes nor the new position,
-//! and the events are handled again. For effects outside the database
-//! (e-mail, another service) delivery is at least once: handlers get the
-//! event id to deduplicate with.
-//!
-//! A handler error stops the runner with the event that caused it (position,
-//! stream, version, type), or is retried first under
-//! [`ErrorPolicy::Retry`]; an event is never skipped silently.
-//!
-//! Several workers can share one projection by partitioning on the stream id
-//! ([`ProjectionRunner::partition`], like Message DB's consumer groups): each
-//! handles the streams whose id falls in its partition and tracks its own
-//! position, so no event is handled twice.
+//! Projections and their runner.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::{
+    BatchHandler, ErrorPolicy, HandlerError, PositionWaiter, Progress, RunnerCore, RunnerError,
+    SubscriptionOptions, SubscriptionStopper,
+};
 use crate::application::Application;
 use crate::codec::Codec;
 use crate::event::{DomainEvent, Envelope};
-use crate::follow::{
-    self, BatchHandler, ErrorPolicy, HandlerError, PositionWaiter, Progress, RunnerCore,
-    RunnerError,
+use crate::store::model::ModelWrites;
+use crate::store::{
+    check_tracking, AppendRequest, LogStore, ReadModelStore, StoreError, StoredEvent, Tracking,
+    TrackingStore,
 };
-use crate::model::{ModelWrite, ModelWrites};
-use crate::record::StoredEvent;
-use crate::store::{EventStore, StoreError, Tracking};
-use crate::subscription::{SubscriptionOptions, SubscriptionStopper};
 
 /// Handles the events of one aggregate type to build a read model.
 ///
 /// Match on the events you need and ignore the rest with `_ => {}`:
 ///
 /// ```ignore
-/// fn handle(&mut self, event: &Envelope<DogEvent>, writes: &mut ModelWrites) -> Result<(), HandlerError> {
-///     if let DogEvent::TrickAdded { .. } = &event.event {
-///         writes.execute(
-///             "INSERT INTO trick_counts (dog, tricks) VALUES ($1, 1)
-///              ON CONFLICT (dog) DO UPDATE SET tricks = trick_counts.tricks + 1",
-///             [event.stream_id.to_string()],
-///         );
+/// impl Projection for TrickCounts {
+///     type Event = DogEvent;
+///     type Writes = ModelWrites; // SQL in the store's database; `()` for a model in memory
+///
+///     fn name(&self) -> &str { "trick_counts" }
+///
+///     fn handle(&mut self, event: &Envelope<DogEvent>, writes: &mut ModelWrites) -> Result<(), HandlerError> {
+///         if let DogEvent::TrickAdded { .. } = &event.event {
+///             writes.execute(
+///                 "INSERT INTO trick_counts (dog, tricks) VALUES ($1, 1)
+///                  ON CONFLICT (dog) DO UPDATE SET tricks = trick_counts.tricks + 1",
+///                 [event.stream_id],
+///             );
+///         }
+///         Ok(())
 ///     }
-///     Ok(())
 /// }
 /// ```
 pub trait Projection: Send + Sync + 'static {
     /// The events it follows (an aggregate's generated event enum).
     type Event: DomainEvent;
+
+    /// What the handler writes besides the projection's own memory, committed
+    /// with its tracking record: [`ModelWrites`] (SQL, on a store with the
+    /// [`ReadModelStore`] capability) or `()` (nothing: the model lives in
+    /// the projection, and any store that keeps tracking records will do).
+    type Writes: ProjectionWrites;
 
     /// The name its position is tracked under; unique per application.
     fn name(&self) -> &str;
@@ -63,18 +57,150 @@ pub trait Projection: Send + Sync + 'static {
     fn handle(
         &mut self,
         event: &Envelope<Self::Event>,
-        writes: &mut ModelWrites,
+        writes: &mut Self::Writes,
     ) -> Result<(), HandlerError>;
 
     /// Empties the model before a rebuild: clear in-process state, and add
     /// statements that empty the read model in the database.
-    fn reset(&mut self, writes: &mut ModelWrites) {
+    fn reset(&mut self, writes: &mut Self::Writes) {
         let _ = writes;
+    }
+}
+
+use writes::Writes as _;
+
+/// What a projection's handler writes: [`ModelWrites`] or `()`. Sealed.
+pub trait ProjectionWrites: writes::Writes {}
+
+impl<W: writes::Writes> ProjectionWrites for W {}
+
+/// The sealed part of [`ProjectionWrites`]: how the runner splits a batch's
+/// writes by event.
+mod writes {
+    use crate::store::model::ModelWrites;
+
+    pub trait Writes: Default + Clone + Send + Sync + 'static {
+        /// How many statements (0 for `()`).
+        fn len(&self) -> usize;
+        /// Moves `other`'s statements after these.
+        fn append(&mut self, other: &mut Self);
+        /// Keeps the first `len` statements.
+        fn truncate(&mut self, len: usize);
+    }
+
+    impl Writes for () {
+        fn len(&self) -> usize {
+            0
+        }
+        fn append(&mut self, _: &mut Self) {}
+        fn truncate(&mut self, _: usize) {}
+    }
+
+    impl Writes for ModelWrites {
+        fn len(&self) -> usize {
+            self.statements().len()
+        }
+        fn append(&mut self, other: &mut Self) {
+            ModelWrites::append(self, other);
+        }
+        fn truncate(&mut self, len: usize) {
+            ModelWrites::truncate(self, len);
+        }
+    }
+}
+
+/// A store that can commit a projection's writes `W` with its tracking
+/// record: every [`TrackingStore`] commits `()`, every [`ReadModelStore`]
+/// commits [`ModelWrites`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot commit a projection's `{W}` with its tracking record",
+    label = "the projection's `type Writes` decides what the store must do",
+    note = "`type Writes = ModelWrites` needs the `ReadModelStore` capability (SqliteStore, PostgresStore, AnySqlStore); `type Writes = ()` needs `TrackingStore`"
+)]
+pub trait CommitWrites<W>: TrackingStore {
+    /// Applies `writes` and moves `tracking.consumer` from exactly `after`
+    /// to `tracking.position`, atomically where the store can.
+    fn commit_writes(
+        &self,
+        writes: W,
+        tracking: Tracking,
+        after: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Applies `writes` and forgets `consumer`'s position: a rebuild's start.
+    fn reset_writes(
+        &self,
+        writes: W,
+        consumer: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl<S: TrackingStore> CommitWrites<()> for S {
+    /// Checks where the consumer stands, then records the position: a model
+    /// kept in process has no effects in the store to commit with it.
+    async fn commit_writes(
+        &self,
+        (): (),
+        tracking: Tracking,
+        after: u64,
+    ) -> Result<(), StoreError> {
+        let current = self.tracked_position(&tracking.consumer).await?;
+        check_tracking(&tracking, current, Some(after))?;
+        self.append_tracked(AppendRequest::default(), tracking)
+            .await
+            .map(drop)
+    }
+
+    async fn reset_writes(&self, (): (), consumer: &str) -> Result<(), StoreError> {
+        self.reset_tracking(consumer).await
+    }
+}
+
+impl<S: ReadModelStore> CommitWrites<ModelWrites> for S {
+    async fn commit_writes(
+        &self,
+        mut writes: ModelWrites,
+        tracking: Tracking,
+        after: u64,
+    ) -> Result<(), StoreError> {
+        self.commit_model(writes.take(), tracking, after).await
+    }
+
+    async fn reset_writes(
+        &self,
+        mut writes: ModelWrites,
+        consumer: &str,
+    ) -> Result<(), StoreError> {
+        self.reset_model(writes.take(), consumer).await
     }
 }
 
 /// Runs a [`Projection`] over an application's log: catches up from the
 /// tracked position, then follows live.
+///
+/// Projections: user code that turns events into a read model, with its
+/// position tracked so that it resumes where it stopped.
+///
+/// A [`Projection`] handles the events of one aggregate type. Its handler may
+/// update a model kept in the projection itself (`type Writes = ()`), and may
+/// add SQL statements to [`ModelWrites`] for a read model kept in the event
+/// store's own database (`type Writes = ModelWrites`, on a store with the
+/// [`ReadModelStore`] capability: SQLite or PostgreSQL). A
+/// [`ProjectionRunner`] commits those statements and the projection's
+/// tracking record in one transaction, batch by batch, so each event takes
+/// effect exactly once even across crashes and restarts: a crash before the
+/// commit leaves neither the writes nor the new position, and the events are
+/// handled again. For effects outside the database (e-mail, another service)
+/// delivery is at least once: handlers get the event id to deduplicate with.
+///
+/// A handler error stops the runner with the event that caused it (position,
+/// stream, version, type), or is retried first under
+/// [`ErrorPolicy::Retry`]; an event is never skipped silently.
+///
+/// Several workers can share one projection by partitioning on the stream id
+/// ([`ProjectionRunner::partition`], like Message DB's consumer groups): each
+/// handles the streams whose id falls in its partition and tracks its own
+/// position, so no event is handled twice.
 pub struct ProjectionRunner<P, S, C> {
     app: Application<S, C>,
     projection: P,
@@ -84,11 +210,18 @@ pub struct ProjectionRunner<P, S, C> {
     committed: AtomicU64,
 }
 
-impl<P: Projection, S: EventStore, C: Codec> ProjectionRunner<P, S, C> {
+impl<P, S, C> ProjectionRunner<P, S, C>
+where
+    P: Projection,
+    C: Codec,
+{
     /// A runner for `projection` over `app`'s log (its read model and
     /// tracking record live in `app`'s store), stopping on the first handler
     /// error.
-    pub fn new(app: Application<S, C>, projection: P) -> Self {
+    pub fn new(app: Application<S, C>, projection: P) -> Self
+    where
+        S: LogStore + CommitWrites<P::Writes>,
+    {
         let core = RunnerCore::new(projection.name().to_owned(), P::Event::stored_types());
         Self {
             app,
@@ -97,7 +230,14 @@ impl<P: Projection, S: EventStore, C: Codec> ProjectionRunner<P, S, C> {
             committed: AtomicU64::new(0),
         }
     }
+}
 
+impl<P, S, C> ProjectionRunner<P, S, C>
+where
+    P: Projection,
+    S: LogStore + CommitWrites<P::Writes>,
+    C: Codec,
+{
     /// Makes this runner one of `count` workers sharing the projection,
     /// handling partition `index`; its position is tracked as
     /// `name[index/count]`.
@@ -147,7 +287,7 @@ impl<P: Projection, S: EventStore, C: Codec> ProjectionRunner<P, S, C> {
     /// Catches up from the tracked position, then follows the log live until
     /// stopped (`Ok`) or until a handler fails beyond the error policy.
     pub async fn run(&mut self) -> Result<(), RunnerError> {
-        follow::run(self).await
+        super::run(self).await
     }
 
     /// Handles everything already in the log after the tracked position;
@@ -157,7 +297,7 @@ impl<P: Projection, S: EventStore, C: Codec> ProjectionRunner<P, S, C> {
         &mut self,
         progress: impl FnMut(Progress) + Send,
     ) -> Result<u64, RunnerError> {
-        follow::catch_up(self, progress).await
+        super::catch_up(self, progress).await
     }
 
     /// Rebuilds the projection from scratch: empties its model
@@ -167,11 +307,11 @@ impl<P: Projection, S: EventStore, C: Codec> ProjectionRunner<P, S, C> {
         &mut self,
         progress: impl FnMut(Progress) + Send,
     ) -> Result<u64, RunnerError> {
-        let mut writes = ModelWrites::new();
+        let mut writes = P::Writes::default();
         self.projection.reset(&mut writes);
         self.app
             .store()
-            .reset_model(writes.take(), &self.core.consumer)
+            .reset_writes(writes, &self.core.consumer)
             .await
             .map_err(|error| self.core.fail(error.into()))?;
         self.core.reset_position();
@@ -181,12 +321,12 @@ impl<P: Projection, S: EventStore, C: Codec> ProjectionRunner<P, S, C> {
     async fn handle_with_policy(
         &mut self,
         envelope: &Envelope<P::Event>,
-        writes: &mut ModelWrites,
+        writes: &mut P::Writes,
     ) -> Result<(), HandlerError> {
         let mut attempt = 0;
         loop {
             // Statements of a failed attempt are dropped, not half-applied.
-            let mut attempt_writes = ModelWrites::new();
+            let mut attempt_writes = P::Writes::default();
             match self.projection.handle(envelope, &mut attempt_writes) {
                 Ok(()) => {
                     writes.append(&mut attempt_writes);
@@ -203,16 +343,13 @@ impl<P: Projection, S: EventStore, C: Codec> ProjectionRunner<P, S, C> {
     /// (else nothing is written: a [`StoreError::TrackingConflict`]). A
     /// tracking record already at `position` means this commit is stored
     /// (its answer was lost and the store retried it).
-    async fn commit_raw(&self, writes: Vec<ModelWrite>, position: u64) -> Result<(), StoreError> {
-        let tracking = Tracking {
-            consumer: self.core.consumer.clone(),
-            position,
-        };
+    async fn commit_raw(&self, writes: P::Writes, position: u64) -> Result<(), StoreError> {
+        let tracking = Tracking::new(self.core.consumer.clone(), position);
         let after = self.committed.load(Ordering::SeqCst);
         match self
             .app
             .store()
-            .commit_model_after(writes, tracking, after)
+            .commit_writes(writes, tracking, after)
             .await
         {
             Ok(()) => {}
@@ -228,14 +365,14 @@ impl<P: Projection, S: EventStore, C: Codec> ProjectionRunner<P, S, C> {
     /// before the one whose statement it was, and names that event.
     async fn commit_batch(
         &self,
-        writes: &mut ModelWrites,
+        writes: &mut P::Writes,
         done: Option<u64>,
         starts: &[EventWrites<'_>],
     ) -> Result<(), RunnerError> {
         let Some(position) = done else {
             return Ok(());
         };
-        let writes = writes.take();
+        let writes = std::mem::take(writes);
         // Keep a copy to split the batch only when there is something to split.
         let copy = (starts.len() > 1).then(|| writes.clone());
         match self.commit_raw(writes, position).await {
@@ -272,7 +409,12 @@ struct EventWrites<'a> {
     done_before: Option<u64>,
 }
 
-impl<P: Projection, S: EventStore, C: Codec> BatchHandler for ProjectionRunner<P, S, C> {
+impl<P, S, C> BatchHandler for ProjectionRunner<P, S, C>
+where
+    P: Projection,
+    S: LogStore + CommitWrites<P::Writes>,
+    C: Codec,
+{
     type Store = S;
     type Codec = C;
 
@@ -298,7 +440,7 @@ impl<P: Projection, S: EventStore, C: Codec> BatchHandler for ProjectionRunner<P
     /// Handles the batch and commits its writes with the position of the last
     /// event, in one transaction; on an error, commits what came before it.
     async fn process(&mut self, batch: &[StoredEvent]) -> Result<u64, RunnerError> {
-        let mut writes = ModelWrites::new();
+        let mut writes = P::Writes::default();
         let mut handled = 0;
         let mut done = None;
         let mut starts = Vec::new();
@@ -314,12 +456,12 @@ impl<P: Projection, S: EventStore, C: Codec> BatchHandler for ProjectionRunner<P
                     return Err(self.core.fail(error));
                 }
             };
-            let first = writes.statements().len();
+            let first = writes.len();
             if let Err(source) = self.handle_with_policy(&envelope, &mut writes).await {
                 self.commit_batch(&mut writes, done, &starts).await?;
                 return Err(RunnerError::handler(&self.core.consumer, record, source));
             }
-            if writes.statements().len() > first {
+            if writes.len() > first {
                 starts.push(EventWrites {
                     first,
                     record,
