@@ -22,6 +22,11 @@ use crate::store::{
 /// (streams and snapshots) and commit their new events with the tracking
 /// record (tracking). Implemented for every such store; name it in a
 /// [`Policy`]'s `react`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a process application's downstream store",
+    label = "a process application loads aggregates and commits their events with its tracking record",
+    note = "the downstream store needs the `TrackingStore` and `SnapshotStore` capabilities (every store of this crate has them)"
+)]
 pub trait ProcessStore: TrackingStore + SnapshotStore {}
 
 impl<S: TrackingStore + SnapshotStore> ProcessStore for S {}
@@ -123,7 +128,7 @@ where
     pub fn new(upstream: Application<US, UC>, downstream: Application<S, C>, policy: P) -> Self
     where
         US: LogStore,
-        S: ProcessStore,
+        S: TrackingStore + SnapshotStore,
     {
         let core = RunnerCore::new(policy.name().to_owned(), P::Event::stored_types());
         Self {

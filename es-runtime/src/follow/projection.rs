@@ -109,69 +109,57 @@ mod writes {
     }
 }
 
-/// A store that can commit a projection's writes `W` with its tracking
-/// record: every [`TrackingStore`] commits `()`, every [`ReadModelStore`]
-/// commits [`ModelWrites`].
+/// How a projection's writes commit to a store `S` with its tracking
+/// record: `()` to any [`TrackingStore`], [`ModelWrites`] to a
+/// [`ReadModelStore`]. Implemented for those two only.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot commit a projection's `{W}` with its tracking record",
+    message = "a projection's `{Self}` cannot be committed to `{S}`",
     label = "the projection's `type Writes` decides what the store must do",
     note = "`type Writes = ModelWrites` needs the `ReadModelStore` capability (SqliteStore, PostgresStore, AnySqlStore); `type Writes = ()` needs `TrackingStore`"
 )]
-pub trait CommitWrites<W>: TrackingStore {
-    /// Applies `writes` and moves `tracking.consumer` from exactly `after`
-    /// to `tracking.position`, atomically where the store can.
-    fn commit_writes(
-        &self,
-        writes: W,
+pub trait CommitWrites<S>: ProjectionWrites {
+    /// Applies these writes and moves `tracking.consumer` from exactly
+    /// `after` to `tracking.position`, atomically where the store can.
+    fn commit(
+        self,
+        store: &S,
         tracking: Tracking,
         after: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Applies `writes` and forgets `consumer`'s position: a rebuild's start.
-    fn reset_writes(
-        &self,
-        writes: W,
+    /// Applies these writes and forgets `consumer`'s position: a rebuild's
+    /// start.
+    fn reset(
+        self,
+        store: &S,
         consumer: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-impl<S: TrackingStore> CommitWrites<()> for S {
+impl<S: TrackingStore> CommitWrites<S> for () {
     /// Checks where the consumer stands, then records the position: a model
     /// kept in process has no effects in the store to commit with it.
-    async fn commit_writes(
-        &self,
-        (): (),
-        tracking: Tracking,
-        after: u64,
-    ) -> Result<(), StoreError> {
-        let current = self.tracked_position(&tracking.consumer).await?;
+    async fn commit(self, store: &S, tracking: Tracking, after: u64) -> Result<(), StoreError> {
+        let current = store.tracked_position(&tracking.consumer).await?;
         check_tracking(&tracking, current, Some(after))?;
-        self.append_tracked(AppendRequest::default(), tracking)
+        store
+            .append_tracked(AppendRequest::default(), tracking)
             .await
             .map(drop)
     }
 
-    async fn reset_writes(&self, (): (), consumer: &str) -> Result<(), StoreError> {
-        self.reset_tracking(consumer).await
+    async fn reset(self, store: &S, consumer: &str) -> Result<(), StoreError> {
+        store.reset_tracking(consumer).await
     }
 }
 
-impl<S: ReadModelStore> CommitWrites<ModelWrites> for S {
-    async fn commit_writes(
-        &self,
-        mut writes: ModelWrites,
-        tracking: Tracking,
-        after: u64,
-    ) -> Result<(), StoreError> {
-        self.commit_model(writes.take(), tracking, after).await
+impl<S: ReadModelStore> CommitWrites<S> for ModelWrites {
+    async fn commit(mut self, store: &S, tracking: Tracking, after: u64) -> Result<(), StoreError> {
+        store.commit_model(self.take(), tracking, after).await
     }
 
-    async fn reset_writes(
-        &self,
-        mut writes: ModelWrites,
-        consumer: &str,
-    ) -> Result<(), StoreError> {
-        self.reset_model(writes.take(), consumer).await
+    async fn reset(mut self, store: &S, consumer: &str) -> Result<(), StoreError> {
+        store.reset_model(self.take(), consumer).await
     }
 }
 
@@ -220,7 +208,8 @@ where
     /// error.
     pub fn new(app: Application<S, C>, projection: P) -> Self
     where
-        S: LogStore + CommitWrites<P::Writes>,
+        S: LogStore + TrackingStore,
+        P::Writes: CommitWrites<S>,
     {
         let core = RunnerCore::new(projection.name().to_owned(), P::Event::stored_types());
         Self {
@@ -235,7 +224,8 @@ where
 impl<P, S, C> ProjectionRunner<P, S, C>
 where
     P: Projection,
-    S: LogStore + CommitWrites<P::Writes>,
+    P::Writes: CommitWrites<S>,
+    S: LogStore + TrackingStore,
     C: Codec,
 {
     /// Makes this runner one of `count` workers sharing the projection,
@@ -309,9 +299,8 @@ where
     ) -> Result<u64, RunnerError> {
         let mut writes = P::Writes::default();
         self.projection.reset(&mut writes);
-        self.app
-            .store()
-            .reset_writes(writes, &self.core.consumer)
+        writes
+            .reset(self.app.store(), &self.core.consumer)
             .await
             .map_err(|error| self.core.fail(error.into()))?;
         self.core.reset_position();
@@ -346,12 +335,7 @@ where
     async fn commit_raw(&self, writes: P::Writes, position: u64) -> Result<(), StoreError> {
         let tracking = Tracking::new(self.core.consumer.clone(), position);
         let after = self.committed.load(Ordering::SeqCst);
-        match self
-            .app
-            .store()
-            .commit_writes(writes, tracking, after)
-            .await
-        {
+        match writes.commit(self.app.store(), tracking, after).await {
             Ok(()) => {}
             Err(StoreError::TrackingConflict { current, .. }) if current == position => {}
             Err(error) => return Err(error),
@@ -412,7 +396,8 @@ struct EventWrites<'a> {
 impl<P, S, C> BatchHandler for ProjectionRunner<P, S, C>
 where
     P: Projection,
-    S: LogStore + CommitWrites<P::Writes>,
+    P::Writes: CommitWrites<S>,
+    S: LogStore + TrackingStore,
     C: Codec,
 {
     type Store = S;
