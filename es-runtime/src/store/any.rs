@@ -83,6 +83,7 @@ impl fmt::Debug for AnySqlStore {
 }
 
 /// Splits `rest?a=b&c=d` into `rest` and its parameters.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn split_query(url: &str) -> (&str, Vec<(&str, &str)>) {
     match url.split_once('?') {
         None => (url, Vec::new()),

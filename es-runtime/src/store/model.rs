@@ -1,11 +1,10 @@
-//! Read-model writes: SQL a projection asks to run in the event store's own
-//! database, in the same transaction as its tracking record, so that each
-//! event takes effect exactly once even across crashes and restarts.
+//! Read-model writes: the SQL a projection asks a [`ReadModelStore`] to run
+//! with its tracking record.
 //!
-//! Statements use PostgreSQL-style numbered parameters (`$1`, `$2`, ...) on
-//! every store; SQLite runs them as `?1`, `?2`. Keep to SQL both databases
-//! understand (`INSERT ... ON CONFLICT (...) DO UPDATE`, `UPDATE`, `DELETE`)
-//! and the same projection runs on both.
+//! [`ReadModelStore`]: super::ReadModelStore
+
+// The statement checks serve the SQL stores, which are feature-gated.
+#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
 use super::StoreError;
 
@@ -79,7 +78,14 @@ pub struct ModelWrite {
 }
 
 /// The statements a projection's handler asks for, applied together with
-/// the tracking record.
+/// the tracking record: SQL in the event store's own database, committed in
+/// the same transaction as the projection's position, so that each event
+/// takes effect exactly once even across crashes and restarts.
+///
+/// Statements use PostgreSQL-style numbered parameters (`$1`, `$2`, ...) on
+/// every store; SQLite runs them as `?1`, `?2`. Keep to SQL both databases
+/// understand (`INSERT ... ON CONFLICT (...) DO UPDATE`, `UPDATE`, `DELETE`)
+/// and the same projection runs on both.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModelWrites {
     writes: Vec<ModelWrite>,
@@ -141,6 +147,7 @@ impl ModelWrites {
 
 /// Rewrites `$N` parameters as SQLite's `?N`, leaving quoted text and
 /// identifiers alone.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) fn to_sqlite_placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut quote: Option<char> = None;
