@@ -84,7 +84,7 @@ mod msgpack;
 pub mod protect;
 pub mod store;
 mod timestamp;
-pub mod upcast;
+mod versioning;
 
 pub use aggregate::{Aggregate, AggregateMeta, ApplyError};
 pub use application::{Application, ApplicationBuilder, Changes, Repository};
@@ -106,6 +106,28 @@ pub use store::model::{ModelWrite, ModelWrites, SqlValue};
 pub use timestamp::Timestamp;
 pub use uuid::Uuid;
 
+/// Upcasting: turning payloads stored by an older shape of an event (or of
+/// an aggregate's state) into the current shape.
+///
+/// Upcasters work on a codec-neutral document, [`Value`](upcast::Value)
+/// (JSON's data model), so they are written once whatever codec stores the
+/// payloads:
+///
+/// ```ignore
+/// #[upcast("TrickAdded", from = 1)]
+/// fn trick_added_v1(mut payload: Value) -> Value {
+///     payload["level"] = json!(1);
+///     payload
+/// }
+/// ```
+///
+/// Payloads at the current version decode directly; older ones decode into a
+/// `Value`, pass through each upcaster from their version to the current one,
+/// then decode into the current type.
+pub mod upcast {
+    pub use serde_json::{json, Value};
+}
+
 /// A boxed, sendable future: what the object-safe extension traits
 /// ([`protect::PayloadProtection`], [`protect::KeyStore`], [`Follower`])
 /// return.
@@ -119,11 +141,11 @@ pub mod __private {
     pub use crate::codec::{Codec, CodecError};
     pub use crate::event::{DomainEvent, Envelope, EventHeader, PayloadError};
     pub use crate::timestamp::Timestamp;
-    pub use crate::upcast::{
-        check_schema_version, decode_snapshot, decode_versioned, encode_snapshot,
-        snapshots_disabled,
+    pub use crate::versioning::{
+        check_schema_version, decode_snapshot, decode_versioned, encode_snapshot, from_value,
+        snapshots_disabled, SnapshotState,
     };
-    pub use crate::upcast::{from_value, Value};
+    pub use serde_json::Value;
     pub use ::core::clone::Clone;
     pub use ::core::ops::Deref;
     pub use ::core::option::Option::{self, None, Some};

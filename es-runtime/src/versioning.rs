@@ -1,22 +1,8 @@
-//! Upcasting: turning payloads stored by an older shape of an event (or of an
-//! aggregate's state) into the current shape.
-//!
-//! Upcasters work on a codec-neutral document, [`Value`] (JSON's data model),
-//! so they are written once whatever codec stores the payloads:
-//!
-//! ```ignore
-//! #[upcast("TrickAdded", from = 1)]
-//! fn trick_added_v1(mut payload: Value) -> Value {
-//!     payload["level"] = json!(1);
-//!     payload
-//! }
-//! ```
-//!
-//! Payloads at the current version decode directly; older ones decode into a
-//! `Value`, pass through each upcaster from their version to the current one,
-//! then decode into the current type.
+//! Schema versions: decoding payloads stored at an older version through
+//! the aggregate's upcasters, for events and snapshot states. What the code
+//! `#[aggregate]` generates calls (through `__private`).
 
-pub use serde_json::{json, Value};
+use serde_json::Value;
 
 use serde::de::DeserializeOwned;
 
@@ -25,14 +11,12 @@ use crate::codec::{Codec, CodecError};
 use crate::event::PayloadError;
 
 /// Decodes an upcast document into the current shape.
-#[doc(hidden)]
 pub fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, PayloadError> {
     serde_json::from_value(value).map_err(|error| PayloadError::Upcast(error.to_string()))
 }
 
 /// Fails unless a payload stored at `stored` can be read by code at
 /// `current`, for events that have never changed shape.
-#[doc(hidden)]
 pub fn check_schema_version(stored: u32, current: u32) -> Result<(), PayloadError> {
     match stored.cmp(&current) {
         std::cmp::Ordering::Equal => Ok(()),
@@ -46,7 +30,6 @@ pub fn check_schema_version(stored: u32, current: u32) -> Result<(), PayloadErro
 /// Decodes a payload stored at schema version `stored` into the shape of
 /// version `current`: directly when they are equal, otherwise through
 /// `upcast(version, document)` for each version from `stored` up.
-#[doc(hidden)]
 pub fn decode_versioned<C: Codec, T: DeserializeOwned>(
     codec: &C,
     payload: &[u8],
@@ -69,7 +52,6 @@ pub fn decode_versioned<C: Codec, T: DeserializeOwned>(
 }
 
 /// Bound on the state of aggregates with snapshots.
-#[doc(hidden)]
 #[diagnostic::on_unimplemented(
     message = "snapshots need a serializable state: `{Self}` must implement Serialize and Deserialize",
     label = "snapshots store the aggregate's fields",
@@ -80,7 +62,6 @@ pub trait SnapshotState: serde::Serialize + DeserializeOwned {}
 impl<T: serde::Serialize + DeserializeOwned> SnapshotState for T {}
 
 /// Encodes a snapshot payload: the state and the creation time.
-#[doc(hidden)]
 pub fn encode_snapshot<C: Codec, T: SnapshotState>(
     codec: &C,
     created_on: i64,
@@ -91,7 +72,6 @@ pub fn encode_snapshot<C: Codec, T: SnapshotState>(
 
 /// Decodes a snapshot payload, upcasting its `state` from `stored` to
 /// `current` with the aggregate's state upcasters.
-#[doc(hidden)]
 pub fn decode_snapshot<C: Codec, T: SnapshotState>(
     codec: &C,
     payload: &[u8],
@@ -107,7 +87,6 @@ pub fn decode_snapshot<C: Codec, T: SnapshotState>(
 }
 
 /// The error of encoding a snapshot of an aggregate declared without them.
-#[doc(hidden)]
 pub fn snapshots_disabled(aggregate: &str) -> CodecError {
     CodecError {
         codec: "snapshot",
