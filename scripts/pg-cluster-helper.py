@@ -115,22 +115,28 @@ def unhealthy(rest_ports, pg_ports):
 
 
 def not_writable(rest_ports, pg_ports, not_node):
-    """Why the cluster does not take writes yet, or None and the leader's node.
-    Strict synchronous mode blocks commits without a sync standby."""
+    """Why the cluster does not take writes yet, or None and the leader's node:
+    a running leader (not not_node) out of recovery with a synchronous standby
+    streaming from it (strict synchronous mode holds every commit until one
+    is). Asked of PostgreSQL itself: Patroni records the sync standby in etcd
+    seconds after commits already go through."""
     rows = members(rest_ports)
     leaders = [r for r in rows if r["role"] == "leader" and r["state"] == "running"
                and r["node"] != not_node]
     if len(leaders) != 1:
         return "no running leader" + (f" other than node{not_node}" if not_node else ""), None
-    if not any(r["role"] == "sync_standby" and r["state"] in UP for r in rows):
-        return "no running sync standby", None
     leader = leaders[0]
     try:
-        (in_recovery,) = query(pg_ports[leader["node"] - 1], "SELECT pg_is_in_recovery()")
+        got = query(pg_ports[leader["node"] - 1], """
+            SELECT pg_is_in_recovery(),
+                   EXISTS (SELECT FROM pg_stat_replication
+                           WHERE state = 'streaming' AND sync_state IN ('sync', 'quorum'))""")
     except Exception as e:
         return f"{leader['name']}: {str(e).strip()}", None
-    if in_recovery:
+    if got[0]:
         return f"{leader['name']} is still in recovery", None
+    if not got[1]:
+        return f"{leader['name']} has no synchronous standby streaming", None
     return None, leader["node"]
 
 
