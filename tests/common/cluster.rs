@@ -24,6 +24,7 @@
 
 #![allow(dead_code)]
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
@@ -60,6 +61,12 @@ const EXIT_PORTS_TAKEN: i32 = 3;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// Whether this thread holds a cluster: a second `start` would wait for
+    /// the first one's turn forever.
+    static HOLDS_CLUSTER: Cell<bool> = const { Cell::new(false) };
+}
 
 /// Whether the cluster tests are enabled (`CHRONICLE_TEST_CLUSTER=1`).
 pub fn enabled() -> bool {
@@ -155,7 +162,12 @@ impl Cluster {
     /// Start a cluster in a new temporary directory on a free port range and
     /// wait until it is healthy. Panics, with the script's output, on failure.
     pub fn start() -> Cluster {
+        assert!(
+            !HOLDS_CLUSTER.get(),
+            "this thread already holds a test cluster: one at a time (drop it first)"
+        );
         let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let keep = std::env::var(KEEP_VAR).is_ok_and(|v| v == "1");
         let dir = new_temp_dir();
         let t0 = Instant::now();
         let mut base = FIRST_BASE;
@@ -171,20 +183,24 @@ impl Cluster {
             match out {
                 Ok(_) => {
                     let env = parse_env(&dir.join("cluster.env"));
+                    HOLDS_CLUSTER.set(true);
                     return Cluster {
                         dir,
                         env,
                         started_in: t0.elapsed(),
                         stopped: false,
-                        keep: std::env::var(KEEP_VAR).is_ok_and(|v| v == "1"),
+                        keep,
                         _reservation: reservation,
                         _serial: serial,
                     };
                 }
                 // Taken between our check and the script's: try the next range.
                 Err(e) if e.code == Some(EXIT_PORTS_TAKEN) => base = b + RANGE,
+                // The script has torn down what it started and printed its logs.
                 Err(e) => {
-                    let _ = std::fs::remove_dir_all(&dir);
+                    if !keep {
+                        let _ = std::fs::remove_dir_all(&dir);
+                    }
                     panic!("could not start the test cluster in {}: {e}", dir.display());
                 }
             }
@@ -316,6 +332,12 @@ impl Cluster {
         self.run(&["kill-patroni", &check_node(i).to_string()]);
     }
 
+    /// SIGKILL only node `i`'s PostgreSQL processes; Patroni starts it again
+    /// in place (on a leader: crash recovery, then a new timeline, same node).
+    pub fn kill_postgres(&self, i: usize) {
+        self.run(&["kill-postgres", &check_node(i).to_string()]);
+    }
+
     /// Start node `i`'s Patroni again; it rejoins (pg_rewind if needed).
     /// Returns at once: follow with [`Cluster::wait_healthy`].
     pub fn restart_node(&self, i: usize) {
@@ -390,6 +412,7 @@ impl Cluster {
             return;
         }
         self.stopped = true;
+        HOLDS_CLUSTER.set(false);
         if thread::panicking() {
             // The test failed: show what the cluster was doing.
             if let Ok(logs) = script(&["logs", path_str(&self.dir), "30"]) {
