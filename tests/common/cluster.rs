@@ -242,7 +242,8 @@ impl Cluster {
         self.env("PGC_ANY_URL")
     }
 
-    /// The primary as key=value settings (`host=a,b,c port=x,y,z ...`).
+    /// The primary as key=value settings (`host=a,b,c port=x,y,z ...`), for
+    /// `tokio_postgres::Config`; `AnyStore::from_url` takes only the URL form.
     pub fn primary_dsn(&self) -> &str {
         self.env("PGC_PRIMARY_DSN")
     }
