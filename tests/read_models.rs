@@ -798,7 +798,7 @@ mod pg {
         let mut killed = 0;
         for _ in 0..4 {
             tokio::time::sleep(Duration::from_millis(60)).await;
-            killed += kill_backends(&killer, &schema).await;
+            killed += kill_backends(&killer, schema).await;
         }
         writer.await.unwrap();
         assert!(killed >= 4, "killed {killed} backends");
