@@ -36,7 +36,7 @@ struct Db {
 
 impl Db {
     async fn sqlite() -> Db {
-        Db::with(stores::any_sql_store_sqlite().await, "trick_counts".into()).await
+        Db::with(stores::sqlite_by_url().await, "trick_counts".into()).await
     }
 
     /// The harness's store, with the read-model table created.
@@ -746,7 +746,7 @@ mod pg {
     /// listener) report the schema as their application name, so a test can
     /// kill them.
     pub async fn db() -> Option<Db> {
-        let harness = postgres::any_sql_store().await?;
+        let harness = postgres::by_url::<AnySqlStore>().await?;
         let table = format!("{}.trick_counts", harness.schema().name());
         Some(Db::with(harness, table).await)
     }

@@ -17,6 +17,8 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use chronicle_es::store::AnySqlStore;
 use chronicle_es::store::{
     AnyStore, AppendOutcome, AppendRequest, EventStore, LogQuery, LogStore, Snapshot, StoreError,
     StreamAppend, StreamQuery, StreamStore, Tracking,
@@ -750,28 +752,30 @@ mod cases {
     }
 }
 
-/// Instantiates every case for one store, as `#[tokio::test]`s in a module.
-/// `$harness` gives an `Option<Harness<_>>` (from `tests/common`); `None`
-/// skips the test (PostgreSQL without its URL).
+/// Instantiates every case for each store, as `#[tokio::test]`s in a module
+/// named after the store. Each `$harness` gives an `Option<Harness<_>>`
+/// (from `tests/common`); `None` skips the test (PostgreSQL without its URL).
 macro_rules! conformance {
-    ($module:ident, $harness:expr) => {
-        mod $module {
-            use super::*;
-            conformance!(@cases $harness;
-                fields_round_trip,
-                stream_queries,
-                stale_expected_version_conflicts,
-                multi_stream_append_is_atomic,
-                idempotent_retry,
-                invalid_requests,
-                global_log,
-                concurrent_writers_one_wins,
-                concurrent_writers_different_streams,
-                follower_under_load,
-                tracking,
-                snapshots
-            );
-        }
+    ($($module:ident => $harness:expr),* $(,)?) => {
+        $(
+            mod $module {
+                use super::*;
+                conformance!(@cases $harness;
+                    fields_round_trip,
+                    stream_queries,
+                    stale_expected_version_conflicts,
+                    multi_stream_append_is_atomic,
+                    idempotent_retry,
+                    invalid_requests,
+                    global_log,
+                    concurrent_writers_one_wins,
+                    concurrent_writers_different_streams,
+                    follower_under_load,
+                    tracking,
+                    snapshots
+                );
+            }
+        )*
     };
     (@cases $harness:expr; $($case:ident),*) => {
         $(
@@ -787,35 +791,30 @@ macro_rules! conformance {
     };
 }
 
-conformance!(memory_store, Some(stores::memory()));
+conformance! {
+    memory_store => Some(stores::memory()),
+}
+
 #[cfg(feature = "sqlite")]
-conformance!(sqlite_store, Some(stores::sqlite_file().await));
-#[cfg(feature = "sqlite")]
-conformance!(
-    sqlite_in_memory_store,
-    Some(stores::sqlite_in_memory().await)
-);
-#[cfg(feature = "sqlite")]
-conformance!(any_store_by_url, Some(stores::any_store_sqlite().await));
+conformance! {
+    sqlite_store => Some(stores::sqlite_file().await),
+    sqlite_in_memory_store => Some(stores::sqlite_in_memory().await),
+    any_store_by_url => Some(stores::sqlite_by_url::<AnyStore>().await),
+    any_sql_store_by_url => Some(stores::sqlite_by_url::<AnySqlStore>().await),
+}
+
+// Without SQLite, `AnyStore` by URL is the in-memory store.
 #[cfg(not(feature = "sqlite"))]
-conformance!(any_store_by_url, Some(stores::any_store_memory().await));
-#[cfg(feature = "sqlite")]
-conformance!(
-    any_sql_store_by_url,
-    Some(stores::any_sql_store_sqlite().await)
-);
+conformance! {
+    any_store_by_url => Some(stores::memory_by_url().await),
+}
+
 #[cfg(feature = "postgres")]
-conformance!(postgres_store, common::postgres::store().await);
-#[cfg(feature = "postgres")]
-conformance!(
-    any_store_postgres_by_url,
-    common::postgres::any_store().await
-);
-#[cfg(feature = "postgres")]
-conformance!(
-    any_sql_store_postgres_by_url,
-    common::postgres::any_sql_store().await
-);
+conformance! {
+    postgres_store => common::postgres::store().await,
+    any_store_postgres_by_url => common::postgres::by_url::<AnyStore>().await,
+    any_sql_store_postgres_by_url => common::postgres::by_url::<AnySqlStore>().await,
+}
 
 // ---------------------------------------------------------------------------
 // Choosing a store by URL.

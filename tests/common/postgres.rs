@@ -24,10 +24,10 @@ use std::io::Write;
 use std::sync::Once;
 
 use chronicle_es::store::tokio_postgres::{self, NoTls};
-use chronicle_es::store::{AnySqlStore, AnyStore, PostgresStore};
+use chronicle_es::store::PostgresStore;
 use chronicle_es::Uuid;
 
-use super::stores::{Cleanup, Harness};
+use super::stores::{open_url, ByUrl, Cleanup, Harness};
 
 /// The variable that names the test server.
 pub const URL_ENV: &str = "CHRONICLE_TEST_POSTGRES_URL";
@@ -118,6 +118,14 @@ impl Schema {
         )
     }
 
+    /// A harness for `store`, which lives in this schema.
+    pub fn harness<S>(self, store: S) -> Harness<S> {
+        Harness {
+            store,
+            cleanup: Cleanup::Schema(self),
+        }
+    }
+
     /// Drops the schema now; panics if that fails.
     pub async fn drop_now(mut self) {
         raw_client(&self.url)
@@ -182,39 +190,16 @@ pub async fn store_in(url: &str, schema: &str) -> PostgresStore {
 /// A `PostgresStore` in a schema of its own ([`store_in`]); `None` when the
 /// URL rule says skip.
 pub async fn store() -> Option<Harness<PostgresStore>> {
-    let url = url()?;
-    let schema = Schema::fresh(&url);
-    let store = store_in(&url, schema.name()).await;
-    Some(Harness {
-        store,
-        cleanup: Cleanup::Schema(schema),
-    })
+    let schema = Schema::fresh(&url()?);
+    let store = store_in(schema.url(), schema.name()).await;
+    Some(schema.harness(store))
 }
 
-/// `AnyStore` opened by a `postgres://` URL, in a schema of its own.
-pub async fn any_store() -> Option<Harness<AnyStore>> {
-    let url = url()?;
-    let schema = Schema::fresh(&url);
-    let store = AnyStore::from_url(&schema.store_url())
-        .await
-        .unwrap_or_else(|error| panic!("cannot open an AnyStore at {URL_ENV}: {error}"));
-    assert_eq!(store.kind(), "postgres");
-    Some(Harness {
-        store,
-        cleanup: Cleanup::Schema(schema),
-    })
-}
-
-/// `AnySqlStore` opened by a `postgres://` URL, in a schema of its own.
-pub async fn any_sql_store() -> Option<Harness<AnySqlStore>> {
-    let url = url()?;
-    let schema = Schema::fresh(&url);
-    let store = AnySqlStore::from_url(&schema.store_url())
-        .await
-        .unwrap_or_else(|error| panic!("cannot open an AnySqlStore at {URL_ENV}: {error}"));
-    assert_eq!(store.kind(), "postgres");
-    Some(Harness {
-        store,
-        cleanup: Cleanup::Schema(schema),
-    })
+/// An `AnyStore` or `AnySqlStore` opened by a `postgres://` URL
+/// ([`Schema::store_url`]), in a schema of its own; `None` when the URL rule
+/// says skip.
+pub async fn by_url<S: ByUrl>() -> Option<Harness<S>> {
+    let schema = Schema::fresh(&url()?);
+    let store = open_url(&schema.store_url(), "postgres").await;
+    Some(schema.harness(store))
 }

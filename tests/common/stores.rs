@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 
 #[cfg(feature = "sqlite")]
-use chronicle_es::store::{AnySqlStore, SqliteStore};
-use chronicle_es::store::{AnyStore, MemoryStore};
+use chronicle_es::store::SqliteStore;
+use chronicle_es::store::{AnySqlStore, AnyStore, MemoryStore, StoreError};
 use chronicle_es::Uuid;
 
 #[cfg(feature = "postgres")]
@@ -145,46 +145,62 @@ pub async fn sqlite_in_memory() -> Harness<SqliteStore> {
     }
 }
 
-/// The `sqlite://` URL of a file in `directory`.
-#[cfg(feature = "sqlite")]
-fn sqlite_url(directory: &TempDir) -> String {
-    format!("sqlite://{}", directory.join(SQLITE_FILE).display())
+/// The stores chosen by URL, `AnyStore` and `AnySqlStore`, so that one
+/// harness opens either.
+pub trait ByUrl: Sized {
+    /// The type's name, for messages.
+    const NAME: &'static str;
+
+    async fn open_url(url: &str) -> Result<Self, StoreError>;
+
+    fn store_kind(&self) -> &'static str;
+}
+
+macro_rules! by_url {
+    ($($store:ident),*) => {
+        $(
+            impl ByUrl for $store {
+                const NAME: &'static str = stringify!($store);
+
+                async fn open_url(url: &str) -> Result<Self, StoreError> {
+                    $store::from_url(url).await
+                }
+
+                fn store_kind(&self) -> &'static str {
+                    self.kind()
+                }
+            }
+        )*
+    };
+}
+
+by_url!(AnyStore, AnySqlStore);
+
+/// Opens `url` as an `S`, and checks that it chose a `kind` store.
+pub async fn open_url<S: ByUrl>(url: &str, kind: &str) -> S {
+    let store = S::open_url(url)
+        .await
+        .unwrap_or_else(|error| panic!("cannot open an {} ({kind}): {error}", S::NAME));
+    assert_eq!(store.store_kind(), kind);
+    store
 }
 
 /// `AnyStore` opened by a `memory:` URL.
-pub async fn any_store_memory() -> Harness<AnyStore> {
-    let store = AnyStore::from_url("memory:").await.unwrap();
-    assert_eq!(store.kind(), "memory");
+pub async fn memory_by_url() -> Harness<AnyStore> {
     Harness {
-        store,
+        store: open_url("memory:", "memory").await,
         cleanup: Cleanup::Nothing,
     }
 }
 
-/// `AnyStore` opened by the `sqlite://` URL of a file in a directory of its
-/// own.
+/// An `AnyStore` or `AnySqlStore` opened by the `sqlite://` URL of a file
+/// in a directory of its own.
 #[cfg(feature = "sqlite")]
-pub async fn any_store_sqlite() -> Harness<AnyStore> {
+pub async fn sqlite_by_url<S: ByUrl>() -> Harness<S> {
     let directory = TempDir::create();
-    let store = AnyStore::from_url(&sqlite_url(&directory)).await.unwrap();
-    assert_eq!(store.kind(), "sqlite");
+    let url = format!("sqlite://{}", directory.join(SQLITE_FILE).display());
     Harness {
-        store,
-        cleanup: Cleanup::Directory(directory),
-    }
-}
-
-/// `AnySqlStore` opened by the `sqlite://` URL of a file in a directory of
-/// its own.
-#[cfg(feature = "sqlite")]
-pub async fn any_sql_store_sqlite() -> Harness<AnySqlStore> {
-    let directory = TempDir::create();
-    let store = AnySqlStore::from_url(&sqlite_url(&directory))
-        .await
-        .unwrap();
-    assert_eq!(store.kind(), "sqlite");
-    Harness {
-        store,
+        store: open_url(&url, "sqlite").await,
         cleanup: Cleanup::Directory(directory),
     }
 }
@@ -194,10 +210,10 @@ pub async fn any_sql_store_sqlite() -> Harness<AnySqlStore> {
 /// [`super::postgres::url`] gives a server. `store.kind()` names each.
 pub async fn any_stores() -> Vec<Harness<AnyStore>> {
     #[allow(unused_mut)] // without the sqlite and postgres features
-    let mut stores = vec![any_store_memory().await];
+    let mut stores = vec![memory_by_url().await];
     #[cfg(feature = "sqlite")]
-    stores.push(any_store_sqlite().await);
+    stores.push(sqlite_by_url().await);
     #[cfg(feature = "postgres")]
-    stores.extend(super::postgres::any_store().await);
+    stores.extend(super::postgres::by_url().await);
     stores
 }
