@@ -9,8 +9,9 @@
 //! - set and not empty (white space around it is trimmed): the tests use it;
 //! - unset, or empty (or only white space): when `CI` is set, the test
 //!   panics, so that CI cannot skip the PostgreSQL tests silently; otherwise
-//!   the test returns early and passes, and a note on stderr (not captured,
-//!   once per test binary) says that the PostgreSQL tests were skipped;
+//!   the test skips PostgreSQL (a PostgreSQL-only test returns early and
+//!   passes), and a note on stderr (not captured, once per test binary) says
+//!   so;
 //! - set but not Unicode: the test panics, CI or not.
 //!
 //! `CI` counts as set when it has a value other than empty, `0` or `false`
@@ -50,7 +51,7 @@ pub fn url() -> Option<String> {
         // Straight to stderr: the test harness captures `eprintln!`.
         let _ = writeln!(
             std::io::stderr(),
-            "note: {URL_ENV} is unset or empty: the PostgreSQL tests of this binary pass without running"
+            "note: {URL_ENV} is unset or empty: this test binary skips PostgreSQL"
         );
     });
     None
