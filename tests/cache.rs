@@ -1,50 +1,21 @@
 //! The aggregate cache on the in-memory application: hits equal fresh loads,
 //! changes saved behind its back are fast-forwarded, capacity is an LRU
-//! bound, concurrent use stays consistent with the store.
+//! bound, concurrent use stays consistent with the store. The `Dog` is the
+//! shared one of `tests/common/dogs.rs`.
+
+mod common;
 
 use std::sync::Arc;
 
 use chronicle_es::prelude::*;
 use chronicle_es::{AggregateCache, CacheStats};
-
-#[aggregate]
-#[derive(Debug, Clone, PartialEq)]
-pub struct Dog {
-    name: String,
-    tricks: Vec<String>,
-}
-
-#[aggregate]
-impl Dog {
-    #[event("Registered")]
-    pub fn register(name: String) -> Self {
-        Self {
-            name,
-            tricks: Vec::new(),
-        }
-    }
-
-    #[event("TrickAdded")]
-    pub fn add_trick(&mut self, trick: String) {
-        self.tricks.push(trick);
-    }
-
-    pub fn tricks(&self) -> &[String] {
-        &self.tricks
-    }
-}
-
-async fn registered(app: &Application, name: &str) -> Result<Dog, Error> {
-    let mut dog = Dog::register(name.into());
-    app.save(&mut dog).await?;
-    Ok(dog)
-}
+use common::dogs::{saved_dog, Dog};
 
 #[tokio::test]
 async fn a_hit_equals_a_fresh_load() -> Result<(), Error> {
     let app = Application::in_memory();
     let cache: AggregateCache<Dog> = AggregateCache::new(app.clone(), 10);
-    let mut dog = registered(&app, "Fido").await?;
+    let mut dog = saved_dog(&app, "Fido", 0).await;
     dog.add_trick("sit".into());
     app.save(&mut dog).await?;
 
@@ -93,7 +64,7 @@ async fn save_caches_the_saved_aggregate() -> Result<(), Error> {
 async fn a_copy_saved_behind_the_cache_is_fast_forwarded() -> Result<(), Error> {
     let app = Application::in_memory();
     let cache: AggregateCache<Dog> = AggregateCache::new(app.clone(), 10);
-    let dog = registered(&app, "Fido").await?;
+    let dog = saved_dog(&app, "Fido", 0).await;
     let cached = cache.get(dog.id()).await?;
     assert_eq!(cached.version(), 1);
 
@@ -135,9 +106,9 @@ async fn capacity_is_respected_least_recently_used_first_out() -> Result<(), Err
     let app = Application::in_memory();
     let cache: AggregateCache<Dog> = AggregateCache::new(app.clone(), 2);
     assert_eq!(cache.capacity(), 2);
-    let a = registered(&app, "A").await?.id();
-    let b = registered(&app, "B").await?.id();
-    let c = registered(&app, "C").await?.id();
+    let a = saved_dog(&app, "A", 0).await.id();
+    let b = saved_dog(&app, "B", 0).await.id();
+    let c = saved_dog(&app, "C", 0).await.id();
 
     cache.get(a).await?;
     cache.get(b).await?;
@@ -170,7 +141,7 @@ async fn capacity_is_respected_least_recently_used_first_out() -> Result<(), Err
 async fn capacity_zero_caches_nothing() -> Result<(), Error> {
     let app = Application::in_memory();
     let cache: AggregateCache<Dog> = AggregateCache::new(app.clone(), 0);
-    let dog = registered(&app, "Fido").await?;
+    let dog = saved_dog(&app, "Fido", 0).await;
     assert_eq!(cache.get(dog.id()).await?, dog);
     assert_eq!(cache.get(dog.id()).await?, dog);
     assert!(cache.is_empty());
@@ -183,7 +154,7 @@ async fn capacity_zero_caches_nothing() -> Result<(), Error> {
 async fn a_conflict_through_the_cache_evicts_and_the_next_get_is_the_truth() -> Result<(), Error> {
     let app = Application::in_memory();
     let cache: AggregateCache<Dog> = AggregateCache::new(app.clone(), 10);
-    let dog = registered(&app, "Fido").await?;
+    let dog = saved_dog(&app, "Fido", 0).await;
     let mut mine = cache.get(dog.id()).await?;
 
     let mut theirs: Dog = app.get(dog.id()).await?;
@@ -227,8 +198,8 @@ async fn not_found_is_an_error_and_caches_nothing() -> Result<(), Error> {
 async fn evict_and_clear() -> Result<(), Error> {
     let app = Application::in_memory();
     let cache: AggregateCache<Dog> = AggregateCache::new(app.clone(), 10);
-    let a = registered(&app, "A").await?.id();
-    let b = registered(&app, "B").await?.id();
+    let a = saved_dog(&app, "A", 0).await.id();
+    let b = saved_dog(&app, "B", 0).await.id();
     cache.get(a).await?;
     cache.get(b).await?;
     assert!(cache.evict(a));
@@ -250,7 +221,7 @@ async fn concurrent_gets_and_saves_end_consistent_with_the_store() -> Result<(),
     let cache: Arc<AggregateCache<Dog>> = Arc::new(AggregateCache::new(app.clone(), 3));
     let mut ids = Vec::new();
     for name in ["A", "B", "C", "D"] {
-        ids.push(registered(&app, name).await?.id());
+        ids.push(saved_dog(&app, name, 0).await.id());
     }
 
     let mut handles = Vec::new();
@@ -316,7 +287,7 @@ async fn clones_share_entries() -> Result<(), Error> {
     let app = Application::in_memory();
     let cache: AggregateCache<Dog> = AggregateCache::new(app.clone(), 10);
     let other = cache.clone();
-    let dog = registered(&app, "Fido").await?;
+    let dog = saved_dog(&app, "Fido", 0).await;
     cache.get(dog.id()).await?;
     assert!(other.contains(dog.id()));
     other.get(dog.id()).await?;

@@ -7,12 +7,18 @@
 //! (`cargo test --all-features --test evolution -- --ignored write_fixtures`
 //! with PostgreSQL running), and are committed so that the loading tests read
 //! data the old code really wrote.
+//!
+//! The dogs here are this file's own, not the shared `Dog` of
+//! `tests/common/dogs.rs`: the tests are about the two historic shapes.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 
 use chronicle_es::prelude::*;
 use chronicle_es::store::SqliteStore;
 use chronicle_es::upcast::{json, Value};
+use common::stores::TempDir;
 
 /// Ids derive from names, so the tests know them.
 const DOGS: Uuid = Uuid::from_u128(0x0d06_5c40_0000_4000_8000_0000_0000_0001);
@@ -199,19 +205,16 @@ async fn check_v2<S: EventStore>(app: &Application<S>) {
     assert_eq!(from_snapshot, reloaded);
 }
 
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("chronicle-evolution-{}", Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[tokio::test]
 async fn the_sqlite_fixture_written_by_v1_loads_into_v2() {
     // Work on a copy: the committed fixture stays as v1 wrote it.
-    let copy = temp_dir().join(SQLITE_FIXTURE);
+    let directory = TempDir::create();
+    let copy = directory.join(SQLITE_FIXTURE);
     std::fs::copy(fixtures().join(SQLITE_FIXTURE), &copy).unwrap();
     let app = Application::new(SqliteStore::open(&copy).await.unwrap());
     check_v2(&app).await;
+    drop(app);
+    drop(directory);
 }
 
 #[tokio::test]
@@ -224,32 +227,13 @@ async fn the_same_code_path_on_fresh_v1_data_in_memory() {
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::*;
-    use chronicle_es::store::tokio_postgres::{self, NoTls};
     use chronicle_es::store::PostgresStore;
-
-    fn url() -> Option<String> {
-        match std::env::var("CHRONICLE_TEST_POSTGRES_URL") {
-            Ok(url) => Some(url),
-            Err(_) if std::env::var_os("CI").is_some() => {
-                panic!("CHRONICLE_TEST_POSTGRES_URL must be set in CI")
-            }
-            Err(_) => {
-                eprintln!("skipping: CHRONICLE_TEST_POSTGRES_URL is not set");
-                None
-            }
-        }
-    }
-
-    async fn client(url: &str) -> tokio_postgres::Client {
-        let (client, connection) = tokio_postgres::connect(url, NoTls).await.unwrap();
-        tokio::spawn(connection);
-        client
-    }
+    use common::postgres::{raw_client, url, Schema};
 
     #[tokio::test]
     async fn the_postgres_fixture_written_by_v1_loads_into_v2() {
         let Some(url) = url() else { return };
-        let schema = format!("chronicle_test_{}", Uuid::new_v4().simple());
+        let schema = Schema::fresh(&url);
         let dump = std::fs::read_to_string(fixtures().join(POSTGRES_FIXTURE)).unwrap();
         // The dump is plain SQL (`--inserts`) but for psql meta-commands such
         // as `\restrict`, which a server does not understand.
@@ -258,17 +242,15 @@ mod postgres {
             .filter(|line| !line.starts_with('\\'))
             .flat_map(|line| [line, "\n"])
             .collect();
-        let client = client(&url).await;
+        let client = raw_client(&url).await;
         client
-            .batch_execute(&dump.replace(FIXTURE_SCHEMA, &schema))
+            .batch_execute(&dump.replace(FIXTURE_SCHEMA, schema.name()))
             .await
             .unwrap();
-        let app = Application::new(PostgresStore::connect(&url, &schema).await.unwrap());
+        let app = Application::new(PostgresStore::connect(&url, schema.name()).await.unwrap());
         check_v2(&app).await;
-        client
-            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-            .await
-            .unwrap();
+        drop(app);
+        schema.drop_now().await;
     }
 
     /// Writes the fixtures with the v1 code. Run by hand, once, with
@@ -286,7 +268,7 @@ mod postgres {
             .unwrap();
         write_v1(&Application::new(store)).await;
 
-        let client = client(&url).await;
+        let client = raw_client(&url).await;
         client
             .batch_execute(&format!("DROP SCHEMA IF EXISTS {FIXTURE_SCHEMA} CASCADE"))
             .await

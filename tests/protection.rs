@@ -4,14 +4,21 @@
 //! schema of its own) PostgreSQL.
 //!
 //! `cargo test --test protection --all-features`
+//!
+//! The stores and the PostgreSQL URL rule come from `tests/common`.
 
 #![cfg(any(feature = "msgpack", feature = "compression", feature = "encryption"))]
+
+mod common;
 
 use chronicle_es::prelude::*;
 use chronicle_es::store::MemoryStore;
 use chronicle_es::Codec;
 use serde::{Deserialize, Serialize};
 
+// This file's own `Dog`, not the shared one of `tests/common/dogs.rs`: it
+// snapshots every 4 events, because the tests check that snapshots are
+// encoded and protected like events, so its state is serde as well.
 #[aggregate(snapshot_every = 4)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dog {
@@ -134,7 +141,6 @@ async fn compression_shrinks_a_large_payload() {
 
 #[cfg(feature = "encryption")]
 mod encryption {
-    use std::path::PathBuf;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
@@ -146,6 +152,9 @@ mod encryption {
     use chronicle_es::BoxFuture;
 
     use super::*;
+    #[cfg(feature = "sqlite")]
+    use crate::common::stores;
+    use crate::common::stores::Cleanup;
 
     fn key(byte: u8) -> CipherKey {
         CipherKey::from_bytes(&[byte; 32]).unwrap()
@@ -159,40 +168,20 @@ mod encryption {
         return Protection::builder();
     }
 
-    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
-    fn temp_dir() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("chronicle-protection-{}", Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     /// A store and a key store beside it.
     struct Backend {
         name: &'static str,
         store: AnyStore,
         keys: Arc<dyn KeyStore>,
-        sqlite: Option<PathBuf>,
-        #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-        postgres: Option<(String, String)>,
+        /// The SQLite file's directory, or the PostgreSQL schema.
+        cleanup: Cleanup,
     }
 
     impl Backend {
         async fn cleanup(self) {
             drop(self.store);
             drop(self.keys);
-            if let Some(path) = &self.sqlite {
-                if let Some(dir) = path.parent() {
-                    let _ = std::fs::remove_dir_all(dir);
-                }
-            }
-            #[cfg(feature = "postgres")]
-            if let Some((url, schema)) = &self.postgres {
-                let client = pg::client(url).await;
-                client
-                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                    .await
-                    .unwrap();
-            }
+            self.cleanup.finish().await;
         }
     }
 
@@ -202,71 +191,34 @@ mod encryption {
             name: "memory",
             store: AnyStore::from(MemoryStore::new()),
             keys: Arc::new(MemoryKeyStore::new()),
-            sqlite: None,
-            postgres: None,
+            cleanup: Cleanup::Nothing,
         }];
         #[cfg(feature = "sqlite")]
         {
             use chronicle_es::protect::SqliteKeyStore;
-            use chronicle_es::store::SqliteStore;
-            let path = temp_dir().join("events.db");
-            let store = SqliteStore::open(&path).await.unwrap();
+            let harness = stores::sqlite_file().await;
+            let path = harness.sqlite_path();
             let keys = SqliteKeyStore::open(&path).await.unwrap();
             backends.push(Backend {
                 name: "sqlite",
-                store: AnyStore::from(store),
+                store: AnyStore::from(harness.store),
                 keys: Arc::new(keys),
-                sqlite: Some(path),
-                postgres: None,
+                cleanup: harness.cleanup,
             });
         }
         #[cfg(feature = "postgres")]
-        if let Some(url) = pg::url() {
+        if let Some(harness) = crate::common::postgres::store().await {
             use chronicle_es::protect::PostgresKeyStore;
-            use chronicle_es::store::PostgresStore;
-            let schema = format!("chronicle_protect_{}", Uuid::new_v4().simple());
-            let store = PostgresStore::builder(&url)
-                .schema(&schema)
-                .connect()
-                .await
-                .unwrap();
-            let keys = PostgresKeyStore::connect_in(&url, &schema).await.unwrap();
+            let (url, schema) = (harness.schema().url(), harness.schema().name());
+            let keys = PostgresKeyStore::connect_in(url, schema).await.unwrap();
             backends.push(Backend {
                 name: "postgres",
-                store: AnyStore::from(store),
+                store: AnyStore::from(harness.store),
                 keys: Arc::new(keys),
-                sqlite: None,
-                postgres: Some((url, schema)),
+                cleanup: harness.cleanup,
             });
         }
         backends
-    }
-
-    #[cfg(feature = "postgres")]
-    mod pg {
-        use chronicle_es::store::tokio_postgres::{self, NoTls};
-
-        /// The test server's URL; `None` (skip) only outside CI.
-        pub fn url() -> Option<String> {
-            match std::env::var("CHRONICLE_TEST_POSTGRES_URL") {
-                Ok(url) if !url.is_empty() => Some(url),
-                _ if std::env::var_os("CI").is_some() => panic!(
-                    "CI is set but CHRONICLE_TEST_POSTGRES_URL is not: the PostgreSQL protection tests must run in CI"
-                ),
-                _ => {
-                    eprintln!("note: CHRONICLE_TEST_POSTGRES_URL is unset; skipping PostgreSQL");
-                    None
-                }
-            }
-        }
-
-        pub async fn client(url: &str) -> tokio_postgres::Client {
-            let (client, connection) = tokio_postgres::connect(url, NoTls).await.unwrap();
-            tokio::spawn(async move {
-                let _ = connection.await;
-            });
-            client
-        }
     }
 
     fn app_with(store: &AnyStore, protection: impl PayloadProtection) -> Application<AnyStore> {
@@ -438,10 +390,10 @@ mod encryption {
     #[tokio::test]
     async fn tampered_rows_in_sqlite_fail_to_load() {
         use chronicle_es::protect::SqliteKeyStore;
-        use chronicle_es::store::SqliteStore;
 
-        let path = temp_dir().join("events.db");
-        let store = AnyStore::from(SqliteStore::open(&path).await.unwrap());
+        let harness = stores::sqlite_file().await;
+        let path = harness.sqlite_path();
+        let store = AnyStore::from(harness.store);
         let keys = SqliteKeyStore::open(&path).await.unwrap();
         let app = app_with(&store, builder().encrypt_per_stream(key(3), keys).build());
         let dog = saved_dog(&app, "Fido", 2).await;
@@ -496,7 +448,7 @@ mod encryption {
             Err(Error::Protection(ProtectionError::Tampered { .. }))
         ));
         drop((app, fresh, store, connection));
-        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+        harness.cleanup.finish().await;
     }
 
     #[tokio::test]

@@ -3,11 +3,13 @@
 //! is set (with `--features postgres`; each test in its own schema, dropped
 //! at the end). With `CI` set and no URL, the PostgreSQL tests fail.
 //!
-//! Every scenario runs on both stores through `AnySqlStore`; the read model is
-//! a table of trick counts per dog, written with `ModelWrites` and committed
-//! with the projection's tracking record.
+//! Every scenario runs on both stores through `AnySqlStore` (opened by URL,
+//! from `tests/common/stores.rs`); the read model is a table of trick counts
+//! per dog (the shared `Dog` of `tests/common/dogs.rs`), written with
+//! `ModelWrites` and committed with the projection's tracking record.
 
-use std::path::PathBuf;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use chronicle_es::prelude::*;
@@ -16,29 +18,8 @@ use chronicle_es::{
     HandlerError, ModelWrites, Policy, ProcessContext, ProcessRunner, Projection, ProjectionRunner,
     RunnerError, SqlValue, SubscriptionOptions, System,
 };
-
-#[aggregate]
-#[derive(Debug, Clone, PartialEq)]
-pub struct Dog {
-    name: String,
-    tricks: Vec<String>,
-}
-
-#[aggregate]
-impl Dog {
-    #[event("Registered")]
-    pub fn register(name: String) -> Self {
-        Self {
-            name,
-            tricks: Vec::new(),
-        }
-    }
-
-    #[event("TrickAdded")]
-    pub fn add_trick(&mut self, trick: String) {
-        self.tricks.push(trick);
-    }
-}
+use common::dogs::{saved_dog, BadgeEvent, BadgePolicy, Dog, DogEvent};
+use common::stores::{self, Cleanup, Harness};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -49,36 +30,19 @@ struct Db {
     app: Application<AnySqlStore>,
     /// The read-model table, qualified by the schema on PostgreSQL.
     table: String,
+    /// The SQLite file's directory or the PostgreSQL schema.
     cleanup: Cleanup,
-}
-
-enum Cleanup {
-    Directory(PathBuf),
-    #[cfg(feature = "postgres")]
-    Schema {
-        url: String,
-        schema: String,
-    },
 }
 
 impl Db {
     async fn sqlite() -> Db {
-        let directory =
-            std::env::temp_dir().join(format!("chronicle-read-models-{}", Uuid::new_v4()));
-        std::fs::create_dir_all(&directory).unwrap();
-        let store = chronicle_es::store::SqliteStore::open(directory.join("events.db"))
-            .await
-            .unwrap();
-        Db::with(
-            store.into(),
-            "trick_counts".into(),
-            Cleanup::Directory(directory),
-        )
-        .await
+        Db::with(stores::sqlite_by_url().await, "trick_counts".into()).await
     }
 
-    async fn with(store: AnySqlStore, table: String, cleanup: Cleanup) -> Db {
-        store
+    /// The harness's store, with the read-model table created.
+    async fn with(harness: Harness<AnySqlStore>, table: String) -> Db {
+        harness
+            .store
             .query_model(
                 &format!(
                     "CREATE TABLE IF NOT EXISTS {table} (dog TEXT PRIMARY KEY, name TEXT NOT NULL, tricks BIGINT NOT NULL)"
@@ -88,27 +52,15 @@ impl Db {
             .await
             .unwrap();
         Db {
-            app: Application::new(store),
+            app: Application::new(harness.store),
             table,
-            cleanup,
+            cleanup: harness.cleanup,
         }
     }
 
     async fn finish(self) {
         drop(self.app);
-        match self.cleanup {
-            Cleanup::Directory(directory) => {
-                let _ = std::fs::remove_dir_all(directory);
-            }
-            #[cfg(feature = "postgres")]
-            Cleanup::Schema { url, schema } => {
-                pg::raw_client(&url)
-                    .await
-                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                    .await
-                    .unwrap();
-            }
-        }
+        self.cleanup.finish().await;
     }
 
     fn projection(&self) -> TrickTable {
@@ -229,15 +181,6 @@ impl Projection for TrickTable {
             Vec::<SqlValue>::new(),
         );
     }
-}
-
-async fn save_dog(app: &Application<AnySqlStore>, name: &str, tricks: usize) -> Dog {
-    let mut dog = Dog::register(name.into());
-    for t in 0..tricks {
-        dog.add_trick(format!("trick {t}"));
-    }
-    app.save(&mut dog).await.unwrap();
-    dog
 }
 
 /// A cheap random number below `bound`.
@@ -409,7 +352,7 @@ async fn sql_values_round_trip_and_failing_statements_are_named(db: &Db) {
 }
 
 async fn a_projection_catches_up_then_follows_live(db: &Db) {
-    let fido = save_dog(&db.app, "Fido", 2).await;
+    let fido = saved_dog(&db.app, "Fido", 2).await;
     let mut runner = ProjectionRunner::new(db.app.clone(), db.projection());
     let mut waiter = runner.waiter();
     let stopper = runner.stopper();
@@ -417,7 +360,7 @@ async fn a_projection_catches_up_then_follows_live(db: &Db) {
     assert!(waiter.wait_for(3, WAIT).await, "caught up");
     assert_eq!(db.tricks_of(fido.id()).await, 2);
 
-    let rex = save_dog(&db.app, "Rex", 3).await;
+    let rex = saved_dog(&db.app, "Rex", 3).await;
     let end = db.app.last_position().await.unwrap();
     assert!(waiter.wait_for(end, WAIT).await, "followed live");
     stopper.stop();
@@ -435,12 +378,12 @@ async fn a_projection_catches_up_then_follows_live(db: &Db) {
 }
 
 async fn a_restarted_projection_handles_only_new_events(db: &Db) {
-    save_dog(&db.app, "Fido", 2).await;
+    saved_dog(&db.app, "Fido", 2).await;
     let mut first = ProjectionRunner::new(db.app.clone(), db.projection());
     assert_eq!(first.catch_up(|_| {}).await.unwrap(), 3);
     drop(first);
 
-    save_dog(&db.app, "Rex", 3).await;
+    saved_dog(&db.app, "Rex", 3).await;
     let mut second = ProjectionRunner::new(db.app.clone(), db.projection());
     assert_eq!(second.catch_up(|_| {}).await.unwrap(), 4);
     assert_eq!(db.counts().await, (2, 5));
@@ -451,7 +394,7 @@ async fn a_restarted_projection_handles_only_new_events(db: &Db) {
 async fn a_failing_statement_mid_batch_commits_the_events_before_it_and_nothing_of_its_event(
     db: &Db,
 ) {
-    let dog = save_dog(&db.app, "Fido", 5).await;
+    let dog = saved_dog(&db.app, "Fido", 5).await;
     let mut broken = db.projection();
     broken.fail_on = Some("trick 2".into());
     let mut runner = ProjectionRunner::new(db.app.clone(), broken);
@@ -492,7 +435,7 @@ async fn aborting_catch_up_at_random_points_while_writers_append_keeps_effects_e
             let app = db.app.clone();
             tokio::spawn(async move {
                 for d in 0..40 {
-                    save_dog(&app, &format!("dog {w}-{d}"), 1 + d % 4).await;
+                    saved_dog(&app, &format!("dog {w}-{d}"), 1 + d % 4).await;
                 }
             })
         })
@@ -547,7 +490,7 @@ async fn concurrent_writers_while_the_projection_follows_give_one_effect_per_eve
             let app = db.app.clone();
             tokio::spawn(async move {
                 for d in 0..25 {
-                    save_dog(&app, &format!("dog {w}-{d}"), 3).await;
+                    saved_dog(&app, &format!("dog {w}-{d}"), 3).await;
                 }
             })
         })
@@ -564,7 +507,7 @@ async fn concurrent_writers_while_the_projection_follows_give_one_effect_per_eve
 
 async fn partitioned_workers_share_one_table_without_double_counting(db: &Db) {
     for d in 0..30 {
-        save_dog(&db.app, &format!("dog {d}"), d % 5).await;
+        saved_dog(&db.app, &format!("dog {d}"), d % 5).await;
     }
     let mut system = System::new();
     for index in 0..3 {
@@ -577,7 +520,7 @@ async fn partitioned_workers_share_one_table_without_double_counting(db: &Db) {
     let running = system.start();
     // More events while the workers follow.
     for d in 30..45 {
-        save_dog(&db.app, &format!("dog {d}"), d % 5).await;
+        saved_dog(&db.app, &format!("dog {d}"), d % 5).await;
     }
     let end = db.app.last_position().await.unwrap();
     for waiter in &mut waiters {
@@ -600,7 +543,7 @@ async fn partitioned_workers_share_one_table_without_double_counting(db: &Db) {
 
 async fn a_rebuild_empties_the_table_and_catches_up_with_progress(db: &Db) {
     for d in 0..12 {
-        save_dog(&db.app, &format!("dog {d}"), d % 3).await;
+        saved_dog(&db.app, &format!("dog {d}"), d % 3).await;
     }
     let mut runner =
         ProjectionRunner::new(db.app.clone(), db.projection()).options(SubscriptionOptions {
@@ -625,7 +568,7 @@ async fn a_rebuild_empties_the_table_and_catches_up_with_progress(db: &Db) {
 }
 
 async fn live_wake_ups_arrive_well_under_the_polling_interval_and_stop_is_prompt(db: &Db) {
-    save_dog(&db.app, "Fido", 1).await;
+    saved_dog(&db.app, "Fido", 1).await;
     let mut runner =
         ProjectionRunner::new(db.app.clone(), db.projection()).options(SubscriptionOptions {
             poll_interval: Duration::from_secs(5),
@@ -640,7 +583,7 @@ async fn live_wake_ups_arrive_well_under_the_polling_interval_and_stop_is_prompt
     let mut slowest = Duration::ZERO;
     for round in 0..5 {
         let started = Instant::now();
-        let dog = save_dog(&db.app, &format!("dog {round}"), 0).await;
+        let dog = saved_dog(&db.app, &format!("dog {round}"), 0).await;
         let position = db.app.last_position().await.unwrap();
         assert!(waiter.wait_for(position, WAIT).await);
         slowest = slowest.max(started.elapsed());
@@ -664,23 +607,8 @@ async fn live_wake_ups_arrive_well_under_the_polling_interval_and_stop_is_prompt
 // ---------------------------------------------------------------------------
 // Process applications (SQLite).
 
-/// Awarded to a dog that knows three tricks.
-#[aggregate]
-#[derive(Debug, Clone, PartialEq)]
-pub struct Badge {
-    dog: Uuid,
-}
-
-const BADGES: Uuid = Uuid::from_u128(0xbad6_e000_0000_4000_8000_0000_0000_00aa);
+/// The namespace of certificate ids (badges: `common::dogs::BADGES`).
 const CERTIFICATES: Uuid = Uuid::from_u128(0xce27_0000_0000_4000_8000_0000_0000_00aa);
-
-#[aggregate]
-impl Badge {
-    #[event("BadgeAwarded", id = Uuid::new_v5(&BADGES, dog.as_bytes()))]
-    pub fn award(dog: Uuid) -> Self {
-        Self { dog }
-    }
-}
 
 /// Issued for every badge: the second hop.
 #[aggregate]
@@ -694,27 +622,6 @@ impl Certificate {
     #[event("CertificateIssued", id = Uuid::new_v5(&CERTIFICATES, badge.as_bytes()))]
     pub fn issue(badge: Uuid) -> Self {
         Self { badge }
-    }
-}
-
-struct BadgePolicy;
-
-impl Policy for BadgePolicy {
-    type Event = DogEvent;
-
-    fn name(&self) -> &str {
-        "badges"
-    }
-
-    async fn react<S: chronicle_es::ProcessStore, C: chronicle_es::Codec>(
-        &self,
-        event: &Envelope<DogEvent>,
-        process: &mut ProcessContext<'_, S, C>,
-    ) -> Result<(), HandlerError> {
-        if matches!(event.event, DogEvent::TrickAdded { .. }) && event.version == 4 {
-            process.save(&mut Badge::award(event.stream_id))?;
-        }
-        Ok(())
     }
 }
 
@@ -749,7 +656,7 @@ async fn a_process_application_on_sqlite_saves_badges_with_tracking_and_chains_c
     app.save_with(&mut fido, &Metadata::new().with_correlation_id(correlation))
         .await
         .unwrap();
-    save_dog(app, "Buster", 1).await;
+    saved_dog(app, "Buster", 1).await;
     let dogs_end = app.last_position().await.unwrap();
 
     let mut system = System::new()
@@ -804,7 +711,7 @@ async fn a_process_application_on_sqlite_saves_badges_with_tracking_and_chains_c
     let mut certificates = system.waiter("certificates").unwrap();
     let running = system.start();
     for d in 0..6 {
-        save_dog(app, &format!("dog {d}"), d).await;
+        saved_dog(app, &format!("dog {d}"), d).await;
     }
     let deadline = Instant::now() + WAIT;
     loop {
@@ -832,65 +739,16 @@ async fn a_process_application_on_sqlite_saves_badges_with_tracking_and_chains_c
 #[cfg(feature = "postgres")]
 mod pg {
     use super::*;
-    use chronicle_es::store::tokio_postgres::{self, NoTls};
-    use chronicle_es::store::PostgresStore;
+    use chronicle_es::store::tokio_postgres;
+    use common::postgres::{self, raw_client};
 
-    /// The test server's URL; `None` (skip) only outside CI.
-    pub fn url() -> Option<String> {
-        match std::env::var("CHRONICLE_TEST_POSTGRES_URL") {
-            Ok(url) if !url.is_empty() => Some(url),
-            _ if std::env::var_os("CI").is_some() => panic!(
-                "CI is set but CHRONICLE_TEST_POSTGRES_URL is not: the PostgreSQL read-model tests must run in CI"
-            ),
-            _ => {
-                eprintln!("note: CHRONICLE_TEST_POSTGRES_URL is unset; skipping a PostgreSQL test");
-                None
-            }
-        }
-    }
-
-    pub async fn raw_client(url: &str) -> tokio_postgres::Client {
-        let (client, connection) =
-            tokio_postgres::connect(url, NoTls)
-                .await
-                .unwrap_or_else(|error| {
-                    panic!("cannot connect to CHRONICLE_TEST_POSTGRES_URL: {error}")
-                });
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        client
-    }
-
-    /// A store in a fresh schema; its connections (pool and listener) report
-    /// the schema as their application name, so a test can kill them.
+    /// The store in a schema of its own; its connections (pool and
+    /// listener) report the schema as their application name, so a test can
+    /// kill them.
     pub async fn db() -> Option<Db> {
-        let url = url()?;
-        let schema = format!("chronicle_models_{}", Uuid::new_v4().simple());
-        let store = PostgresStore::builder(&url)
-            .schema(&schema)
-            .application_name(&schema)
-            .connect()
-            .await
-            .unwrap_or_else(|error| panic!("cannot open a PostgresStore: {error}"));
-        Some(
-            Db::with(
-                store.into(),
-                format!("{schema}.trick_counts"),
-                Cleanup::Schema {
-                    url,
-                    schema: schema.clone(),
-                },
-            )
-            .await,
-        )
-    }
-
-    fn schema_of(db: &Db) -> String {
-        match &db.cleanup {
-            Cleanup::Schema { schema, .. } => schema.clone(),
-            Cleanup::Directory(_) => unreachable!("a PostgreSQL test"),
-        }
+        let harness = postgres::by_url::<AnySqlStore>().await?;
+        let table = format!("{}.trick_counts", harness.schema().name());
+        Some(Db::with(harness, table).await)
     }
 
     /// Terminates every backend of the store (pool and listener); returns
@@ -910,13 +768,10 @@ mod pg {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_follower_survives_terminated_backends_and_misses_nothing() {
         let Some(db) = db().await else { return };
-        let schema = schema_of(&db);
-        let Cleanup::Schema { url, .. } = &db.cleanup else {
-            unreachable!()
-        };
-        let killer = raw_client(url).await;
+        let schema = db.cleanup.schema().name();
+        let killer = raw_client(db.cleanup.schema().url()).await;
         for d in 0..10 {
-            save_dog(&db.app, &format!("dog {d}"), 2).await;
+            saved_dog(&db.app, &format!("dog {d}"), 2).await;
         }
         let mut runner =
             ProjectionRunner::new(db.app.clone(), db.projection()).options(SubscriptionOptions {
@@ -935,7 +790,7 @@ mod pg {
             let app = db.app.clone();
             tokio::spawn(async move {
                 for d in 10..60 {
-                    save_dog(&app, &format!("dog {d}"), 2).await;
+                    saved_dog(&app, &format!("dog {d}"), 2).await;
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
             })
@@ -943,7 +798,7 @@ mod pg {
         let mut killed = 0;
         for _ in 0..4 {
             tokio::time::sleep(Duration::from_millis(60)).await;
-            killed += kill_backends(&killer, &schema).await;
+            killed += kill_backends(&killer, schema).await;
         }
         writer.await.unwrap();
         assert!(killed >= 4, "killed {killed} backends");
@@ -975,7 +830,7 @@ mod pg {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let started = Instant::now();
-        save_dog(&db.app, "late", 1).await;
+        saved_dog(&db.app, "late", 1).await;
         let end = db.app.last_position().await.unwrap();
         assert!(waiter.wait_for(end, WAIT).await);
         assert!(
@@ -993,7 +848,7 @@ mod pg {
     async fn parameters_bind_as_the_inferred_types_and_results_read_back() {
         let Some(db) = db().await else { return };
         let store = db.app.store();
-        let schema = schema_of(&db);
+        let schema = db.cleanup.schema().name();
         store
             .query_model(
                 &format!(

@@ -1,10 +1,18 @@
 //! Snapshots: automatic by interval, overridden per application, on demand,
-//! and used by `get` and `get_at`, on every store.
+//! and used by `get` and `get_at`, on every store (`AnyStore` harnesses from
+//! `tests/common/stores.rs`).
+
+mod common;
 
 use chronicle_es::prelude::*;
-use chronicle_es::store::{AnyStore, SqliteStore};
+use chronicle_es::store::AnyStore;
 use chronicle_es::SnapshotError;
+use common::stores;
 use serde::{Deserialize, Serialize};
+
+// This file's own aggregates, not the shared `Dog`: the tests count
+// versions and snapshots, so they need an aggregate whose snapshot interval
+// is part of the test (`Counter`), and one without snapshots (`Plain`).
 
 #[aggregate(snapshot_every = 5)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,61 +49,6 @@ impl Plain {
     }
 }
 
-/// Drops the PostgreSQL schemas `stores` made.
-#[cfg(feature = "postgres")]
-async fn drop_schemas(stores: &[(&'static str, AnyStore, Option<String>)]) {
-    use chronicle_es::store::tokio_postgres::{self, NoTls};
-    let Some(url) = postgres_url() else { return };
-    let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
-    tokio::spawn(connection);
-    for schema in stores.iter().filter_map(|(_, _, schema)| schema.as_ref()) {
-        client
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .await
-            .unwrap();
-    }
-}
-
-#[cfg(not(feature = "postgres"))]
-async fn drop_schemas(_: &[(&'static str, AnyStore, Option<String>)]) {}
-
-/// Every store, each new; the PostgreSQL one in its own schema.
-async fn stores() -> Vec<(&'static str, AnyStore, Option<String>)> {
-    let dir = std::env::temp_dir().join(format!("chronicle-snapshots-{}", Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let sqlite = SqliteStore::open(dir.join("snapshots.db")).await.unwrap();
-    let mut stores = vec![
-        (
-            "memory",
-            AnyStore::from(chronicle_es::store::MemoryStore::new()),
-            None,
-        ),
-        ("sqlite", AnyStore::from(sqlite), None),
-    ];
-    if let Some(url) = postgres_url() {
-        let schema = format!("chronicle_test_{}", Uuid::new_v4().simple());
-        let store = AnyStore::from_url(&format!("{url}?schema={schema}"))
-            .await
-            .unwrap();
-        stores.push(("postgres", store, Some(schema)));
-    }
-    stores
-}
-
-/// The PostgreSQL URL for tests; in CI a missing URL is a failure.
-fn postgres_url() -> Option<String> {
-    if !cfg!(feature = "postgres") {
-        return None;
-    }
-    match std::env::var("CHRONICLE_TEST_POSTGRES_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("CHRONICLE_TEST_POSTGRES_URL must be set in CI")
-        }
-        Err(_) => None,
-    }
-}
-
 async fn snapshot_versions(app: &Application<AnyStore>, id: Uuid) -> Vec<u64> {
     let mut versions = Vec::new();
     let mut max = None;
@@ -112,8 +65,9 @@ async fn snapshot_versions(app: &Application<AnyStore>, id: Uuid) -> Vec<u64> {
 
 #[tokio::test]
 async fn snapshots_are_taken_at_intervals_and_used_for_loading() {
-    let stores = stores().await;
-    for (name, store, _) in &stores {
+    let stores = stores::any_stores().await;
+    for harness in &stores {
+        let (name, store) = (harness.store.kind(), &harness.store);
         let app = Application::new(store.clone());
         let mut counter = Counter::start("c".into());
         app.save(&mut counter).await.unwrap();
@@ -160,7 +114,9 @@ async fn snapshots_are_taken_at_intervals_and_used_for_loading() {
             assert_eq!(at.count, expected, "{name} at {version}");
         }
     }
-    drop_schemas(&stores).await;
+    for harness in stores {
+        harness.finish().await;
+    }
 }
 
 #[tokio::test]

@@ -1,115 +1,31 @@
 //! The event store conformance suite: the same tests against every store.
 //!
-//! `cargo test --test store_conformance` runs them on the memory and SQLite
-//! stores (and `AnyStore` over both); add `--features postgres` and set
+//! `cargo test --test store_conformance` runs them on the memory store,
+//! SQLite (a file and in memory), and `AnyStore` and `AnySqlStore` opened by
+//! a SQLite URL; add `--features postgres` and set
 //! `CHRONICLE_TEST_POSTGRES_URL` (e.g. `postgres://postgres@127.0.0.1:5432/test`)
-//! for PostgreSQL. Without the URL the PostgreSQL tests print a note and pass,
-//! unless `CI` is set, where they fail.
+//! for PostgreSQL, and `AnyStore` and `AnySqlStore` opened by a PostgreSQL
+//! URL. Without the URL the PostgreSQL tests print a note and pass, unless
+//! `CI` is set, where they fail (the rule: `tests/common/postgres.rs`).
 //!
 //! Every test isolates itself: its own memory store, its own temporary SQLite
-//! file, its own PostgreSQL schema (dropped at the end), so they run in parallel.
+//! file, its own PostgreSQL schema (dropped at the end), so they run in
+//! parallel. The stores come from `tests/common/stores.rs`.
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use chronicle_es::store::AnySqlStore;
 use chronicle_es::store::{
-    AnyStore, AppendOutcome, AppendRequest, EventStore, LogQuery, LogStore, MemoryStore, Snapshot,
-    StoreError, StreamAppend, StreamQuery, StreamStore, Tracking,
+    AnyStore, AppendOutcome, AppendRequest, EventStore, LogQuery, LogStore, Snapshot, StoreError,
+    StreamAppend, StreamQuery, StreamStore, Tracking,
 };
 use chronicle_es::store::{NewEvent, StoredEvent};
 use chronicle_es::{Metadata, Timestamp, Uuid};
-
-// ---------------------------------------------------------------------------
-// Harnesses: one store per test, and what to clean up afterwards.
-
-struct Harness<S> {
-    store: Arc<S>,
-    cleanup: Cleanup,
-}
-
-enum Cleanup {
-    Nothing,
-    Directory(PathBuf),
-    #[cfg(feature = "postgres")]
-    Schema {
-        url: String,
-        schema: String,
-    },
-}
-
-impl<S> Harness<S> {
-    async fn finish(self) {
-        drop(self.store);
-        match self.cleanup {
-            Cleanup::Nothing => {}
-            Cleanup::Directory(directory) => {
-                let _ = std::fs::remove_dir_all(directory);
-            }
-            #[cfg(feature = "postgres")]
-            Cleanup::Schema { url, schema } => {
-                let client = pg::raw_client(&url).await;
-                client
-                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                    .await
-                    .unwrap();
-            }
-        }
-    }
-}
-
-fn temp_dir() -> PathBuf {
-    let directory = std::env::temp_dir().join(format!("chronicle-test-{}", Uuid::new_v4()));
-    std::fs::create_dir_all(&directory).unwrap();
-    directory
-}
-
-async fn memory() -> Option<Harness<MemoryStore>> {
-    Some(Harness {
-        store: Arc::new(MemoryStore::new()),
-        cleanup: Cleanup::Nothing,
-    })
-}
-
-#[cfg(feature = "sqlite")]
-async fn sqlite() -> Option<Harness<chronicle_es::store::SqliteStore>> {
-    let directory = temp_dir();
-    let store = chronicle_es::store::SqliteStore::open(directory.join("events.db"))
-        .await
-        .unwrap();
-    Some(Harness {
-        store: Arc::new(store),
-        cleanup: Cleanup::Directory(directory),
-    })
-}
-
-#[cfg(feature = "sqlite")]
-async fn sqlite_in_memory() -> Option<Harness<chronicle_es::store::SqliteStore>> {
-    Some(Harness {
-        store: Arc::new(chronicle_es::store::SqliteStore::in_memory().await.unwrap()),
-        cleanup: Cleanup::Nothing,
-    })
-}
-
-/// `AnyStore` chosen by URL: SQLite when compiled in, else memory.
-async fn any_store() -> Option<Harness<AnyStore>> {
-    #[cfg(feature = "sqlite")]
-    {
-        let directory = temp_dir();
-        let url = format!("sqlite://{}", directory.join("any.db").display());
-        let store = AnyStore::from_url(&url).await.unwrap();
-        assert_eq!(store.kind(), "sqlite");
-        Some(Harness {
-            store: Arc::new(store),
-            cleanup: Cleanup::Directory(directory),
-        })
-    }
-    #[cfg(not(feature = "sqlite"))]
-    Some(Harness {
-        store: Arc::new(AnyStore::from_url("memory:").await.unwrap()),
-        cleanup: Cleanup::Nothing,
-    })
-}
+use common::stores::{self, TempDir};
 
 // ---------------------------------------------------------------------------
 // Building requests.
@@ -836,49 +752,69 @@ mod cases {
     }
 }
 
-/// Instantiates every case for one store, as `#[tokio::test]`s in a module.
+/// Instantiates every case for each store, as `#[tokio::test]`s in a module
+/// named after the store. Each `$harness` gives an `Option<Harness<_>>`
+/// (from `tests/common`); `None` skips the test (PostgreSQL without its URL).
 macro_rules! conformance {
-    ($module:ident, $factory:path) => {
-        mod $module {
-            use super::*;
-            conformance!(@cases $factory;
-                fields_round_trip,
-                stream_queries,
-                stale_expected_version_conflicts,
-                multi_stream_append_is_atomic,
-                idempotent_retry,
-                invalid_requests,
-                global_log,
-                concurrent_writers_one_wins,
-                concurrent_writers_different_streams,
-                follower_under_load,
-                tracking,
-                snapshots
-            );
-        }
+    ($($module:ident => $harness:expr),* $(,)?) => {
+        $(
+            mod $module {
+                use super::*;
+                conformance!(@cases $harness;
+                    fields_round_trip,
+                    stream_queries,
+                    stale_expected_version_conflicts,
+                    multi_stream_append_is_atomic,
+                    idempotent_retry,
+                    invalid_requests,
+                    global_log,
+                    concurrent_writers_one_wins,
+                    concurrent_writers_different_streams,
+                    follower_under_load,
+                    tracking,
+                    snapshots
+                );
+            }
+        )*
     };
-    (@cases $factory:path; $($case:ident),*) => {
+    (@cases $harness:expr; $($case:ident),*) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $case() {
-                let Some(harness) = $factory().await else {
+                let Some(harness) = $harness else {
                     return;
                 };
-                cases::$case(Arc::clone(&harness.store)).await;
-                harness.finish().await;
+                cases::$case(Arc::new(harness.store)).await;
+                harness.cleanup.finish().await;
             }
         )*
     };
 }
 
-conformance!(memory_store, memory);
+conformance! {
+    memory_store => Some(stores::memory()),
+}
+
 #[cfg(feature = "sqlite")]
-conformance!(sqlite_store, sqlite);
-#[cfg(feature = "sqlite")]
-conformance!(sqlite_in_memory_store, sqlite_in_memory);
-conformance!(any_store_by_url, any_store);
+conformance! {
+    sqlite_store => Some(stores::sqlite_file().await),
+    sqlite_in_memory_store => Some(stores::sqlite_in_memory().await),
+    any_store_by_url => Some(stores::sqlite_by_url::<AnyStore>().await),
+    any_sql_store_by_url => Some(stores::sqlite_by_url::<AnySqlStore>().await),
+}
+
+// Without SQLite, `AnyStore` by URL is the in-memory store.
+#[cfg(not(feature = "sqlite"))]
+conformance! {
+    any_store_by_url => Some(stores::memory_by_url().await),
+}
+
 #[cfg(feature = "postgres")]
-conformance!(postgres_store, pg::store);
+conformance! {
+    postgres_store => common::postgres::store().await,
+    any_store_postgres_by_url => common::postgres::by_url::<AnyStore>().await,
+    any_sql_store_postgres_by_url => common::postgres::by_url::<AnySqlStore>().await,
+}
 
 // ---------------------------------------------------------------------------
 // Choosing a store by URL.
@@ -904,7 +840,7 @@ async fn store_urls() {
             .await
             .unwrap();
         assert_eq!(store.last_position().await.unwrap(), 2);
-        let directory = temp_dir();
+        let directory = TempDir::create();
         let url = format!(
             "sqlite://{}?synchronous=normal&table_prefix=app_",
             directory.join("x.db").display()
@@ -928,7 +864,7 @@ async fn store_urls() {
             AnyStore::from_url("sqlite://x.db?table_prefix=drop%20table").await,
             Err(StoreError::Config(_))
         ));
-        let _ = std::fs::remove_dir_all(directory);
+        drop(directory);
     }
     #[cfg(not(feature = "postgres"))]
     assert!(matches!(
@@ -949,7 +885,7 @@ mod sqlite_only {
     /// Events survive closing and reopening the file; positions continue.
     #[tokio::test]
     async fn reopen_keeps_everything() {
-        let directory = temp_dir();
+        let directory = TempDir::create();
         let path = directory.join("events.db");
         let stream = Uuid::new_v4();
         {
@@ -965,14 +901,14 @@ mod sqlite_only {
         let outcome = store.append(one(stream, 3, events(1))).await.unwrap();
         assert_eq!(outcome.last_position, Some(4));
         drop(store);
-        let _ = std::fs::remove_dir_all(directory);
+        drop(directory);
     }
 
     /// Two stores with different table prefixes share a file, isolated; a
     /// bad prefix is refused.
     #[tokio::test]
     async fn table_prefixes() {
-        let directory = temp_dir();
+        let directory = TempDir::create();
         let path = directory.join("events.db");
         let a = SqliteStore::builder(&path)
             .table_prefix("a_")
@@ -994,13 +930,13 @@ mod sqlite_only {
             ));
         }
         drop((a, b));
-        let _ = std::fs::remove_dir_all(directory);
+        drop(directory);
     }
 
     /// JSON payloads are TEXT that SQLite's JSON functions can query.
     #[tokio::test]
     async fn json_payloads_are_queryable() {
-        let directory = temp_dir();
+        let directory = TempDir::create();
         let path = directory.join("events.db");
         let store = SqliteStore::open(&path).await.unwrap();
         let mut batch = events(1);
@@ -1016,14 +952,14 @@ mod sqlite_only {
             .unwrap();
         assert_eq!(name, "Fido");
         drop(store);
-        let _ = std::fs::remove_dir_all(directory);
+        drop(directory);
     }
 
     /// Rows edited by hand into nonsense give typed errors naming the stream
     /// and version; everything else stays readable.
     #[tokio::test]
     async fn corrupt_rows() {
-        let directory = temp_dir();
+        let directory = TempDir::create();
         let path = directory.join("events.db");
         let store = SqliteStore::open(&path).await.unwrap();
         let streams: Vec<Uuid> = (0..6).map(|_| Uuid::new_v4()).collect();
@@ -1133,14 +1069,14 @@ mod sqlite_only {
             other => panic!("expected a corrupt-record error, got {other:?}"),
         }
         drop(store);
-        let _ = std::fs::remove_dir_all(directory);
+        drop(directory);
     }
 
     /// Several stores on one file (as several processes would): appends
     /// stay atomic and ordered across them.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn two_stores_one_file() {
-        let directory = temp_dir();
+        let directory = TempDir::create();
         let path = directory.join("events.db");
         let a = Arc::new(SqliteStore::open(&path).await.unwrap());
         let b = Arc::new(SqliteStore::open(&path).await.unwrap());
@@ -1160,7 +1096,7 @@ mod sqlite_only {
         assert_eq!(won, 1);
         assert_eq!(read_all(&*b, stream).await.len(), 2);
         drop((a, b));
-        let _ = std::fs::remove_dir_all(directory);
+        drop(directory);
     }
 }
 
@@ -1168,83 +1104,10 @@ mod sqlite_only {
 // PostgreSQL only.
 
 #[cfg(feature = "postgres")]
-conformance!(any_store_postgres_by_url, pg::any_store);
-
-#[cfg(feature = "postgres")]
 mod pg {
     use super::*;
-    use chronicle_es::store::tokio_postgres::{self, NoTls};
     use chronicle_es::store::PostgresStore;
-
-    /// The test server's URL; `None` (skip) only outside CI.
-    pub fn url() -> Option<String> {
-        match std::env::var("CHRONICLE_TEST_POSTGRES_URL") {
-            Ok(url) if !url.is_empty() => Some(url),
-            _ if std::env::var_os("CI").is_some() => panic!(
-                "CI is set but CHRONICLE_TEST_POSTGRES_URL is not: the PostgreSQL store tests must run in CI"
-            ),
-            _ => {
-                eprintln!(
-                    "note: CHRONICLE_TEST_POSTGRES_URL is unset; skipping a PostgreSQL store test"
-                );
-                None
-            }
-        }
-    }
-
-    pub async fn raw_client(url: &str) -> tokio_postgres::Client {
-        let (client, connection) =
-            tokio_postgres::connect(url, NoTls)
-                .await
-                .unwrap_or_else(|error| {
-                    panic!("cannot connect to CHRONICLE_TEST_POSTGRES_URL: {error}")
-                });
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        client
-    }
-
-    pub fn schema_name() -> String {
-        format!("chronicle_test_{}", Uuid::new_v4().simple())
-    }
-
-    /// A store in `schema`; its connections report the schema as their
-    /// application name, so a test can find (and kill) them.
-    pub async fn store_in(url: &str, schema: &str) -> PostgresStore {
-        PostgresStore::builder(url)
-            .schema(schema)
-            .application_name(schema)
-            .connect()
-            .await
-            .unwrap_or_else(|error| {
-                panic!("cannot open a PostgresStore at CHRONICLE_TEST_POSTGRES_URL: {error}")
-            })
-    }
-
-    pub async fn store() -> Option<Harness<PostgresStore>> {
-        let url = url()?;
-        let schema = schema_name();
-        let store = store_in(&url, &schema).await;
-        Some(Harness {
-            store: Arc::new(store),
-            cleanup: Cleanup::Schema { url, schema },
-        })
-    }
-
-    pub async fn any_store() -> Option<Harness<AnyStore>> {
-        let url = url()?;
-        let schema = schema_name();
-        let separator = if url.contains('?') { '&' } else { '?' };
-        let store = AnyStore::from_url(&format!("{url}{separator}schema={schema}"))
-            .await
-            .unwrap();
-        assert_eq!(store.kind(), "postgres");
-        Some(Harness {
-            store: Arc::new(store),
-            cleanup: Cleanup::Schema { url, schema },
-        })
-    }
+    use common::postgres::{raw_client, store, url, Schema};
 
     fn positions(events: &[StoredEvent]) -> Vec<u64> {
         events.iter().map(|e| e.position).collect()
@@ -1258,7 +1121,7 @@ mod pg {
         let Some(harness) = store().await else {
             return;
         };
-        let store = &*harness.store;
+        let store = &harness.store;
         store
             .append(one(Uuid::new_v4(), 0, events(2)))
             .await
@@ -1315,7 +1178,7 @@ mod pg {
         let Some(harness) = store().await else {
             return;
         };
-        let store = Arc::clone(&harness.store);
+        let store = Arc::new(harness.store);
         let done = Arc::new(AtomicBool::new(false));
         let follower = {
             let store = Arc::clone(&store);
@@ -1376,20 +1239,23 @@ mod pg {
         assert_eq!(full.len(), 4 * 3 + 3 * 60);
         assert_eq!(ids(&seen), ids(&full));
         drop(store);
-        harness.finish().await;
+        harness.cleanup.finish().await;
     }
 
     /// Killing the pool's backends does not break the next calls.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn terminated_backends_reconnect() {
-        let Some(url) = url() else {
+        let Some(harness) = store().await else {
             return;
         };
-        let schema = schema_name();
-        let store = Arc::new(store_in(&url, &schema).await);
+        let store = Arc::new(harness.store);
+        let (url, schema) = (
+            harness.cleanup.schema().url(),
+            harness.cleanup.schema().name(),
+        );
         let stream = Uuid::new_v4();
         store.append(one(stream, 0, events(2))).await.unwrap();
-        let raw = raw_client(&url).await;
+        let raw = raw_client(url).await;
         for round in 0..3u64 {
             // Open several pooled connections.
             let reads: Vec<_> = (0..4)
@@ -1420,12 +1286,7 @@ mod pg {
             assert_eq!(store.last_position().await.unwrap(), 3 + round);
         }
         drop(store);
-        Harness {
-            store: Arc::new(()),
-            cleanup: Cleanup::Schema { url, schema },
-        }
-        .finish()
-        .await;
+        harness.cleanup.finish().await;
     }
 
     /// Several stores starting at once on a new schema all succeed.
@@ -1434,10 +1295,10 @@ mod pg {
         let Some(url) = url() else {
             return;
         };
-        let schema = schema_name();
+        let schema = Schema::fresh(&url);
         let starts: Vec<_> = (0..6)
             .map(|_| {
-                let (url, schema) = (url.clone(), schema.clone());
+                let (url, schema) = (url.clone(), schema.name().to_owned());
                 tokio::spawn(async move { PostgresStore::connect(&url, &schema).await })
             })
             .collect();
@@ -1451,12 +1312,7 @@ mod pg {
             .unwrap();
         assert_eq!(stores[5].last_position().await.unwrap(), 1);
         drop(stores);
-        Harness {
-            store: Arc::new(()),
-            cleanup: Cleanup::Schema { url, schema },
-        }
-        .finish()
-        .await;
+        schema.drop_now().await;
     }
 
     /// Schema names are checked, never interpolated as given.
@@ -1481,9 +1337,7 @@ mod pg {
         let Some(harness) = store().await else {
             return;
         };
-        let Cleanup::Schema { url, schema } = &harness.cleanup else {
-            unreachable!()
-        };
+        let (url, schema) = (harness.schema().url(), harness.schema().name());
         let stream = Uuid::new_v4();
         let correlation = Uuid::new_v4();
         let mut batch = events(2);
@@ -1526,10 +1380,8 @@ mod pg {
         let Some(harness) = store().await else {
             return;
         };
-        let Cleanup::Schema { url, schema } = &harness.cleanup else {
-            unreachable!()
-        };
-        let store = &*harness.store;
+        let (url, schema) = (harness.schema().url(), harness.schema().name());
+        let store = &harness.store;
         let streams: Vec<Uuid> = (0..6).map(|_| Uuid::new_v4()).collect();
         for stream in &streams {
             store.append(one(*stream, 0, events(3))).await.unwrap();
@@ -1538,7 +1390,7 @@ mod pg {
         let raw = raw_client(url).await;
         let edit = |set: &'static str, stream: Uuid, version: i64| {
             let raw = &raw;
-            let schema = schema.clone();
+            let schema = schema.to_owned();
             async move {
                 let changed = raw
                     .execute(

@@ -1,5 +1,8 @@
 //! Subscriptions, projections, process applications and systems, on the
-//! in-memory store (the SQL read-model tests live in `tests/read_models.rs`).
+//! in-memory store (the SQL read-model tests live in `tests/read_models.rs`),
+//! with the shared `Dog`, `Badge` and `BadgePolicy` of `tests/common/dogs.rs`.
+
+mod common;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -11,49 +14,10 @@ use chronicle_es::store::{
     AppendOutcome, AppendRequest, MemoryStore, Snapshot, StoreError, StoredEvent, Tracking,
 };
 use chronicle_es::{
-    ErrorPolicy, HandlerError, Policy, ProcessContext, ProcessRunner, Projection, ProjectionRunner,
-    RunnerError, Subscription, SubscriptionOptions, System,
+    ErrorPolicy, HandlerError, ProcessRunner, Projection, ProjectionRunner, RunnerError,
+    Subscription, SubscriptionOptions, System,
 };
-
-#[aggregate]
-#[derive(Debug, Clone, PartialEq)]
-pub struct Dog {
-    name: String,
-    tricks: Vec<String>,
-}
-
-#[aggregate]
-impl Dog {
-    #[event("Registered")]
-    pub fn register(name: String) -> Self {
-        Self {
-            name,
-            tricks: Vec::new(),
-        }
-    }
-
-    #[event("TrickAdded")]
-    pub fn add_trick(&mut self, trick: String) {
-        self.tricks.push(trick);
-    }
-}
-
-/// Awarded to a dog that knows three tricks.
-#[aggregate]
-#[derive(Debug, Clone, PartialEq)]
-pub struct Badge {
-    dog: Uuid,
-}
-
-const BADGES: Uuid = Uuid::from_u128(0xbad6_e000_0000_4000_8000_0000_0000_0001);
-
-#[aggregate]
-impl Badge {
-    #[event("BadgeAwarded", id = Uuid::new_v5(&BADGES, dog.as_bytes()))]
-    pub fn award(dog: Uuid) -> Self {
-        Self { dog }
-    }
-}
+use common::dogs::{saved_dog, Badge, BadgePolicy, DogEvent, BADGES};
 
 /// Counts tricks per dog, in process.
 #[derive(Default)]
@@ -84,46 +48,12 @@ impl Projection for TrickCounts {
     }
 }
 
-/// Awards a badge when a dog learns its third trick.
-struct BadgePolicy;
-
-impl Policy for BadgePolicy {
-    type Event = DogEvent;
-
-    fn name(&self) -> &str {
-        "badges"
-    }
-
-    async fn react<S: chronicle_es::ProcessStore, C: chronicle_es::Codec>(
-        &self,
-        event: &Envelope<DogEvent>,
-        process: &mut ProcessContext<'_, S, C>,
-    ) -> Result<(), HandlerError> {
-        if let DogEvent::TrickAdded { .. } = event.event {
-            if event.version == 4 {
-                let mut badge = Badge::award(event.stream_id);
-                process.save(&mut badge)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-async fn dog_with_tricks(app: &Application, name: &str, tricks: usize) -> Dog {
-    let mut dog = Dog::register(name.into());
-    for t in 0..tricks {
-        dog.add_trick(format!("trick {t}"));
-    }
-    app.save(&mut dog).await.unwrap();
-    dog
-}
-
 const WAIT: Duration = Duration::from_secs(10);
 
 #[tokio::test]
 async fn a_subscription_catches_up_then_receives_live_events_then_stops() {
     let app = Application::in_memory();
-    dog_with_tricks(&app, "Fido", 2).await;
+    saved_dog(&app, "Fido", 2).await;
     let mut subscription = Subscription::new(app.clone(), 0, SubscriptionOptions::default());
     let caught_up = subscription.next_batch().await.unwrap().unwrap();
     assert_eq!(caught_up.len(), 3);
@@ -132,7 +62,7 @@ async fn a_subscription_catches_up_then_receives_live_events_then_stops() {
     let writer = app.clone();
     let live = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        dog_with_tricks(&writer, "Rex", 1).await;
+        saved_dog(&writer, "Rex", 1).await;
     });
     let batch = tokio::time::timeout(WAIT, subscription.next_batch())
         .await
@@ -153,14 +83,14 @@ async fn a_subscription_catches_up_then_receives_live_events_then_stops() {
 #[tokio::test]
 async fn a_projection_catches_up_follows_live_and_lets_callers_wait_for_their_writes() {
     let app = Application::in_memory();
-    let fido = dog_with_tricks(&app, "Fido", 2).await;
+    let fido = saved_dog(&app, "Fido", 2).await;
     let mut runner = ProjectionRunner::new(app.clone(), TrickCounts::default());
     let mut waiter = runner.waiter();
     let stopper = runner.stopper();
     let task = tokio::spawn(async move { runner.run().await.map(|()| runner) });
     assert!(waiter.wait_for(3, WAIT).await);
 
-    let mut rex = dog_with_tricks(&app, "Rex", 1).await;
+    let mut rex = saved_dog(&app, "Rex", 1).await;
     rex.add_trick("beg".into());
     let outcome = app.save(&mut rex).await.unwrap();
     assert!(waiter.wait_for(outcome.last_position.unwrap(), WAIT).await);
@@ -177,11 +107,11 @@ async fn a_projection_catches_up_follows_live_and_lets_callers_wait_for_their_wr
 #[tokio::test]
 async fn a_restarted_projection_resumes_from_its_tracked_position_and_rebuilds_in_one_call() {
     let app = Application::in_memory();
-    dog_with_tricks(&app, "Fido", 2).await;
+    saved_dog(&app, "Fido", 2).await;
     let mut first = ProjectionRunner::new(app.clone(), TrickCounts::default());
     assert_eq!(first.catch_up(|_| {}).await.unwrap(), 3);
 
-    dog_with_tricks(&app, "Rex", 3).await;
+    saved_dog(&app, "Rex", 3).await;
     // A new runner (a restarted process) handles only what came after.
     let mut second = ProjectionRunner::new(app.clone(), TrickCounts::default());
     assert_eq!(second.catch_up(|_| {}).await.unwrap(), 4);
@@ -227,7 +157,7 @@ impl Projection for Flaky {
 #[tokio::test]
 async fn a_handler_error_stops_the_runner_with_the_event_named_and_nothing_is_skipped() {
     let app = Application::in_memory();
-    let dog = dog_with_tricks(&app, "Fido", 3).await;
+    let dog = saved_dog(&app, "Fido", 3).await;
     let failures = Arc::new(AtomicU32::new(1));
     let mut runner = ProjectionRunner::new(
         app.clone(),
@@ -260,7 +190,7 @@ async fn a_handler_error_stops_the_runner_with_the_event_named_and_nothing_is_sk
 
     // With a retry policy, a transient failure is retried in place.
     let app = Application::in_memory();
-    dog_with_tricks(&app, "Fido", 3).await;
+    saved_dog(&app, "Fido", 3).await;
     failures.store(2, Ordering::SeqCst);
     let mut runner = ProjectionRunner::new(
         app.clone(),
@@ -282,7 +212,7 @@ async fn partitioned_workers_share_a_projection_without_handling_an_event_twice(
     let app = Application::in_memory();
     let mut all = Vec::new();
     for d in 0..30 {
-        all.push(dog_with_tricks(&app, &format!("dog {d}"), d % 4).await.id());
+        all.push(saved_dog(&app, &format!("dog {d}"), d % 4).await.id());
     }
     let mut handled: Vec<Uuid> = Vec::new();
     let mut streams_per_worker = Vec::new();
@@ -312,7 +242,7 @@ async fn partitioned_workers_share_a_projection_without_handling_an_event_twice(
 async fn a_process_application_saves_its_effects_with_correlation_and_causation() {
     let dogs = Application::in_memory();
     let badges = Application::in_memory();
-    let mut dog = dog_with_tricks(&dogs, "Fido", 2).await;
+    let mut dog = saved_dog(&dogs, "Fido", 2).await;
     let correlation = Uuid::new_v4();
     dog.add_trick("sit".into());
     dogs.save_with(&mut dog, &Metadata::new().with_correlation_id(correlation))
@@ -411,7 +341,7 @@ async fn a_crash_between_handling_and_committing_has_no_double_effect() {
         inner: MemoryStore::new(),
         armed: true.into(),
     });
-    dog_with_tricks(&dogs, "Fido", 3).await;
+    saved_dog(&dogs, "Fido", 3).await;
     let mut runner = ProcessRunner::new(dogs.clone(), badges.clone(), BadgePolicy);
     // The commit of the first event fails: the runner stops, nothing stored.
     assert!(runner.catch_up(|_| {}).await.is_err());
@@ -460,7 +390,7 @@ async fn concurrent_writers_while_a_projection_follows_give_one_effect_per_event
             let app = app.clone();
             tokio::spawn(async move {
                 for d in 0..25 {
-                    dog_with_tricks(&app, &format!("dog {w}-{d}"), 3).await;
+                    saved_dog(&app, &format!("dog {w}-{d}"), 3).await;
                 }
             })
         })
@@ -481,7 +411,7 @@ async fn a_system_runs_deterministically_or_concurrently_with_the_same_effects()
     let dogs = Application::in_memory();
     let badges = Application::in_memory();
     for d in 0..5 {
-        dog_with_tricks(&dogs, &format!("dog {d}"), d).await;
+        saved_dog(&dogs, &format!("dog {d}"), d).await;
     }
     let mut system = System::new()
         .with(ProcessRunner::new(
@@ -510,7 +440,7 @@ async fn a_system_runs_deterministically_or_concurrently_with_the_same_effects()
     let mut badge_waiter = system.waiter("badges").unwrap();
     let running = system.start();
     for d in 0..5 {
-        dog_with_tricks(&dogs2, &format!("dog {d}"), d).await;
+        saved_dog(&dogs2, &format!("dog {d}"), d).await;
     }
     let end = dogs2.last_position().await.unwrap();
     assert!(badge_waiter.wait_for(end, WAIT).await);
