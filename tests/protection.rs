@@ -211,7 +211,7 @@ mod encryption {
             use chronicle_es::store::SqliteStore;
             let path = temp_dir().join("events.db");
             let store = SqliteStore::open(&path).await.unwrap();
-            let keys = SqliteKeyStore::open(&path).await.unwrap();
+            let keys = SqliteKeyStore::new(&store).await.unwrap();
             backends.push(Backend {
                 name: "sqlite",
                 store: AnyStore::from(store),
@@ -441,8 +441,9 @@ mod encryption {
         use chronicle_es::store::SqliteStore;
 
         let path = temp_dir().join("events.db");
-        let store = AnyStore::from(SqliteStore::open(&path).await.unwrap());
-        let keys = SqliteKeyStore::open(&path).await.unwrap();
+        let sqlite = SqliteStore::open(&path).await.unwrap();
+        let store = AnyStore::from(sqlite.clone());
+        let keys = SqliteKeyStore::new(&sqlite).await.unwrap();
         let app = app_with(&store, builder().encrypt_per_stream(key(3), keys).build());
         let dog = saved_dog(&app, "Fido", 2).await;
         let record = first_record(&app, &dog).await;
@@ -488,14 +489,14 @@ mod encryption {
         let fresh = app_with(
             &store,
             builder()
-                .encrypt_per_stream(key(3), SqliteKeyStore::open(&path).await.unwrap())
+                .encrypt_per_stream(key(3), SqliteKeyStore::new(&sqlite).await.unwrap())
                 .build(),
         );
         assert!(matches!(
             fresh.get::<Dog>(other.id()).await,
             Err(Error::Protection(ProtectionError::Tampered { .. }))
         ));
-        drop((app, fresh, store, connection));
+        drop((app, fresh, store, sqlite, connection));
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 

@@ -78,6 +78,40 @@ pub(crate) fn version_from_db(value: i64, stream_id: Uuid) -> Result<u64, StoreE
     }
 }
 
+/// A stream's current version as the database computes it (`MAX(version)`,
+/// 0 for a stream with no events).
+pub(crate) fn stream_version_from_db(value: i64, stream_id: Uuid) -> Result<u64, StoreError> {
+    u64::try_from(value)
+        .map_err(|_| corrupt(stream_id, 0, format!("stored version {value} is negative")))
+}
+
+/// A consumer's tracked position: 0 or more.
+pub(crate) fn tracked_from_db(
+    backend_name: &'static str,
+    value: i64,
+    consumer: &str,
+) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| {
+        backend(
+            backend_name,
+            format!("tracked position {value} of consumer `{consumer}` is negative"),
+        )
+    })
+}
+
+/// The log's last position (0 when empty).
+pub(crate) fn last_position_from_db(
+    backend_name: &'static str,
+    value: i64,
+) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| {
+        backend(
+            backend_name,
+            format!("last log position {value} is negative"),
+        )
+    })
+}
+
 /// A stored log position: 1 or more.
 pub(crate) fn position_from_db(
     value: i64,

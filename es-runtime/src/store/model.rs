@@ -213,6 +213,14 @@ pub(crate) fn check_write(index: usize, write: &ModelWrite) -> Result<(), StoreE
     Ok(())
 }
 
+/// Checks every write of a commit ([`check_write`]), naming the first bad one.
+pub(crate) fn check_writes(writes: &[ModelWrite]) -> Result<(), StoreError> {
+    for (index, write) in writes.iter().enumerate() {
+        check_write(index, write)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
