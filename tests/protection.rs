@@ -500,6 +500,40 @@ mod encryption {
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
+    /// A key store made for a PostgreSQL store keeps its keys in the
+    /// store's schema, on the store's pool.
+    #[cfg(feature = "postgres")]
+    #[tokio::test]
+    async fn postgres_keys_live_in_the_store_schema() {
+        use chronicle_es::protect::PostgresKeyStore;
+        use chronicle_es::store::PostgresStore;
+
+        let Some(url) = pg::url() else { return };
+        let schema = format!("chronicle_keys_{}", Uuid::new_v4().simple());
+        let store = PostgresStore::connect(&url, &schema).await.unwrap();
+        let keys = PostgresKeyStore::for_store(&store).await.unwrap();
+        let stream = Uuid::new_v4();
+        let created = keys.create(stream, vec![7; 40]).await.unwrap();
+        assert!(matches!(&created, KeyRecord::Active(key) if key == &[7; 40]));
+        let client = pg::client(&url).await;
+        let count: i64 = client
+            .query_one(&format!("SELECT count(*) FROM {schema}.data_keys"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(count, 1);
+        keys.forget(stream).await.unwrap();
+        assert!(matches!(
+            keys.load(stream).await.unwrap(),
+            Some(KeyRecord::Forgotten)
+        ));
+        drop((keys, store));
+        client
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await
+            .unwrap();
+    }
+
     #[tokio::test]
     async fn unprotected_payloads_are_refused() {
         let store = AnyStore::from(MemoryStore::new());
