@@ -213,6 +213,16 @@ pub(crate) fn check_write(index: usize, write: &ModelWrite) -> Result<(), StoreE
     Ok(())
 }
 
+/// A statement for `query_model`, checked as a write is.
+pub(crate) fn checked_query(sql: &str, params: Vec<SqlValue>) -> Result<ModelWrite, StoreError> {
+    let write = ModelWrite {
+        sql: sql.to_owned(),
+        params,
+    };
+    check_write(0, &write)?;
+    Ok(write)
+}
+
 /// Checks every write of a commit ([`check_write`]), naming the first bad one.
 pub(crate) fn check_writes(writes: &[ModelWrite]) -> Result<(), StoreError> {
     for (index, write) in writes.iter().enumerate() {

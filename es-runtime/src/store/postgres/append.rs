@@ -9,10 +9,10 @@ use uuid::Uuid;
 use super::connection::{retrying, Failure};
 use super::rows::{split_payload, PgTime};
 use super::{PostgresStore, BACKEND};
-use crate::store::decision::{decide, validate_request, StreamCheck};
+use crate::store::decision::{decide, StreamCheck};
 use crate::store::encoding::{
-    backend, check_tracking_fits, check_versions_fit, metadata_to_json, position_from_db,
-    stream_version_from_db, to_db, tracked_from_db,
+    backend, check_append, metadata_to_json, position_from_db, stream_version_from_db, to_db,
+    tracked_from_db,
 };
 use crate::store::error::StoreError;
 use crate::store::request::{AppendOutcome, AppendRequest, Tracking};
@@ -143,11 +143,7 @@ impl PostgresStore {
         request: AppendRequest,
         tracking: Option<Tracking>,
     ) -> Result<AppendOutcome, StoreError> {
-        validate_request(&request)?;
-        check_versions_fit(&request)?;
-        if let Some(tracking) = &tracking {
-            check_tracking_fits(tracking)?;
-        }
+        check_append(&request, tracking.as_ref())?;
         if request.streams.is_empty() && tracking.is_none() {
             return Ok(AppendOutcome {
                 last_position: None,
@@ -217,14 +213,9 @@ impl PostgresStore {
             .collect();
         let consumer = tracking.map(|t| t.consumer.as_str());
         let sql = &self.inner.sql.state;
-        let rows = retrying!(self, |client| {
-            let statement = client.prepare_cached(sql).await?;
-            Ok::<_, Failure>(
-                client
-                    .query(&statement, &[&streams, &low, &high, &consumer])
-                    .await?,
-            )
-        })?;
+        let rows = self
+            .query_cached(sql, &[&streams, &low, &high, &consumer])
+            .await?;
 
         let mut actual: Vec<(Uuid, i64)> = Vec::new();
         let mut stored: Vec<(Uuid, i64, Uuid, i64)> = Vec::new();

@@ -4,11 +4,14 @@
 use std::error::Error as StdError;
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use deadpool_postgres::{
+    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
+};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
 
-use super::BACKEND;
+use super::{PostgresStore, BACKEND};
 use crate::store::encoding::backend;
 use crate::store::error::StoreError;
 
@@ -158,6 +161,32 @@ macro_rules! retrying {
     }};
 }
 pub(super) use retrying;
+
+/// Connections for the store's own statements.
+impl PostgresStore {
+    /// A pooled connection, for work that must not be retried.
+    pub(super) async fn client(&self) -> Result<Object, StoreError> {
+        self.inner
+            .pool
+            .get()
+            .await
+            .map_err(|error| backend(BACKEND, error))
+    }
+
+    /// Runs one of the store's statements (prepared once per connection) and
+    /// returns its rows (none for a write), again on a fresh connection when
+    /// the connection fails.
+    pub(super) async fn query_cached(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        retrying!(self, |client| {
+            let statement = client.prepare_cached(sql).await?;
+            Ok::<_, Failure>(client.query(&statement, params).await?)
+        })
+    }
+}
 
 #[cfg(test)]
 mod tests {

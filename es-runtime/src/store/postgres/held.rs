@@ -6,8 +6,7 @@ use deadpool_postgres::Object;
 
 use super::append::AppendParams;
 use super::{PostgresStore, BACKEND};
-use crate::store::decision::validate_request;
-use crate::store::encoding::{backend, check_versions_fit};
+use crate::store::encoding::{backend, check_append};
 use crate::store::error::StoreError;
 use crate::store::request::AppendRequest;
 
@@ -20,15 +19,9 @@ impl PostgresStore {
         &self,
         request: &AppendRequest,
     ) -> Result<HeldAppend, StoreError> {
-        validate_request(request)?;
-        check_versions_fit(request)?;
+        check_append(request, None)?;
         let params = AppendParams::new(request, None, self.inner.json_payloads)?;
-        let client = self
-            .inner
-            .pool
-            .get()
-            .await
-            .map_err(|error| backend(BACKEND, error))?;
+        let client = self.client().await?;
         let result = async {
             client.batch_execute("BEGIN").await?;
             let statement = client.prepare_cached(&self.inner.sql.append).await?;

@@ -35,7 +35,6 @@ use super::encoding::{
     backend, check_snapshot_fits, last_position_from_db, to_db, tracked_from_db,
 };
 use super::error::StoreError;
-use super::model::{ModelWrite, SqlValue};
 use super::record::StoredEvent;
 use super::request::{AppendOutcome, AppendRequest, LogQuery, Snapshot, StreamQuery, Tracking};
 
@@ -351,14 +350,9 @@ impl StreamStore for PostgresStore {
         let from = to_db(query.from_version);
         let to = to_db(query.to_version.unwrap_or(u64::MAX));
         let limit = query.limit.map(to_db);
-        let rows = retrying!(self, |client| {
-            let statement = client.prepare_cached(sql).await?;
-            Ok::<_, Failure>(
-                client
-                    .query(&statement, &[&stream_id, &from, &to, &limit])
-                    .await?,
-            )
-        })?;
+        let rows = self
+            .query_cached(sql, &[&stream_id, &from, &to, &limit])
+            .await?;
         rows.iter().map(event_from_row).collect()
     }
 }
@@ -372,19 +366,19 @@ impl LogStore for PostgresStore {
         let limit = to_db(query.limit);
         let types = &query.event_types;
         let sql = &self.inner.sql.read_log;
-        let rows = retrying!(self, |client| {
-            let statement = client.prepare_cached(sql).await?;
-            Ok::<_, Failure>(client.query(&statement, &[&after, &limit, types]).await?)
-        })?;
+        let rows = self.query_cached(sql, &[&after, &limit, types]).await?;
         rows.iter().map(event_from_row).collect()
     }
 
     async fn last_position(&self) -> Result<u64, StoreError> {
         let sql = &self.inner.sql.last_position;
-        let position: i64 = retrying!(self, |client| {
-            let statement = client.prepare_cached(sql).await?;
-            Ok::<_, Failure>(client.query_one(&statement, &[]).await?.try_get(0)?)
-        })?;
+        let row = self
+            .query_cached(sql, &[])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| backend(BACKEND, "chronicle_last_position() returned no row"))?;
+        let position: i64 = row.try_get(0).map_err(|e| backend(BACKEND, e))?;
         last_position_from_db(BACKEND, position)
     }
 
@@ -398,11 +392,12 @@ impl LogStore for PostgresStore {
 impl TrackingStore for PostgresStore {
     async fn tracked_position(&self, consumer: &str) -> Result<u64, StoreError> {
         let sql = &self.inner.sql.tracked;
-        let row = retrying!(self, |client| {
-            let statement = client.prepare_cached(sql).await?;
-            Ok::<_, Failure>(client.query_opt(&statement, &[&consumer]).await?)
-        })?;
-        let Some(row) = row else {
+        let Some(row) = self
+            .query_cached(sql, &[&consumer])
+            .await?
+            .into_iter()
+            .next()
+        else {
             return Ok(0);
         };
         let position: i64 = row.try_get(0).map_err(|e| backend(BACKEND, e))?;
@@ -418,7 +413,7 @@ impl TrackingStore for PostgresStore {
     }
 
     async fn reset_tracking(&self, consumer: &str) -> Result<(), StoreError> {
-        self.reset_model_now(Vec::new(), consumer).await
+        self.reset_model(Vec::new(), consumer).await
     }
 }
 
@@ -430,24 +425,20 @@ impl SnapshotStore for PostgresStore {
         let schema_version = i64::from(snapshot.schema_version);
         let time = PgTime(snapshot.timestamp);
         let sql = &self.inner.sql.save_snapshot;
-        retrying!(self, |client| {
-            let statement = client.prepare_cached(sql).await?;
-            client
-                .execute(
-                    &statement,
-                    &[
-                        &snapshot.stream_id,
-                        &version,
-                        &snapshot.snapshot_type,
-                        &schema_version,
-                        &time,
-                        &json,
-                        &bytes,
-                    ],
-                )
-                .await?;
-            Ok::<_, Failure>(())
-        })
+        self.query_cached(
+            sql,
+            &[
+                &snapshot.stream_id,
+                &version,
+                &snapshot.snapshot_type,
+                &schema_version,
+                &time,
+                &json,
+                &bytes,
+            ],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn latest_snapshot(
@@ -457,45 +448,10 @@ impl SnapshotStore for PostgresStore {
     ) -> Result<Option<Snapshot>, StoreError> {
         let max = to_db(max_version.unwrap_or(u64::MAX));
         let sql = &self.inner.sql.latest_snapshot;
-        let row = retrying!(self, |client| {
-            let statement = client.prepare_cached(sql).await?;
-            Ok::<_, Failure>(client.query_opt(&statement, &[&stream_id, &max]).await?)
-        })?;
-        row.map(|row| snapshot_from_row(&row, stream_id))
+        let rows = self.query_cached(sql, &[&stream_id, &max]).await?;
+        rows.first()
+            .map(|row| snapshot_from_row(row, stream_id))
             .transpose()
-    }
-}
-
-impl ReadModelStore for PostgresStore {
-    /// Runs the statements and moves the tracking record from exactly
-    /// `after` in one transaction on a pooled connection; again on a fresh
-    /// connection when the connection fails (a commit whose answer was lost
-    /// then comes back as a [`StoreError::TrackingConflict`]).
-    async fn commit_model(
-        &self,
-        writes: Vec<ModelWrite>,
-        tracking: Tracking,
-        after: u64,
-    ) -> Result<(), StoreError> {
-        self.commit_model_now(writes, tracking, after).await
-    }
-
-    /// Runs the statements and deletes the tracking record of `consumer` in
-    /// one transaction (again on a fresh connection when the connection
-    /// fails: keep the statements idempotent, as `DELETE` is).
-    async fn reset_model(&self, writes: Vec<ModelWrite>, consumer: &str) -> Result<(), StoreError> {
-        self.reset_model_now(writes, consumer).await
-    }
-
-    /// Runs one statement on a pooled connection and returns its rows
-    /// (types as in the type's docs); queries are retried on a fresh
-    /// connection, other statements run once.
-    async fn query_model(
-        &self,
-        sql: &str,
-        params: Vec<SqlValue>,
-    ) -> Result<Vec<Vec<SqlValue>>, StoreError> {
-        self.query_model_now(sql, params).await
     }
 }
 

@@ -14,9 +14,10 @@ use uuid::Uuid;
 use super::connection::{is_transient, retrying, Failure};
 use super::rows::jsonb_text;
 use super::{PostgresStore, BACKEND};
+use crate::store::capability::ReadModelStore;
 use crate::store::encoding::{backend, check_tracking_fits, to_db};
 use crate::store::error::StoreError;
-use crate::store::model::{check_write, check_writes, leading_keyword, ModelWrite, SqlValue};
+use crate::store::model::{check_writes, checked_query, leading_keyword, ModelWrite, SqlValue};
 use crate::store::request::Tracking;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -251,9 +252,12 @@ fn rows_to_values(
         .collect()
 }
 
-impl PostgresStore {
-    /// See [`ReadModelStore::commit_model`](crate::store::ReadModelStore::commit_model).
-    pub(super) async fn commit_model_now(
+impl ReadModelStore for PostgresStore {
+    /// Runs the statements and moves the tracking record from exactly
+    /// `after` in one transaction on a pooled connection; again on a fresh
+    /// connection when the connection fails (a commit whose answer was lost
+    /// then comes back as a [`StoreError::TrackingConflict`]).
+    async fn commit_model(
         &self,
         writes: Vec<ModelWrite>,
         tracking: Tracking,
@@ -315,12 +319,10 @@ impl PostgresStore {
         })
     }
 
-    /// See [`ReadModelStore::reset_model`](crate::store::ReadModelStore::reset_model).
-    pub(super) async fn reset_model_now(
-        &self,
-        writes: Vec<ModelWrite>,
-        consumer: &str,
-    ) -> Result<(), StoreError> {
+    /// Runs the statements and deletes the tracking record of `consumer` in
+    /// one transaction (again on a fresh connection when the connection
+    /// fails: keep the statements idempotent, as `DELETE` is).
+    async fn reset_model(&self, writes: Vec<ModelWrite>, consumer: &str) -> Result<(), StoreError> {
         check_writes(&writes)?;
         let delete = &self.inner.sql.delete_tracking;
         let bound: Vec<Vec<Param<'_>>> = writes.iter().map(|w| params(&w.params)).collect();
@@ -339,17 +341,15 @@ impl PostgresStore {
         })
     }
 
-    /// See [`ReadModelStore::query_model`](crate::store::ReadModelStore::query_model).
-    pub(super) async fn query_model_now(
+    /// Runs one statement on a pooled connection and returns its rows
+    /// (types as in the type's docs); queries are retried on a fresh
+    /// connection, other statements run once.
+    async fn query_model(
         &self,
         sql: &str,
         values: Vec<SqlValue>,
     ) -> Result<Vec<Vec<SqlValue>>, StoreError> {
-        let write = ModelWrite {
-            sql: sql.to_owned(),
-            params: values,
-        };
-        check_write(0, &write)?;
+        let write = checked_query(sql, values)?;
         let bound = params(&write.params);
         let refs = as_refs(&bound);
         let query = matches!(
@@ -367,12 +367,7 @@ impl PostgresStore {
         } else {
             // A write or DDL runs once: after a lost connection it may or may
             // not have committed, which the caller must decide.
-            let client = self
-                .inner
-                .pool
-                .get()
-                .await
-                .map_err(|error| backend(BACKEND, error))?;
+            let client = self.client().await?;
             let result = client.query(sql, &refs).await;
             if result.is_err() && client.is_closed() {
                 drop(Object::take(client));

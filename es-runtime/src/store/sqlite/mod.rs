@@ -28,13 +28,8 @@ use self::rows::{collect_events, snapshot_from_row, tracked_position};
 use self::statements::Sql;
 use self::threads::Threads;
 use super::capability::{LogStore, ReadModelStore, SnapshotStore, StreamStore, TrackingStore};
-use super::decision::validate_request;
-use super::encoding::{
-    backend, check_snapshot_fits, check_tracking_fits, check_versions_fit, last_position_from_db,
-    to_db,
-};
+use super::encoding::{backend, check_append, check_snapshot_fits, last_position_from_db, to_db};
 use super::error::StoreError;
-use super::model::{ModelWrite, SqlValue};
 use super::record::StoredEvent;
 use super::request::{AppendOutcome, AppendRequest, LogQuery, Snapshot, StreamQuery, Tracking};
 
@@ -297,8 +292,7 @@ impl SqliteStore {
         request: AppendRequest,
         tracking: Option<Tracking>,
     ) -> Result<AppendOutcome, StoreError> {
-        validate_request(&request)?;
-        check_versions_fit(&request)?;
+        check_append(&request, tracking.as_ref())?;
         self.inner.threads.append(request, tracking).await
     }
 }
@@ -419,12 +413,11 @@ impl TrackingStore for SqliteStore {
         request: AppendRequest,
         tracking: Tracking,
     ) -> Result<AppendOutcome, StoreError> {
-        check_tracking_fits(&tracking)?;
         self.append_on_writer(request, Some(tracking)).await
     }
 
     async fn reset_tracking(&self, consumer: &str) -> Result<(), StoreError> {
-        self.reset_model_now(Vec::new(), consumer).await
+        self.reset_model(Vec::new(), consumer).await
     }
 }
 
@@ -468,36 +461,6 @@ impl SnapshotStore for SqliteStore {
             }
         })
         .await
-    }
-}
-
-impl ReadModelStore for SqliteStore {
-    /// Runs the statements (`$N` parameters as `?N`) and moves the tracking
-    /// record in one `BEGIN IMMEDIATE` transaction on the writer thread.
-    async fn commit_model(
-        &self,
-        writes: Vec<ModelWrite>,
-        tracking: Tracking,
-        after: u64,
-    ) -> Result<(), StoreError> {
-        self.commit_model_now(writes, tracking, after).await
-    }
-
-    /// Runs the statements and deletes the tracking record of `consumer` in
-    /// one transaction on the writer thread.
-    async fn reset_model(&self, writes: Vec<ModelWrite>, consumer: &str) -> Result<(), StoreError> {
-        self.reset_model_now(writes, consumer).await
-    }
-
-    /// Runs one statement and returns its rows: a query on a reader
-    /// connection (the writer when there are none), anything else (DDL,
-    /// writes) on the writer, in its own transaction.
-    async fn query_model(
-        &self,
-        sql: &str,
-        params: Vec<SqlValue>,
-    ) -> Result<Vec<Vec<SqlValue>>, StoreError> {
-        self.query_model_now(sql, params).await
     }
 }
 

@@ -11,17 +11,19 @@ use super::append::upsert_tracking;
 use super::rows::tracked_position;
 use super::statements::Sql;
 use super::{Db, SqliteStore};
+use crate::store::capability::ReadModelStore;
 use crate::store::decision::check_tracking;
 use crate::store::encoding::check_tracking_fits;
 use crate::store::error::StoreError;
 use crate::store::model::{
-    check_write, check_writes, leading_keyword, to_sqlite_placeholders, ModelWrite, SqlValue,
+    check_writes, checked_query, leading_keyword, to_sqlite_placeholders, ModelWrite, SqlValue,
 };
 use crate::store::request::Tracking;
 
-impl SqliteStore {
-    /// See [`ReadModelStore::commit_model`](crate::store::ReadModelStore::commit_model).
-    pub(super) async fn commit_model_now(
+impl ReadModelStore for SqliteStore {
+    /// Runs the statements (`$N` parameters as `?N`) and moves the tracking
+    /// record in one `BEGIN IMMEDIATE` transaction on the writer thread.
+    async fn commit_model(
         &self,
         writes: Vec<ModelWrite>,
         tracking: Tracking,
@@ -33,12 +35,9 @@ impl SqliteStore {
             .await
     }
 
-    /// See [`ReadModelStore::reset_model`](crate::store::ReadModelStore::reset_model).
-    pub(super) async fn reset_model_now(
-        &self,
-        writes: Vec<ModelWrite>,
-        consumer: &str,
-    ) -> Result<(), StoreError> {
+    /// Runs the statements and deletes the tracking record of `consumer` in
+    /// one transaction on the writer thread.
+    async fn reset_model(&self, writes: Vec<ModelWrite>, consumer: &str) -> Result<(), StoreError> {
         check_writes(&writes)?;
         let consumer = consumer.to_owned();
         self.write(move |connection, sql| reset(connection, sql, &writes, &consumer))
@@ -48,16 +47,12 @@ impl SqliteStore {
     /// Runs one statement and returns its rows: a query on a reader
     /// connection (the writer when there are none), anything else (DDL,
     /// writes) on the writer, in its own transaction.
-    pub(super) async fn query_model_now(
+    async fn query_model(
         &self,
         sql: &str,
         params: Vec<SqlValue>,
     ) -> Result<Vec<Vec<SqlValue>>, StoreError> {
-        let write = ModelWrite {
-            sql: sql.to_owned(),
-            params,
-        };
-        check_write(0, &write)?;
+        let write = checked_query(sql, params)?;
         let query = matches!(leading_keyword(sql).as_str(), "SELECT" | "WITH" | "VALUES");
         let write = Arc::new(write);
         if query && self.inner.threads.has_readers() {
