@@ -214,17 +214,17 @@ fn namespace(schema: &str) -> u16 {
 /// `PostgresKeyStore::for_store` shares the pool and the schema.
 ///
 /// # Read models: parameters and results
-/// [`SqlValue`] parameters are bound as the type the server infers for each
-/// `$N`: an `Integer` as `bigint`, `integer`, `smallint` (when it fits),
-/// `double precision` or `boolean` (0 or 1); a `Real` as `double precision`
-/// or `real`; `Text` as `text`, `varchar`, `char`, `name`, `json`, `jsonb`
-/// or `uuid` (when it parses); a `Blob` as `bytea`; `Null` as NULL of any
-/// type. Any other pairing is a [`StoreError::ModelStatement`] naming the
-/// statement: cast the parameter (`$1::text`). Result columns come back as
-/// `Integer` (integer types, `boolean` as 0/1, `numeric` whole numbers that
-/// fit), `Real` (floats, other `numeric` values), `Text` (text types,
-/// `json`, `jsonb`, `uuid`), `Blob` (`bytea`) or `Null`; any other column
-/// type is an error naming the column: cast it in the query.
+/// [`SqlValue`](crate::SqlValue) parameters are bound as the type the server
+/// infers for each `$N`: an `Integer` as `bigint`, `integer`, `smallint`
+/// (when it fits), `double precision` or `boolean` (0 or 1); a `Real` as
+/// `double precision` or `real`; `Text` as `text`, `varchar`, `char`, `name`,
+/// `json`, `jsonb` or `uuid` (when it parses); a `Blob` as `bytea`; `Null` as
+/// NULL of any type. Any other pairing is a [`StoreError::ModelStatement`]
+/// naming the statement: cast the parameter (`$1::text`). Result columns come
+/// back as `Integer` (integer types, `boolean` as 0/1, `numeric` whole
+/// numbers that fit), `Real` (floats, other `numeric` values), `Text` (text
+/// types, `json`, `jsonb`, `uuid`), `Blob` (`bytea`) or `Null`; any other
+/// column type is an error naming the column: cast it in the query.
 ///
 /// # Notifications
 /// `chronicle_append` calls `pg_notify(channel, last position)` after it
