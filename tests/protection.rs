@@ -197,8 +197,7 @@ mod encryption {
         {
             use chronicle_es::protect::SqliteKeyStore;
             let harness = stores::sqlite_file().await;
-            let path = harness.sqlite_path();
-            let keys = SqliteKeyStore::open(&path).await.unwrap();
+            let keys = SqliteKeyStore::new(&harness.store).await.unwrap();
             backends.push(Backend {
                 name: "sqlite",
                 store: AnyStore::from(harness.store),
@@ -393,8 +392,9 @@ mod encryption {
 
         let harness = stores::sqlite_file().await;
         let path = harness.sqlite_path();
+        let sqlite = harness.store.clone();
+        let keys = SqliteKeyStore::new(&sqlite).await.unwrap();
         let store = AnyStore::from(harness.store);
-        let keys = SqliteKeyStore::open(&path).await.unwrap();
         let app = app_with(&store, builder().encrypt_per_stream(key(3), keys).build());
         let dog = saved_dog(&app, "Fido", 2).await;
         let record = first_record(&app, &dog).await;
@@ -440,15 +440,47 @@ mod encryption {
         let fresh = app_with(
             &store,
             builder()
-                .encrypt_per_stream(key(3), SqliteKeyStore::open(&path).await.unwrap())
+                .encrypt_per_stream(key(3), SqliteKeyStore::new(&sqlite).await.unwrap())
                 .build(),
         );
         assert!(matches!(
             fresh.get::<Dog>(other.id()).await,
             Err(Error::Protection(ProtectionError::Tampered { .. }))
         ));
-        drop((app, fresh, store, connection));
+        drop((app, fresh, store, sqlite, connection));
         harness.cleanup.finish().await;
+    }
+
+    /// A key store made for a PostgreSQL store keeps its keys in the
+    /// store's schema, on the store's pool.
+    #[cfg(feature = "postgres")]
+    #[tokio::test]
+    async fn postgres_keys_live_in_the_store_schema() {
+        use crate::common::postgres;
+        use chronicle_es::protect::PostgresKeyStore;
+
+        let Some(harness) = postgres::store().await else {
+            return;
+        };
+        let keys = PostgresKeyStore::for_store(&harness.store).await.unwrap();
+        let stream = Uuid::new_v4();
+        let created = keys.create(stream, vec![7; 40]).await.unwrap();
+        assert!(matches!(&created, KeyRecord::Active(key) if key == &[7; 40]));
+        let client = postgres::raw_client(&postgres::url().unwrap()).await;
+        let schema = harness.store.schema().to_owned();
+        let count: i64 = client
+            .query_one(&format!("SELECT count(*) FROM {schema}.data_keys"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(count, 1);
+        keys.forget(stream).await.unwrap();
+        assert!(matches!(
+            keys.load(stream).await.unwrap(),
+            Some(KeyRecord::Forgotten)
+        ));
+        drop(keys);
+        harness.finish().await;
     }
 
     #[tokio::test]

@@ -145,7 +145,6 @@ pub mod __private {
         check_schema_version, decode_snapshot, decode_versioned, encode_snapshot, from_value,
         snapshots_disabled, SnapshotState,
     };
-    pub use serde_json::Value;
     pub use ::core::clone::Clone;
     pub use ::core::ops::Deref;
     pub use ::core::option::Option::{self, None, Some};
@@ -155,6 +154,7 @@ pub mod __private {
     pub use ::std::borrow::ToOwned;
     pub use ::std::vec::Vec;
     pub use ::uuid::Uuid;
+    pub use serde_json::Value;
 
     /// A fresh random (v4) aggregate id.
     pub fn new_id() -> Uuid {

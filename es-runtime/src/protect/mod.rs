@@ -94,8 +94,9 @@
 //! stream (aggregate) gets its own random data key on its first write,
 //! stored in a [`KeyStore`] wrapped (encrypted, bound to the stream id) with
 //! the master key: [`MemoryKeyStore`], `SqliteKeyStore` (feature `sqlite`,
-//! table `data_keys` in the event store's file) or `PostgresKeyStore` (feature
-//! `postgres`, table `data_keys` in a schema). Unwrapped keys are cached in
+//! table `data_keys` in the event store's database, on the event store's
+//! threads) or `PostgresKeyStore` (feature `postgres`, table `data_keys` in a
+//! schema, usually the event store's). Unwrapped keys are cached in
 //! memory (10,000 streams and 5 minutes by default,
 //! [`key_cache_capacity`](ProtectionBuilder::key_cache_capacity),
 //! [`key_cache_ttl`](ProtectionBuilder::key_cache_ttl)), so a stream costs

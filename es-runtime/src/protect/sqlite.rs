@@ -1,22 +1,38 @@
 //! Data keys in SQLite (features `encryption` and `sqlite`).
 
-use std::path::Path;
-use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension};
-use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::keys::{KeyRecord, KeyStore};
 use super::payload::ProtectionError;
+use crate::store::{SqliteStore, StoreError};
 use crate::BoxFuture;
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+/// The table, created when missing. Its name carries no table prefix, even
+/// for a store opened with one: databases written before the key store
+/// shared the event store's connections hold their keys in `data_keys`, and
+/// a prefixed name would lose them.
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS data_keys (
+    stream_id    BLOB PRIMARY KEY,
+    wrapped_key  BLOB,
+    created_at   INTEGER NOT NULL,
+    forgotten_at INTEGER
+) WITHOUT ROWID";
 
-/// Per-stream data keys in the table `data_keys` of a SQLite file, usually
-/// the event store's (see [`SqliteStore`](crate::store::SqliteStore)):
+const LOAD: &str = "SELECT wrapped_key FROM data_keys WHERE stream_id = ?1";
+
+const CREATE: &str = "INSERT INTO data_keys (stream_id, wrapped_key, created_at) \
+     VALUES (?1, ?2, ?3) ON CONFLICT (stream_id) DO NOTHING";
+
+const FORGET: &str = "INSERT INTO data_keys (stream_id, wrapped_key, created_at, forgotten_at) \
+     VALUES (?1, NULL, ?2, ?2) \
+     ON CONFLICT (stream_id) DO UPDATE SET wrapped_key = NULL, \
+     forgotten_at = coalesce(forgotten_at, excluded.forgotten_at)";
+
+/// Per-stream data keys in the table `data_keys` of a [`SqliteStore`]'s
+/// database:
 ///
 /// ```sql
 /// CREATE TABLE data_keys (
@@ -27,17 +43,29 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 /// ) WITHOUT ROWID;
 /// ```
 ///
-/// The key store has its own connection, owned by a thread of its own (SQLite
-/// calls block), so it needs no tokio runtime. It turns on `secure_delete`,
-/// so that SQLite overwrites a forgotten key in the database file, and
-/// checkpoints the write-ahead log after a forget so that the old page
-/// leaves it too (best effort: a checkpoint waits for no reader). Copies of
-/// the file, and the file system's own, are out of its reach.
+/// The table is named `data_keys` whatever the store's
+/// [table prefix](crate::store::SqliteStoreBuilder::table_prefix): existing
+/// databases hold their keys there.
 ///
-/// Cheap to clone; the thread ends when the last clone is dropped.
+/// The key store runs on the event store's threads (SQLite calls block, so
+/// it needs no tokio runtime): writes on the store's writer, one at a time
+/// with its appends, reads on its readers. Key writes are as durable as the
+/// store's [`Synchronous`](crate::store::Synchronous) setting makes its
+/// appends; they share one write-ahead log, so an event cannot outlive the
+/// creation of the key that encrypts it.
+///
+/// Creating the key store turns on `secure_delete` for the writer connection,
+/// so that SQLite overwrites a forgotten key in the database file (and the
+/// event store's own deletes, which are rare, with it), and every forget
+/// checkpoints the write-ahead log so that the old page leaves it too (best
+/// effort: a checkpoint waits for no reader). Copies of the file, and the
+/// file system's own, are out of its reach.
+///
+/// Cheap to clone; clones share the store's threads, which end when the last
+/// clone of the store and of its key stores is dropped.
 #[derive(Clone)]
 pub struct SqliteKeyStore {
-    jobs: mpsc::Sender<Job>,
+    store: SqliteStore,
 }
 
 impl std::fmt::Debug for SqliteKeyStore {
@@ -46,12 +74,13 @@ impl std::fmt::Debug for SqliteKeyStore {
     }
 }
 
-fn store_error(error: impl std::error::Error + Send + Sync + 'static) -> ProtectionError {
+fn key_store_error(error: impl std::error::Error + Send + Sync + 'static) -> ProtectionError {
     ProtectionError::KeyStore(Box::new(error))
 }
 
-fn stopped() -> ProtectionError {
-    ProtectionError::KeyStore("the SQLite key store's thread has stopped".into())
+/// The event store's threads have stopped.
+fn stopped(error: StoreError) -> ProtectionError {
+    key_store_error(error)
 }
 
 fn now_micros() -> i64 {
@@ -62,69 +91,37 @@ fn now_micros() -> i64 {
 }
 
 impl SqliteKeyStore {
-    /// Opens (creating if needed) the database file at `path` and its
-    /// `data_keys` table.
-    pub async fn open(path: impl AsRef<Path>) -> Result<Self, ProtectionError> {
-        let path = path.as_ref().to_owned();
-        let (jobs, queue) = mpsc::channel::<Job>();
-        let (ready, opened) = oneshot::channel();
-        thread::Builder::new()
-            .name("chronicle-sqlite-keys".into())
-            .spawn(move || match open_connection(&path) {
-                Ok(mut connection) => {
-                    let _ = ready.send(Ok(()));
-                    while let Ok(job) = queue.recv() {
-                        job(&mut connection);
-                    }
-                }
-                Err(error) => {
-                    let _ = ready.send(Err(error));
-                }
+    /// The data keys of `store`'s database, in its table `data_keys`
+    /// (created if missing); turns on `secure_delete` for the store's writer
+    /// connection.
+    pub async fn new(store: &SqliteStore) -> Result<Self, ProtectionError> {
+        let key_store = Self {
+            store: store.clone(),
+        };
+        key_store
+            .write(|connection| {
+                connection.execute_batch(&format!("PRAGMA secure_delete = ON; {CREATE_TABLE};"))
             })
-            .map_err(store_error)?;
-        opened.await.map_err(|_| stopped())??;
-        Ok(Self { jobs })
+            .await?;
+        Ok(key_store)
     }
 
-    /// Runs `work` on the key store's thread.
-    async fn run<T: Send + 'static>(
+    /// Runs `work` on the store's writer connection.
+    async fn write<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&mut Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+        work: impl FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
     ) -> Result<T, ProtectionError> {
-        let (answer, answered) = oneshot::channel();
-        self.jobs
-            .send(Box::new(move |connection| {
-                let _ = answer.send(work(connection));
-            }))
-            .map_err(|_| stopped())?;
-        answered.await.map_err(|_| stopped())?.map_err(store_error)
+        self.store
+            .on_writer(work)
+            .await
+            .map_err(stopped)?
+            .map_err(key_store_error)
     }
-}
-
-fn open_connection(path: &Path) -> Result<Connection, ProtectionError> {
-    let connection = Connection::open(path).map_err(store_error)?;
-    connection
-        .busy_timeout(Duration::from_secs(5))
-        .map_err(store_error)?;
-    connection
-        .execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             PRAGMA secure_delete = ON;
-             CREATE TABLE IF NOT EXISTS data_keys (
-                 stream_id    BLOB PRIMARY KEY,
-                 wrapped_key  BLOB,
-                 created_at   INTEGER NOT NULL,
-                 forgotten_at INTEGER
-             ) WITHOUT ROWID;",
-        )
-        .map_err(store_error)?;
-    Ok(connection)
 }
 
 fn load(connection: &Connection, stream_id: Uuid) -> Result<Option<KeyRecord>, rusqlite::Error> {
     connection
-        .prepare_cached("SELECT wrapped_key FROM data_keys WHERE stream_id = ?1")?
+        .prepare_cached(LOAD)?
         .query_row(params![stream_id.as_bytes().as_slice()], |row| {
             row.get::<_, Option<Vec<u8>>>(0)
         })
@@ -134,7 +131,13 @@ fn load(connection: &Connection, stream_id: Uuid) -> Result<Option<KeyRecord>, r
 
 impl KeyStore for SqliteKeyStore {
     fn load(&self, stream_id: Uuid) -> BoxFuture<'_, Result<Option<KeyRecord>, ProtectionError>> {
-        Box::pin(self.run(move |connection| load(connection, stream_id)))
+        Box::pin(async move {
+            self.store
+                .on_reader(move |connection| load(connection, stream_id))
+                .await
+                .map_err(stopped)?
+                .map_err(key_store_error)
+        })
     }
 
     fn create(
@@ -143,18 +146,15 @@ impl KeyStore for SqliteKeyStore {
         wrapped_key: Vec<u8>,
     ) -> BoxFuture<'_, Result<KeyRecord, ProtectionError>> {
         Box::pin(async move {
+            // Insert and load in one job on the writer: a concurrent
+            // winner's key comes back, and a reader cannot lag behind.
             let record = self
-                .run(move |connection| {
-                    connection
-                        .prepare_cached(
-                            "INSERT INTO data_keys (stream_id, wrapped_key, created_at)
-                             VALUES (?1, ?2, ?3) ON CONFLICT (stream_id) DO NOTHING",
-                        )?
-                        .execute(params![
-                            stream_id.as_bytes().as_slice(),
-                            wrapped_key,
-                            now_micros()
-                        ])?;
+                .write(move |connection| {
+                    connection.prepare_cached(CREATE)?.execute(params![
+                        stream_id.as_bytes().as_slice(),
+                        wrapped_key,
+                        now_micros()
+                    ])?;
                     load(connection, stream_id)
                 })
                 .await?;
@@ -167,20 +167,61 @@ impl KeyStore for SqliteKeyStore {
     }
 
     fn forget(&self, stream_id: Uuid) -> BoxFuture<'_, Result<(), ProtectionError>> {
-        Box::pin(self.run(move |connection| {
-            let now = now_micros();
+        Box::pin(self.write(move |connection| {
             connection
-                .prepare_cached(
-                    "INSERT INTO data_keys (stream_id, wrapped_key, created_at, forgotten_at)
-                     VALUES (?1, NULL, ?2, ?2)
-                     ON CONFLICT (stream_id) DO UPDATE SET wrapped_key = NULL,
-                         forgotten_at = coalesce(forgotten_at, excluded.forgotten_at)",
-                )?
-                .execute(params![stream_id.as_bytes().as_slice(), now])?;
+                .prepare_cached(FORGET)?
+                .execute(params![stream_id.as_bytes().as_slice(), now_micros()])?;
             // Best effort: move the page out of the WAL (busy readers may
             // keep it there until a later checkpoint).
             let _ = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
             Ok(())
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_prepare_against_the_table() {
+        let connection = Connection::open_in_memory().unwrap();
+        connection.execute_batch(CREATE_TABLE).unwrap();
+        for statement in [LOAD, CREATE, FORGET] {
+            connection.prepare(statement).unwrap();
+        }
+        assert_eq!(
+            FORGET,
+            "INSERT INTO data_keys (stream_id, wrapped_key, created_at, forgotten_at) \
+             VALUES (?1, NULL, ?2, ?2) ON CONFLICT (stream_id) DO UPDATE SET wrapped_key = NULL, \
+             forgotten_at = coalesce(forgotten_at, excluded.forgotten_at)"
+        );
+    }
+
+    #[tokio::test]
+    async fn keys_are_created_once_loaded_and_forgotten_for_good() {
+        let store = SqliteStore::in_memory().await.unwrap();
+        let keys = SqliteKeyStore::new(&store).await.unwrap();
+        let stream = Uuid::new_v4();
+        assert!(keys.load(stream).await.unwrap().is_none());
+        let first = keys.create(stream, vec![1; 8]).await.unwrap();
+        assert!(matches!(&first, KeyRecord::Active(key) if key == &[1; 8]));
+        // A second creation loses to the first.
+        let second = keys.create(stream, vec![2; 8]).await.unwrap();
+        assert_eq!(second, first);
+        keys.forget(stream).await.unwrap();
+        assert_eq!(keys.load(stream).await.unwrap(), Some(KeyRecord::Forgotten));
+        assert_eq!(
+            keys.create(stream, vec![3; 8]).await.unwrap(),
+            KeyRecord::Forgotten
+        );
+        let secure_delete: i64 = store
+            .on_writer(|connection| {
+                connection.query_row("PRAGMA secure_delete", [], |row| row.get(0))
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(secure_delete, 1);
     }
 }

@@ -6,6 +6,7 @@
 
 use uuid::Uuid;
 
+use super::decision::validate_request;
 use super::error::StoreError;
 use super::request::{AppendRequest, Snapshot, Tracking};
 use crate::metadata::Metadata;
@@ -78,6 +79,40 @@ pub(crate) fn version_from_db(value: i64, stream_id: Uuid) -> Result<u64, StoreE
     }
 }
 
+/// A stream's current version as the database computes it (`MAX(version)`,
+/// 0 for a stream with no events).
+pub(crate) fn stream_version_from_db(value: i64, stream_id: Uuid) -> Result<u64, StoreError> {
+    u64::try_from(value)
+        .map_err(|_| corrupt(stream_id, 0, format!("stored version {value} is negative")))
+}
+
+/// A consumer's tracked position: 0 or more.
+pub(crate) fn tracked_from_db(
+    backend_name: &'static str,
+    value: i64,
+    consumer: &str,
+) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| {
+        backend(
+            backend_name,
+            format!("tracked position {value} of consumer `{consumer}` is negative"),
+        )
+    })
+}
+
+/// The log's last position (0 when empty).
+pub(crate) fn last_position_from_db(
+    backend_name: &'static str,
+    value: i64,
+) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| {
+        backend(
+            backend_name,
+            format!("last log position {value} is negative"),
+        )
+    })
+}
+
 /// A stored log position: 1 or more.
 pub(crate) fn position_from_db(
     value: i64,
@@ -107,6 +142,17 @@ pub(crate) fn schema_version_from_db(
             format!("stored schema version {value} is out of range"),
         )
     })
+}
+
+/// What a durable store checks before an append reaches its database: a
+/// valid request whose versions and tracking position fit its integers.
+pub(crate) fn check_append(
+    request: &AppendRequest,
+    tracking: Option<&Tracking>,
+) -> Result<(), StoreError> {
+    validate_request(request)?;
+    check_versions_fit(request)?;
+    tracking.map_or(Ok(()), check_tracking_fits)
 }
 
 /// Refuses versions a database integer cannot hold (beyond `i64::MAX`).
@@ -146,4 +192,102 @@ pub(crate) fn check_snapshot_fits(snapshot: &Snapshot) -> Result<(), StoreError>
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::request::StreamAppend;
+
+    const STREAM: Uuid = Uuid::from_u128(7);
+
+    fn reason(error: StoreError) -> String {
+        match error {
+            StoreError::Corrupt {
+                stream_id: STREAM,
+                reason,
+                ..
+            } => reason,
+            other => panic!("expected a corrupt record of the stream, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn database_integers_are_checked_on_the_way_back() {
+        assert_eq!(version_from_db(3, STREAM).unwrap(), 3);
+        assert!(reason(version_from_db(0, STREAM).unwrap_err()).contains("stored version 0"));
+        assert_eq!(stream_version_from_db(0, STREAM).unwrap(), 0);
+        assert!(reason(stream_version_from_db(-1, STREAM).unwrap_err()).contains("is negative"));
+        assert_eq!(position_from_db(9, STREAM, 1).unwrap(), 9);
+        assert!(reason(position_from_db(-9, STREAM, 1).unwrap_err()).contains("log position -9"));
+        assert_eq!(schema_version_from_db(2, STREAM, 1).unwrap(), 2);
+        assert!(
+            reason(schema_version_from_db(1 << 32, STREAM, 1).unwrap_err())
+                .contains("out of range")
+        );
+        assert_eq!(tracked_from_db("db", 0, "p").unwrap(), 0);
+        let error = tracked_from_db("db", -1, "p").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "db error: tracked position -1 of consumer `p` is negative"
+        );
+        assert_eq!(last_position_from_db("db", 5).unwrap(), 5);
+        assert!(last_position_from_db("db", -5).is_err());
+        assert_eq!(to_db(5u64), 5);
+        assert_eq!(to_db(u64::MAX), i64::MAX);
+        assert_eq!(to_db(usize::MAX), i64::MAX);
+    }
+
+    #[test]
+    fn appends_are_checked_before_they_reach_a_database() {
+        let event = crate::store::NewEvent {
+            event_id: Uuid::from_u128(1),
+            event_type: "Happened".into(),
+            schema_version: 1,
+            timestamp: crate::Timestamp::from_unix_micros(0),
+            metadata: Metadata::new(),
+            payload: b"{}".to_vec(),
+        };
+        let at = |expected_version| {
+            AppendRequest::new(vec![StreamAppend {
+                stream_id: STREAM,
+                expected_version,
+                events: vec![event.clone()],
+            }])
+        };
+        assert!(check_append(&at(3), Some(&Tracking::new("p", 1))).is_ok());
+        for (request, tracking) in [
+            (at(i64::MAX as u64), None),
+            (at(u64::MAX), None),
+            (at(0), Some(Tracking::new("p", u64::MAX))),
+            (
+                AppendRequest::new(vec![StreamAppend {
+                    stream_id: STREAM,
+                    expected_version: 0,
+                    events: vec![],
+                }]),
+                None,
+            ),
+        ] {
+            assert!(
+                matches!(
+                    check_append(&request, tracking.as_ref()),
+                    Err(StoreError::InvalidRequest(_))
+                ),
+                "{request:?} {tracking:?}"
+            );
+        }
+        let snapshot = Snapshot {
+            stream_id: STREAM,
+            version: u64::MAX,
+            snapshot_type: "Dog".into(),
+            schema_version: 1,
+            timestamp: crate::Timestamp::from_unix_micros(0),
+            payload: Vec::new(),
+        };
+        assert!(matches!(
+            check_snapshot_fits(&snapshot),
+            Err(StoreError::InvalidRequest(_))
+        ));
+    }
 }

@@ -172,6 +172,8 @@ pub(crate) fn to_sqlite_placeholders(sql: &str) -> String {
 }
 
 /// The first keyword of `sql`, upper-cased, after whitespace and comments.
+// These helpers serve the SQL stores only (unused without their features).
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) fn leading_keyword(sql: &str) -> String {
     let mut rest = sql;
     loop {
@@ -192,6 +194,7 @@ pub(crate) fn leading_keyword(sql: &str) -> String {
 
 /// True when `sql` starts or ends a transaction or savepoint, which would
 /// break the atomicity of a read-model commit.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) fn is_transaction_control(sql: &str) -> bool {
     matches!(
         leading_keyword(sql).as_str(),
@@ -209,6 +212,7 @@ pub(crate) fn is_transaction_control(sql: &str) -> bool {
 
 /// Checks a read-model write before it runs: one statement, no transaction
 /// control.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) fn check_write(index: usize, write: &ModelWrite) -> Result<(), StoreError> {
     if is_transaction_control(&write.sql) {
         return Err(StoreError::ModelStatement {
@@ -216,6 +220,26 @@ pub(crate) fn check_write(index: usize, write: &ModelWrite) -> Result<(), StoreE
             sql: write.sql.clone(),
             source: "transaction control is not allowed in read-model writes: the store commits them with the tracking record".into(),
         });
+    }
+    Ok(())
+}
+
+/// A statement for `query_model`, checked as a write is.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn checked_query(sql: &str, params: Vec<SqlValue>) -> Result<ModelWrite, StoreError> {
+    let write = ModelWrite {
+        sql: sql.to_owned(),
+        params,
+    };
+    check_write(0, &write)?;
+    Ok(write)
+}
+
+/// Checks every write of a commit ([`check_write`]), naming the first bad one.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn check_writes(writes: &[ModelWrite]) -> Result<(), StoreError> {
+    for (index, write) in writes.iter().enumerate() {
+        check_write(index, write)?;
     }
     Ok(())
 }

@@ -1,190 +1,26 @@
-//! Read models and notifications on PostgreSQL: a projection's SQL runs
-//! with its tracking record in one transaction on a pooled connection, and
-//! followers wake up on `NOTIFY` (documented on [`PostgresStore`]).
+//! Read models on PostgreSQL: a projection's SQL runs with its tracking
+//! record in one transaction on a pooled connection; parameters bind as the
+//! type the server infers and result columns come back as [`SqlValue`]s
+//! (documented on [`PostgresStore`]).
 
 use std::error::Error as StdError;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
-use tokio::sync::watch;
+use deadpool_postgres::Object;
 use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, Kind, ToSql, Type};
-use tokio_postgres::{AsyncMessage, NoTls};
 use uuid::Uuid;
 
-use super::{backend, backoff, is_transient, Failure, Object, PostgresStore, ATTEMPTS, BACKEND};
-use crate::store::model::{check_write, leading_keyword, ModelWrite, SqlValue};
-use crate::store::{StoreError, Tracking};
+use super::connection::{is_transient, retrying, Failure};
+use super::rows::jsonb_text;
+use super::{PostgresStore, BACKEND};
+use crate::store::capability::ReadModelStore;
+use crate::store::encoding::{backend, check_tracking_fits, to_db};
+use crate::store::error::StoreError;
+use crate::store::model::{check_writes, checked_query, leading_keyword, ModelWrite, SqlValue};
+use crate::store::request::Tracking;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
-
-/// The notification channel of a schema: `chronicle_events_<schema>`, or a
-/// hash of the schema when that is longer than PostgreSQL's 63-byte names.
-pub(super) fn channel(schema: &str) -> String {
-    let channel = format!("chronicle_events_{schema}");
-    if channel.len() <= 63 {
-        return channel;
-    }
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in schema.as_bytes() {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("chronicle_events_{hash:016x}")
-}
-
-/// What the listener has heard.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(super) struct Heard {
-    /// The highest position notified.
-    position: u64,
-    /// How many times `LISTEN` has been established: a waiter that saw
-    /// another epoch may have missed notifications, and re-reads.
-    epoch: u64,
-    /// True while the listening connection is up.
-    listening: bool,
-}
-
-/// The lazily started `LISTEN` task and what it publishes.
-pub(super) struct Listener {
-    config: tokio_postgres::Config,
-    channel: String,
-    heard: watch::Sender<Heard>,
-    started: AtomicBool,
-    /// Dropped with the store, which ends the task.
-    alive: watch::Sender<()>,
-}
-
-impl Listener {
-    /// A listener for `channel`, connecting with `config` once started.
-    pub(super) fn new(mut config: tokio_postgres::Config, channel: String) -> Self {
-        // Find a silently dead connection in about a minute, not hours.
-        config.keepalives(true);
-        config.keepalives_idle(Duration::from_secs(30));
-        Self {
-            config,
-            channel,
-            heard: watch::Sender::new(Heard::default()),
-            started: AtomicBool::new(false),
-            alive: watch::Sender::new(()),
-        }
-    }
-
-    fn start(&self) {
-        if self.started.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            self.started.store(false, Ordering::SeqCst);
-            return;
-        };
-        runtime.spawn(listen(
-            self.config.clone(),
-            format!("LISTEN \"{}\"", self.channel),
-            self.heard.clone(),
-            self.alive.subscribe(),
-        ));
-    }
-
-    /// Waits for a notification past `position`, a new `LISTEN` (events
-    /// may have been missed), or `timeout`.
-    pub(super) async fn wait(&self, position: u64, timeout: Duration) {
-        self.start();
-        let mut heard = self.heard.subscribe();
-        let entry = *heard.borrow_and_update();
-        if entry.position > position {
-            return;
-        }
-        let _ = tokio::time::timeout(
-            timeout,
-            heard.wait_for(|now| now.position > position || now.epoch != entry.epoch),
-        )
-        .await;
-    }
-}
-
-/// How one listening connection ended.
-enum Ended {
-    /// The store was dropped.
-    Stop,
-    /// The connection failed or closed; `listened` says whether `LISTEN`
-    /// had been established (then the next attempt starts without delay).
-    Lost { listened: bool },
-}
-
-async fn listen(
-    config: tokio_postgres::Config,
-    listen_sql: String,
-    heard: watch::Sender<Heard>,
-    mut alive: watch::Receiver<()>,
-) {
-    let mut failures = 0u32;
-    loop {
-        match listen_once(&config, &listen_sql, &heard, &mut alive).await {
-            Ended::Stop => return,
-            Ended::Lost { listened } => {
-                heard.send_if_modified(|now| std::mem::replace(&mut now.listening, false));
-                if listened {
-                    failures = 0;
-                }
-            }
-        }
-        let delay = (Duration::from_millis(50) * 2u32.saturating_pow(failures.min(7)))
-            .min(Duration::from_secs(5));
-        failures = failures.saturating_add(1);
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = alive.changed() => return,
-        }
-    }
-}
-
-async fn listen_once(
-    config: &tokio_postgres::Config,
-    listen_sql: &str,
-    heard: &watch::Sender<Heard>,
-    alive: &mut watch::Receiver<()>,
-) -> Ended {
-    let connected = tokio::select! {
-        connected = config.connect(NoTls) => connected,
-        _ = alive.changed() => return Ended::Stop,
-    };
-    let Ok((client, mut connection)) = connected else {
-        return Ended::Lost { listened: false };
-    };
-    let listen = client.batch_execute(listen_sql);
-    tokio::pin!(listen);
-    let mut listened = false;
-    loop {
-        tokio::select! {
-            result = &mut listen, if !listened => {
-                if result.is_err() {
-                    return Ended::Lost { listened };
-                }
-                listened = true;
-                heard.send_modify(|now| {
-                    now.listening = true;
-                    now.epoch += 1;
-                });
-            }
-            message = std::future::poll_fn(|cx| connection.poll_message(cx)) => match message {
-                Some(Ok(AsyncMessage::Notification(notification))) => {
-                    // A payload that is not a position still wakes waiters.
-                    let position = notification.payload().parse::<u64>().unwrap_or(u64::MAX);
-                    heard.send_if_modified(|now| {
-                        let newer = position > now.position;
-                        now.position = now.position.max(position);
-                        newer
-                    });
-                }
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => return Ended::Lost { listened },
-            },
-            _ = alive.changed() => return Ended::Stop,
-        }
-    }
-}
 
 /// A parameter bound as the type the server inferred for it.
 struct Param<'a>(&'a SqlValue);
@@ -277,10 +113,7 @@ impl<'a> FromSql<'a> for Column {
             Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN | Type::JSON => {
                 SqlValue::Text(String::from_utf8(raw.to_vec())?)
             }
-            Type::JSONB => match raw.split_first() {
-                Some((1, text)) => SqlValue::Text(String::from_utf8(text.to_vec())?),
-                _ => return Err("unsupported jsonb format version".into()),
-            },
+            Type::JSONB => SqlValue::Text(String::from_utf8(jsonb_text(raw)?.to_vec())?),
             Type::UUID => SqlValue::Text(Uuid::from_slice(raw)?.to_string()),
             Type::BYTEA => SqlValue::Blob(raw.to_vec()),
             _ => {
@@ -390,13 +223,6 @@ fn as_refs<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
         .collect()
 }
 
-fn check_writes(writes: &[ModelWrite]) -> Result<(), StoreError> {
-    for (index, write) in writes.iter().enumerate() {
-        check_write(index, write)?;
-    }
-    Ok(())
-}
-
 fn rows_to_values(
     index: usize,
     sql: &str,
@@ -426,26 +252,28 @@ fn rows_to_values(
         .collect()
 }
 
-impl PostgresStore {
-    pub(super) async fn commit_model_now(
+impl ReadModelStore for PostgresStore {
+    /// Runs the statements and moves the tracking record from exactly
+    /// `after` in one transaction on a pooled connection; again on a fresh
+    /// connection when the connection fails (a commit whose answer was lost
+    /// then comes back as a [`StoreError::TrackingConflict`]).
+    async fn commit_model(
         &self,
         writes: Vec<ModelWrite>,
         tracking: Tracking,
-        after: Option<u64>,
+        after: u64,
     ) -> Result<(), StoreError> {
         check_writes(&writes)?;
-        let after_db = i64::try_from(after.unwrap_or(0)).unwrap_or(i64::MAX);
-        let position = i64::try_from(tracking.position).map_err(|_| {
-            StoreError::InvalidRequest(format!(
-                "tracking position {} of consumer `{}` is too large to store",
-                tracking.position, tracking.consumer
-            ))
-        })?;
+        check_tracking_fits(&tracking)?;
+        let position = to_db(tracking.position);
+        let after_db = to_db(after);
         let consumer = tracking.consumer.as_str();
-        let advance = match after {
-            None => &self.inner.sql.advance_tracking,
-            Some(0) => &self.inner.sql.start_tracking,
-            Some(_) => &self.inner.sql.continue_tracking,
+        // A consumer without a position may only start; one with a position
+        // must be found exactly there.
+        let advance = if after == 0 {
+            &self.inner.sql.start_tracking
+        } else {
+            &self.inner.sql.continue_tracking
         };
         let tracked = &self.inner.sql.tracked;
         let bound: Vec<Vec<Param<'_>>> = writes.iter().map(|w| params(&w.params)).collect();
@@ -454,17 +282,14 @@ impl PostgresStore {
             // The tracking row first: it locks out a concurrent commit of the
             // same consumer, and a repeated position writes nothing.
             let statement = transaction.prepare_cached(advance).await?;
-            let advanced = match after {
-                None | Some(0) => {
-                    transaction
-                        .query_opt(&statement, &[&consumer, &position])
-                        .await?
-                }
-                Some(_) => {
-                    transaction
-                        .query_opt(&statement, &[&consumer, &position, &after_db])
-                        .await?
-                }
+            let advanced = if after == 0 {
+                transaction
+                    .query_opt(&statement, &[&consumer, &position])
+                    .await?
+            } else {
+                transaction
+                    .query_opt(&statement, &[&consumer, &position, &after_db])
+                    .await?
             };
             if advanced.is_none() {
                 let statement = transaction.prepare_cached(tracked).await?;
@@ -494,11 +319,10 @@ impl PostgresStore {
         })
     }
 
-    pub(super) async fn reset_model_now(
-        &self,
-        writes: Vec<ModelWrite>,
-        consumer: &str,
-    ) -> Result<(), StoreError> {
+    /// Runs the statements and deletes the tracking record of `consumer` in
+    /// one transaction (again on a fresh connection when the connection
+    /// fails: keep the statements idempotent, as `DELETE` is).
+    async fn reset_model(&self, writes: Vec<ModelWrite>, consumer: &str) -> Result<(), StoreError> {
         check_writes(&writes)?;
         let delete = &self.inner.sql.delete_tracking;
         let bound: Vec<Vec<Param<'_>>> = writes.iter().map(|w| params(&w.params)).collect();
@@ -517,16 +341,15 @@ impl PostgresStore {
         })
     }
 
-    pub(super) async fn query_model_now(
+    /// Runs one statement on a pooled connection and returns its rows
+    /// (types as in the type's docs); queries are retried on a fresh
+    /// connection, other statements run once.
+    async fn query_model(
         &self,
         sql: &str,
         values: Vec<SqlValue>,
     ) -> Result<Vec<Vec<SqlValue>>, StoreError> {
-        let write = ModelWrite {
-            sql: sql.to_owned(),
-            params: values,
-        };
-        check_write(0, &write)?;
+        let write = checked_query(sql, values)?;
         let bound = params(&write.params);
         let refs = as_refs(&bound);
         let query = matches!(
@@ -544,12 +367,7 @@ impl PostgresStore {
         } else {
             // A write or DDL runs once: after a lost connection it may or may
             // not have committed, which the caller must decide.
-            let client = self
-                .inner
-                .pool
-                .get()
-                .await
-                .map_err(|error| backend(BACKEND, error))?;
+            let client = self.client().await?;
             let result = client.query(sql, &refs).await;
             if result.is_err() && client.is_closed() {
                 drop(Object::take(client));
@@ -611,15 +429,5 @@ mod tests {
             matches!(numeric(&numeric_bytes(0, 0xC000, 0, &[])).unwrap(), SqlValue::Real(v) if v.is_nan())
         );
         assert!(numeric(&[0, 1]).is_err());
-    }
-
-    #[test]
-    fn channels_fit_postgres_names() {
-        assert_eq!(channel("chronicle"), "chronicle_events_chronicle");
-        let long = channel(&"s".repeat(63));
-        assert!(
-            long.len() <= 63 && long.starts_with("chronicle_events_"),
-            "{long}"
-        );
     }
 }

@@ -1,0 +1,358 @@
+//! Appends: one `chronicle_append` call in the common case (the fast path),
+//! and when one of its checks fails or a concurrent writer wins, a second
+//! look at what is stored, decided with the rules every store shares.
+
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use uuid::Uuid;
+
+use super::connection::{retrying, Failure};
+use super::rows::{split_payload, PgTime};
+use super::{PostgresStore, BACKEND};
+use crate::store::decision::{decide, StreamCheck};
+use crate::store::encoding::{
+    backend, check_append, metadata_to_json, position_from_db, stream_version_from_db, to_db,
+    tracked_from_db,
+};
+use crate::store::error::StoreError;
+use crate::store::request::{AppendOutcome, AppendRequest, Tracking};
+
+/// Appends that keep losing races to concurrent writers give up after this many rounds.
+const APPEND_ROUNDS: usize = 8;
+
+/// An append's parameters as arrays, one element per stream or per event.
+pub(super) struct AppendParams<'a> {
+    streams: Vec<Uuid>,
+    expected: Vec<i64>,
+    event_streams: Vec<Uuid>,
+    versions: Vec<i64>,
+    event_ids: Vec<Uuid>,
+    types: Vec<&'a str>,
+    schema_versions: Vec<i64>,
+    times: Vec<PgTime>,
+    metadata: Vec<Option<String>>,
+    json: Vec<Option<&'a str>>,
+    bytes: Vec<Option<&'a [u8]>>,
+    consumer: Option<&'a str>,
+    position: Option<i64>,
+}
+
+impl<'a> AppendParams<'a> {
+    pub(super) fn new(
+        request: &'a AppendRequest,
+        tracking: Option<&'a Tracking>,
+        json_payloads: bool,
+    ) -> Result<Self, StoreError> {
+        let count = request.event_count();
+        let mut params = AppendParams {
+            streams: Vec::with_capacity(request.streams.len()),
+            expected: Vec::with_capacity(request.streams.len()),
+            event_streams: Vec::with_capacity(count),
+            versions: Vec::with_capacity(count),
+            event_ids: Vec::with_capacity(count),
+            types: Vec::with_capacity(count),
+            schema_versions: Vec::with_capacity(count),
+            times: Vec::with_capacity(count),
+            metadata: Vec::with_capacity(count),
+            json: Vec::with_capacity(count),
+            bytes: Vec::with_capacity(count),
+            consumer: tracking.map(|t| t.consumer.as_str()),
+            position: tracking.map(|t| to_db(t.position)),
+        };
+        for append in &request.streams {
+            params.streams.push(append.stream_id);
+            params.expected.push(to_db(append.expected_version));
+            for (event, version) in append.events.iter().zip(append.expected_version + 1..) {
+                params.event_streams.push(append.stream_id);
+                params.versions.push(to_db(version));
+                params.event_ids.push(event.event_id);
+                params.types.push(&event.event_type);
+                params.schema_versions.push(i64::from(event.schema_version));
+                params.times.push(PgTime(event.timestamp));
+                params.metadata.push(metadata_to_json(&event.metadata)?);
+                let (json, bytes) = split_payload(&event.payload, json_payloads);
+                params.json.push(json);
+                params.bytes.push(bytes);
+            }
+        }
+        Ok(params)
+    }
+
+    /// Stores every payload as bytes (for a database that refused one as JSON).
+    fn all_bytes(&mut self, request: &'a AppendRequest) {
+        self.json.iter_mut().for_each(|json| *json = None);
+        self.bytes = request
+            .streams
+            .iter()
+            .flat_map(|append| &append.events)
+            .map(|event| Some(event.payload.as_slice()))
+            .collect();
+    }
+
+    /// The parameters of `Sql::append`, in order.
+    pub(super) fn as_params(&self) -> [&(dyn ToSql + Sync); 13] {
+        [
+            &self.streams,
+            &self.expected,
+            &self.event_streams,
+            &self.versions,
+            &self.event_ids,
+            &self.types,
+            &self.schema_versions,
+            &self.times,
+            &self.metadata,
+            &self.json,
+            &self.bytes,
+            &self.consumer,
+            &self.position,
+        ]
+    }
+}
+
+/// How one attempt at the fast path ended.
+enum Attempt {
+    Written(Option<i64>),
+    /// A check failed or a concurrent writer won: decide on fresh state.
+    NotFresh,
+    /// The server refused a payload as JSON: store payloads as bytes.
+    NotJson,
+}
+
+/// What the slow path found.
+enum Decision {
+    Done(AppendOutcome),
+    TryAgain,
+}
+
+/// What `chronicle_append`'s error code says about an attempt: its own
+/// checks (CH001 stream, CH002 tracking), a unique violation or deadlock with
+/// a concurrent writer, or a payload the server would not take as JSON.
+fn attempt_after(code: &str) -> Option<Attempt> {
+    match code {
+        "CH001" | "CH002" | "23505" | "40P01" => Some(Attempt::NotFresh),
+        "22P02" | "22P05" | "22021" => Some(Attempt::NotJson),
+        _ => None,
+    }
+}
+
+impl PostgresStore {
+    /// Appends with `chronicle_append`, one round trip in the common case;
+    /// when a check fails, decides again on what is stored.
+    pub(super) async fn append_now(
+        &self,
+        request: AppendRequest,
+        tracking: Option<Tracking>,
+    ) -> Result<AppendOutcome, StoreError> {
+        check_append(&request, tracking.as_ref())?;
+        if request.streams.is_empty() && tracking.is_none() {
+            return Ok(AppendOutcome {
+                last_position: None,
+                written: true,
+            });
+        }
+        let mut params = AppendParams::new(&request, tracking.as_ref(), self.inner.json_payloads)?;
+        let mut as_bytes = false;
+        for _ in 0..APPEND_ROUNDS {
+            match self.try_append(&params).await? {
+                Attempt::Written(position) => {
+                    return Ok(AppendOutcome {
+                        last_position: position.and_then(|p| u64::try_from(p).ok()),
+                        written: true,
+                    })
+                }
+                Attempt::NotJson if !as_bytes => {
+                    as_bytes = true;
+                    params.all_bytes(&request);
+                }
+                Attempt::NotJson => {
+                    return Err(backend(BACKEND, "the server refused the payloads as bytes"))
+                }
+                Attempt::NotFresh => match self.decide_again(&request, tracking.as_ref()).await? {
+                    Decision::Done(outcome) => return Ok(outcome),
+                    Decision::TryAgain => {}
+                },
+            }
+        }
+        Err(backend(
+            BACKEND,
+            format!("append kept racing concurrent writers for {APPEND_ROUNDS} rounds"),
+        ))
+    }
+
+    async fn try_append(&self, params: &AppendParams<'_>) -> Result<Attempt, StoreError> {
+        let sql = &self.inner.sql.append;
+        retrying!(self, |client| {
+            let statement = client.prepare_cached(sql).await?;
+            match client.query_one(&statement, &params.as_params()).await {
+                Ok(row) => Ok(Attempt::Written(row.try_get(0)?)),
+                Err(error) => match error.code().map(SqlState::code).and_then(attempt_after) {
+                    Some(attempt) => Ok(attempt),
+                    None => Err(Failure::from(error)),
+                },
+            }
+        })
+    }
+
+    /// Reads every stream of the request (and the tracking record) in one
+    /// snapshot and decides as every store does.
+    async fn decide_again(
+        &self,
+        request: &AppendRequest,
+        tracking: Option<&Tracking>,
+    ) -> Result<Decision, StoreError> {
+        let streams: Vec<Uuid> = request.streams.iter().map(|s| s.stream_id).collect();
+        let low: Vec<i64> = request
+            .streams
+            .iter()
+            .map(|s| to_db(s.expected_version))
+            .collect();
+        let high: Vec<i64> = request
+            .streams
+            .iter()
+            .map(|s| to_db(s.expected_version + s.events.len() as u64))
+            .collect();
+        let consumer = tracking.map(|t| t.consumer.as_str());
+        let sql = &self.inner.sql.state;
+        let rows = self
+            .query_cached(sql, &[&streams, &low, &high, &consumer])
+            .await?;
+
+        let mut actual: Vec<(Uuid, i64)> = Vec::new();
+        let mut stored: Vec<(Uuid, i64, Uuid, i64)> = Vec::new();
+        let mut tracked = 0i64;
+        for row in &rows {
+            let kind: i32 = row.try_get(0).map_err(|e| backend(BACKEND, e))?;
+            let version: i64 = row.try_get(2).map_err(|e| backend(BACKEND, e))?;
+            match kind {
+                0 => actual.push((row.try_get(1).map_err(|e| backend(BACKEND, e))?, version)),
+                1 => stored.push((
+                    row.try_get(1).map_err(|e| backend(BACKEND, e))?,
+                    version,
+                    row.try_get(3).map_err(|e| backend(BACKEND, e))?,
+                    row.try_get(4).map_err(|e| backend(BACKEND, e))?,
+                )),
+                _ => tracked = version,
+            }
+        }
+        stored.sort_unstable_by_key(|&(stream, version, _, _)| (stream, version));
+        let decision = decide(
+            request,
+            tracking,
+            |append| {
+                let version = actual
+                    .iter()
+                    .find(|(stream, _)| *stream == append.stream_id)
+                    .map_or(0, |&(_, version)| version);
+                stream_version_from_db(version, append.stream_id)
+            },
+            |append| {
+                Ok(stored
+                    .iter()
+                    .filter(|(stream, ..)| *stream == append.stream_id)
+                    .map(|&(_, _, id, _)| id)
+                    .collect())
+            },
+            |consumer| tracked_from_db(BACKEND, tracked, consumer),
+        )?;
+        if decision == StreamCheck::Fresh {
+            return Ok(Decision::TryAgain);
+        }
+        let mut last_position = None;
+        for append in &request.streams {
+            let last = to_db(append.expected_version + append.events.len() as u64);
+            let position = stored
+                .iter()
+                .find(|&&(stream, version, ..)| stream == append.stream_id && version == last)
+                .map(|&(.., position)| position)
+                .ok_or_else(|| {
+                    backend(BACKEND, "stored events vanished during an idempotent retry")
+                })?;
+            let position = position_from_db(position, append.stream_id, last as u64)?;
+            last_position = last_position.max(Some(position));
+        }
+        Ok(Decision::Done(AppendOutcome {
+            last_position,
+            written: false,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::Metadata;
+    use crate::store::NewEvent;
+    use crate::timestamp::Timestamp;
+
+    fn event(payload: &[u8]) -> NewEvent {
+        NewEvent {
+            event_id: Uuid::new_v4(),
+            event_type: "Happened".into(),
+            schema_version: 2,
+            timestamp: Timestamp::from_unix_micros(0),
+            metadata: Metadata::new().with("user", "ann"),
+            payload: payload.to_vec(),
+        }
+    }
+
+    #[test]
+    fn parameters_are_one_array_element_per_stream_or_event() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let request = AppendRequest::new(vec![
+            crate::store::StreamAppend {
+                stream_id: a,
+                expected_version: 3,
+                events: vec![event(b"{}"), event(b"\x00")],
+            },
+            crate::store::StreamAppend {
+                stream_id: b,
+                expected_version: 0,
+                events: vec![event(b"[1]")],
+            },
+        ]);
+        let tracking = Tracking::new("process", 42);
+        let mut params = AppendParams::new(&request, Some(&tracking), true).unwrap();
+        assert_eq!(params.streams, [a, b]);
+        assert_eq!(params.expected, [3, 0]);
+        assert_eq!(params.event_streams, [a, a, b]);
+        assert_eq!(params.versions, [4, 5, 1]);
+        assert_eq!(params.types, ["Happened"; 3]);
+        assert_eq!(params.schema_versions, [2; 3]);
+        assert_eq!(
+            params.metadata,
+            vec![Some(r#"{"extra":{"user":"ann"}}"#.to_owned()); 3]
+        );
+        assert_eq!(params.json, [Some("{}"), None, Some("[1]")]);
+        assert_eq!(params.bytes, [None, Some(&b"\x00"[..]), None]);
+        assert_eq!(
+            (params.consumer, params.position),
+            (Some("process"), Some(42))
+        );
+        params.all_bytes(&request);
+        assert_eq!(params.json, [None; 3]);
+        assert_eq!(
+            params.bytes,
+            [Some(&b"{}"[..]), Some(&b"\x00"[..]), Some(&b"[1]"[..])]
+        );
+        assert_eq!(params.as_params().len(), 13);
+    }
+
+    #[test]
+    fn error_codes_choose_the_next_step() {
+        for code in ["CH001", "CH002", "23505", "40P01"] {
+            assert!(
+                matches!(attempt_after(code), Some(Attempt::NotFresh)),
+                "{code}"
+            );
+        }
+        for code in ["22P02", "22P05", "22021"] {
+            assert!(
+                matches!(attempt_after(code), Some(Attempt::NotJson)),
+                "{code}"
+            );
+        }
+        for code in ["42601", "08006", "CH003"] {
+            assert!(attempt_after(code).is_none(), "{code}");
+        }
+    }
+}

@@ -1,0 +1,493 @@
+//! The PostgreSQL event store (feature `postgres`), documented on
+//! [`PostgresStore`]. This module holds the store, its options, the schema
+//! name rule and the capabilities; the work is split by concern:
+//!
+//! - `statements`: every statement, and the set-up script (`schema.sql`)
+//!   rendered for the schema;
+//! - `connection`: the pool, transient failures and the retry loop;
+//! - `rows`: column types and row decoding;
+//! - `append`: the append fast path and the second look after a failed check;
+//! - `notify`: `LISTEN` for followers' wake-ups;
+//! - `read_models`: projections' SQL with their tracking records;
+//! - `held`: a test hook (feature `test-hooks`).
+
+mod append;
+mod connection;
+#[cfg(feature = "test-hooks")]
+mod held;
+mod notify;
+mod read_models;
+mod rows;
+mod statements;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::Pool;
+use uuid::Uuid;
+
+use self::connection::{retrying, Failure};
+use self::notify::{channel, Listener};
+use self::rows::{event_from_row, snapshot_from_row, split_payload, PgTime};
+use self::statements::Sql;
+use super::capability::{LogStore, ReadModelStore, SnapshotStore, StreamStore, TrackingStore};
+use super::encoding::{
+    backend, check_snapshot_fits, last_position_from_db, to_db, tracked_from_db,
+};
+use super::error::StoreError;
+use super::record::StoredEvent;
+use super::request::{AppendOutcome, AppendRequest, LogQuery, Snapshot, StreamQuery, Tracking};
+
+pub(crate) use self::connection::{config, pool};
+
+/// The driver this store uses, for connecting by hand with the same version.
+pub use tokio_postgres;
+
+const BACKEND: &str = "postgres";
+/// The schema used unless configured (also by the PostgreSQL key store).
+pub(crate) const DEFAULT_SCHEMA: &str = "chronicle";
+
+/// Options for connecting a [`PostgresStore`].
+#[derive(Debug, Clone)]
+pub struct PostgresStoreBuilder {
+    url: String,
+    schema: String,
+    max_connections: usize,
+    application_name: Option<String>,
+}
+
+impl PostgresStoreBuilder {
+    /// The schema holding the tables (default `chronicle`): 1 to 63 of
+    /// `a-z`, `0-9`, `_`, not starting with a digit. Created if missing.
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = schema.into();
+        self
+    }
+
+    /// The most connections the pool opens (default 8).
+    pub fn max_connections(mut self, count: usize) -> Self {
+        self.max_connections = count.max(1);
+        self
+    }
+
+    /// The `application_name` the connections report (default: the URL's,
+    /// else `chronicle`).
+    pub fn application_name(mut self, name: impl Into<String>) -> Self {
+        self.application_name = Some(name.into());
+        self
+    }
+
+    /// Connects, and creates the schema, tables and functions if missing
+    /// (safe when several processes start at once).
+    pub async fn connect(self) -> Result<PostgresStore, StoreError> {
+        check_schema_name(&self.schema).map_err(StoreError::Config)?;
+        let mut config = config(&self.url, "chronicle").map_err(StoreError::Config)?;
+        if let Some(name) = &self.application_name {
+            config.application_name(name);
+        }
+        let listener = Listener::new(config.clone(), channel(&self.schema));
+        let pool = pool(config, self.max_connections).map_err(StoreError::Config)?;
+        let mut store = PostgresStore {
+            inner: Arc::new(Inner {
+                pool,
+                sql: Sql::new(&self.schema),
+                schema: self.schema,
+                json_payloads: false,
+                listener,
+            }),
+        };
+        let json_payloads = store.set_up().await?;
+        if let Some(inner) = Arc::get_mut(&mut store.inner) {
+            inner.json_payloads = json_payloads;
+        }
+        Ok(store)
+    }
+}
+
+/// The schema-name rule of the event and key stores: 1 to 63 of `a-z`,
+/// `0-9`, `_`, not starting with a digit or `pg_`, a plain identifier that
+/// needs no quoting and is safe to put into SQL. The error says so.
+pub(crate) fn check_schema_name(schema: &str) -> Result<(), String> {
+    let mut chars = schema.chars();
+    let plain = !schema.is_empty()
+        && schema.len() <= 63
+        && chars
+            .next()
+            .is_some_and(|first| first.is_ascii_lowercase() || first == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !schema.starts_with("pg_");
+    if plain {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid PostgreSQL schema name {schema:?}: use 1 to 63 of a-z, 0-9 and _, not starting with a digit or pg_"
+        ))
+    }
+}
+
+/// 64-bit FNV-1a: a stable hash (the same in every process and version),
+/// for names derived from the schema.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// This store's 16-bit advisory-lock namespace: FNV-1a of the schema name,
+/// folded. Every process using the schema must compute the same.
+fn namespace(schema: &str) -> u16 {
+    let hash = fnv1a(format!("chronicle:{schema}").as_bytes());
+    (hash ^ (hash >> 16) ^ (hash >> 32) ^ (hash >> 48)) as u16
+}
+
+/// An event store in a PostgreSQL schema (feature `postgres`): events,
+/// snapshots, tracking records and read models, through tokio-postgres with a
+/// deadpool connection pool. Needs a tokio runtime. Cloning is cheap and
+/// shares the pool.
+///
+/// # Reading the log without gaps, writers in parallel
+/// Positions come from a sequence, so they are allocated when a transaction
+/// inserts but become visible when it commits: a reader that moved past the
+/// highest position it saw would skip a lower position that commits later.
+/// Instead of serialising writers (`LOCK TABLE`) or guessing with timeouts,
+/// every reader stops at an **in-flight horizon**:
+///
+/// * **Writers.** `chronicle_append` (one PL/pgSQL call, one round trip, one
+///   implicit transaction) first reads the sequence's last allocated value
+///   `L` and takes a *shared*, transaction-scoped advisory lock whose key
+///   encodes this store's namespace (16 bits hashed from the schema name) and
+///   `L` (48 bits). Only then does it call `nextval`, so every position it
+///   allocates is greater than `L`. The lock is released when the transaction
+///   ends, after its commit is visible to new snapshots. Shared locks never
+///   block each other, so writers to different streams run in parallel.
+/// * **Readers.** `chronicle_horizon()` reads, in this order, `S` = the
+///   sequence's last allocated value, then `M` = the smallest `L` among this
+///   namespace's advisory locks in `pg_locks` (current database). The horizon
+///   is `min(S, M)`. `chronicle_read_log` and `chronicle_last_position` then
+///   read rows with `position <= horizon` in a *later statement*, hence a
+///   snapshot taken after the horizon was computed (a VOLATILE PL/pgSQL
+///   function takes a fresh snapshot per statement at READ COMMITTED; the
+///   functions refuse to run at any other isolation level).
+///
+/// **Invariant: every position at or below the horizon belongs to a
+/// transaction that had committed or aborted before the reading snapshot was
+/// taken.** Take a writer W with a position p <= horizon. W took its lock
+/// before allocating p. If the lock scan saw the lock, `M <= L_W < p`, a
+/// contradiction. If W took its lock after the scan, it allocated p after `S`
+/// was read, so `p > S`, a contradiction. So W had released its lock, that is
+/// ended, before the scan, and the snapshot taken after the scan sees its
+/// commit. Hence a reader that resumes after the last position it saw never
+/// skips an event, and never sees one twice. Aborted appends leave holes in
+/// the positions, which are permanent and harmless.
+///
+/// The cost: an append transaction that stays open holds the horizon of every
+/// reader of this schema (only this schema's appends count, not unrelated
+/// transactions). Readers poll `pg_locks`, which is cheap at follower polling
+/// rates. Read the log from the primary: a replica does not show the
+/// primary's locks. The key space allows 2^48 positions.
+///
+/// # Appends
+/// `chronicle_append` checks every stream's version (and the tracking
+/// record) and inserts all events with one multi-row `INSERT ... SELECT FROM
+/// unnest(...)`; an append of one event is one guarded single-row `INSERT`
+/// whose condition (the stream holds the expected version) is its check.
+/// When a check fails, or a concurrent writer took the same
+/// version (unique violation on `(stream_id, version)`), nothing is written
+/// and the store reads the streams once more, in one statement and one
+/// snapshot, and decides with the same rules as every other store: a
+/// conflict, a tracking conflict, an idempotent retry (`written: false`), or
+/// a fresh attempt when the stream has moved to the expected version since.
+///
+/// Measured on a 2-core VM against a local PostgreSQL 15 (release build):
+/// one task appending one event at a time 3.2k events/s, 8 tasks at once 10k/s
+/// (writers do not serialise), 100 events per append 138k/s; reading the log
+/// in pages of 1,000 350k/s, loading a stream 940k/s.
+///
+/// # Connections
+/// Connections that fail (a terminated backend, a restarted server, a
+/// network error) are dropped from the pool and the call is retried on a
+/// fresh connection, a few times with a short backoff. Every operation is
+/// safe to retry: appends are idempotent by event id. (An append with a
+/// tracking record whose commit was lost with the connection comes back as
+/// a tracking conflict, which says the same: already done.) Connections use
+/// no TLS. A `PostgresKeyStore` (feature `encryption`) made with
+/// `PostgresKeyStore::for_store` shares the pool and the schema.
+///
+/// # Read models: parameters and results
+/// [`SqlValue`](crate::SqlValue) parameters are bound as the type the server
+/// infers for each `$N`: an `Integer` as `bigint`, `integer`, `smallint`
+/// (when it fits), `double precision` or `boolean` (0 or 1); a `Real` as
+/// `double precision` or `real`; `Text` as `text`, `varchar`, `char`, `name`,
+/// `json`, `jsonb` or `uuid` (when it parses); a `Blob` as `bytea`; `Null` as
+/// NULL of any type. Any other pairing is a [`StoreError::ModelStatement`]
+/// naming the statement: cast the parameter (`$1::text`). Result columns come
+/// back as `Integer` (integer types, `boolean` as 0/1, `numeric` whole
+/// numbers that fit), `Real` (floats, other `numeric` values), `Text` (text
+/// types, `json`, `jsonb`, `uuid`), `Blob` (`bytea`) or `Null`; any other
+/// column type is an error naming the column: cast it in the query.
+///
+/// # Notifications
+/// `chronicle_append` calls `pg_notify(channel, last position)` after it
+/// inserts events; PostgreSQL delivers the notification when (and only
+/// if) the append commits. The first [`LogStore::wait_for_events`] call
+/// starts a task that holds one dedicated connection (not from the pool)
+/// with `LISTEN channel` and publishes the highest notified position.
+/// When that connection drops, the task reconnects with backoff (50 ms
+/// doubling up to 5 s); meanwhile waiters wake at their timeout, which is
+/// polling. A notified position may still be above the in-flight horizon:
+/// a waiter only needs the wake-up, the follower reads the log again.
+/// The task ends when the last clone of the store is dropped.
+///
+/// # Layout (in schema `chronicle` unless configured)
+/// ```sql
+/// CREATE TABLE events (
+///     position       bigint PRIMARY KEY,   -- from events_position_seq
+///     stream_id      uuid NOT NULL,
+///     version        bigint NOT NULL,
+///     event_id       uuid NOT NULL,
+///     event_type     text NOT NULL,
+///     schema_version bigint NOT NULL,
+///     recorded_at    timestamptz NOT NULL, -- microseconds, exact
+///     metadata       jsonb,                -- NULL when empty
+///     payload        json,                 -- the payload when it is JSON ...
+///     payload_bytes  bytea,                -- ... else its bytes
+///     UNIQUE (stream_id, version));
+/// CREATE TABLE snapshots (stream_id uuid, version bigint, snapshot_type text,
+///     schema_version bigint, recorded_at timestamptz, payload json,
+///     payload_bytes bytea, PRIMARY KEY (stream_id, version));
+/// CREATE TABLE tracking (consumer text PRIMARY KEY, position bigint NOT NULL);
+/// ```
+/// A JSON payload goes into a `json` column, which keeps its text exactly
+/// (so it reads back byte for byte, unlike `jsonb`) and still answers psql's
+/// JSON operators: `SELECT payload->>'name' FROM chronicle.events`. Other
+/// payloads (and every payload in a database whose encoding is not UTF-8) go
+/// into `payload_bytes`.
+#[derive(Clone)]
+pub struct PostgresStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    sql: Sql,
+    schema: String,
+    /// False when the database encoding is not UTF-8: every payload is bytes.
+    json_payloads: bool,
+    /// LISTEN for new events, started by the first waiter.
+    listener: Listener,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("schema", &self.inner.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Options for the database at `url` (`postgres://user:pass@host:5432/db`).
+    pub fn builder(url: &str) -> PostgresStoreBuilder {
+        PostgresStoreBuilder {
+            url: url.to_owned(),
+            schema: DEFAULT_SCHEMA.to_owned(),
+            max_connections: 8,
+            application_name: None,
+        }
+    }
+
+    /// Connects to the database at `url`, keeping everything in `schema`.
+    pub async fn connect(url: &str, schema: &str) -> Result<Self, StoreError> {
+        Self::builder(url).schema(schema).connect().await
+    }
+
+    /// The schema holding this store's tables.
+    pub fn schema(&self) -> &str {
+        &self.inner.schema
+    }
+
+    /// The store's connection pool (shared by a key store made for it).
+    #[cfg_attr(not(feature = "encryption"), allow(dead_code))]
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// Creates what is missing; answers whether payloads may use the `json`
+    /// column (the database encoding is UTF-8).
+    async fn set_up(&self) -> Result<bool, StoreError> {
+        let sql = &self.inner.sql.setup;
+        retrying!(self, |client| {
+            let transaction = client.transaction().await?;
+            transaction.batch_execute(sql).await?;
+            let encoding: String = transaction
+                .query_one("SELECT pg_catalog.current_setting('server_encoding')", &[])
+                .await?
+                .try_get(0)?;
+            transaction.commit().await?;
+            Ok::<_, Failure>(encoding.eq_ignore_ascii_case("UTF8"))
+        })
+    }
+}
+
+impl StreamStore for PostgresStore {
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        self.append_now(request, None).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: Uuid,
+        query: StreamQuery,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        if query.limit == Some(0) {
+            return Ok(Vec::new());
+        }
+        let sql = if query.descending {
+            &self.inner.sql.read_stream_descending
+        } else {
+            &self.inner.sql.read_stream_ascending
+        };
+        let from = to_db(query.from_version);
+        let to = to_db(query.to_version.unwrap_or(u64::MAX));
+        let limit = query.limit.map(to_db);
+        let rows = self
+            .query_cached(sql, &[&stream_id, &from, &to, &limit])
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+}
+
+impl LogStore for PostgresStore {
+    async fn read_log(&self, query: LogQuery) -> Result<Vec<StoredEvent>, StoreError> {
+        if query.is_empty() {
+            return Ok(Vec::new());
+        }
+        let after = to_db(query.after);
+        let limit = to_db(query.limit);
+        let types = &query.event_types;
+        let sql = &self.inner.sql.read_log;
+        let rows = self.query_cached(sql, &[&after, &limit, types]).await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn last_position(&self) -> Result<u64, StoreError> {
+        let sql = &self.inner.sql.last_position;
+        let row = self
+            .query_cached(sql, &[])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| backend(BACKEND, "chronicle_last_position() returned no row"))?;
+        let position: i64 = row.try_get(0).map_err(|e| backend(BACKEND, e))?;
+        last_position_from_db(BACKEND, position)
+    }
+
+    /// Waits for a `NOTIFY` of an append past `position` (see the type's
+    /// docs), or `timeout`.
+    async fn wait_for_events(&self, position: u64, timeout: Duration) {
+        self.inner.listener.wait(position, timeout).await;
+    }
+}
+
+impl TrackingStore for PostgresStore {
+    async fn tracked_position(&self, consumer: &str) -> Result<u64, StoreError> {
+        let sql = &self.inner.sql.tracked;
+        let Some(row) = self
+            .query_cached(sql, &[&consumer])
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(0);
+        };
+        let position: i64 = row.try_get(0).map_err(|e| backend(BACKEND, e))?;
+        tracked_from_db(BACKEND, position, consumer)
+    }
+
+    async fn append_tracked(
+        &self,
+        request: AppendRequest,
+        tracking: Tracking,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.append_now(request, Some(tracking)).await
+    }
+
+    async fn reset_tracking(&self, consumer: &str) -> Result<(), StoreError> {
+        self.reset_model(Vec::new(), consumer).await
+    }
+}
+
+impl SnapshotStore for PostgresStore {
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        check_snapshot_fits(&snapshot)?;
+        let (json, bytes) = split_payload(&snapshot.payload, self.inner.json_payloads);
+        let version = to_db(snapshot.version);
+        let schema_version = i64::from(snapshot.schema_version);
+        let time = PgTime(snapshot.timestamp);
+        let sql = &self.inner.sql.save_snapshot;
+        self.query_cached(
+            sql,
+            &[
+                &snapshot.stream_id,
+                &version,
+                &snapshot.snapshot_type,
+                &schema_version,
+                &time,
+                &json,
+                &bytes,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn latest_snapshot(
+        &self,
+        stream_id: Uuid,
+        max_version: Option<u64>,
+    ) -> Result<Option<Snapshot>, StoreError> {
+        let max = to_db(max_version.unwrap_or(u64::MAX));
+        let sql = &self.inner.sql.latest_snapshot;
+        let rows = self.query_cached(sql, &[&stream_id, &max]).await?;
+        rows.first()
+            .map(|row| snapshot_from_row(row, stream_id))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names() {
+        for good in ["chronicle", "_x", "a1_b2", &"s".repeat(63)] {
+            assert!(check_schema_name(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "Chronicle",
+            "1abc",
+            "a-b",
+            "a b",
+            "x\"; DROP SCHEMA public; --",
+            "pg_catalog",
+            "\"x\"",
+            &"s".repeat(64),
+        ] {
+            let message = check_schema_name(bad).unwrap_err();
+            assert!(
+                message.starts_with("invalid PostgreSQL schema name"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn hashes_are_stable() {
+        // FNV-1a test vectors, then values other processes depend on.
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(namespace("chronicle"), 61714);
+    }
+}

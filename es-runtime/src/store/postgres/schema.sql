@@ -1,0 +1,177 @@
+-- The PostgreSQL store's set-up script, run in one transaction whenever a
+-- store connects (see `PostgresStore` for the design). Every statement is
+-- idempotent (IF NOT EXISTS, CREATE OR REPLACE with unchanged signatures), so
+-- databases created by earlier versions keep working: change a table only
+-- with a migration, a function's signature never.
+--
+-- `statements.rs` fills in the placeholders, in braces, with validated or
+-- computed values only: schema (the quoted schema name), setup_key (the
+-- schema's 16-bit namespace, keying the set-up lock), namespace (the same,
+-- as pg_locks shows it: classid >> 16), key_base (the namespace in the top
+-- 16 bits of an advisory-lock key), position_mask (the low 48 bits of a
+-- key, which carry a position) and channel (the schema's NOTIFY channel).
+
+SELECT pg_catalog.pg_advisory_xact_lock(1667789360, {setup_key});
+CREATE SCHEMA IF NOT EXISTS {schema};
+CREATE SEQUENCE IF NOT EXISTS {schema}.events_position_seq AS bigint;
+CREATE TABLE IF NOT EXISTS {schema}.events (
+    position bigint PRIMARY KEY,
+    stream_id uuid NOT NULL,
+    version bigint NOT NULL,
+    event_id uuid NOT NULL,
+    event_type text NOT NULL,
+    schema_version bigint NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    metadata jsonb,
+    payload json,
+    payload_bytes bytea,
+    CONSTRAINT events_stream_version UNIQUE (stream_id, version));
+ALTER SEQUENCE {schema}.events_position_seq OWNED BY {schema}.events.position;
+CREATE TABLE IF NOT EXISTS {schema}.snapshots (
+    stream_id uuid NOT NULL,
+    version bigint NOT NULL,
+    snapshot_type text NOT NULL,
+    schema_version bigint NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    payload json,
+    payload_bytes bytea,
+    PRIMARY KEY (stream_id, version));
+CREATE TABLE IF NOT EXISTS {schema}.tracking (
+    consumer text PRIMARY KEY,
+    position bigint NOT NULL);
+
+-- The lowest position that may still commit, minus one (see the Rust docs of
+-- chronicle_es_runtime::store::postgres): S = last allocated position, read first;
+-- M = smallest floor announced by an in-flight append of this schema.
+CREATE OR REPLACE FUNCTION {schema}.chronicle_horizon() RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+    v_allocated bigint;
+    v_in_flight bigint;
+BEGIN
+    SELECT q.last_value - (NOT q.is_called)::int INTO v_allocated FROM {schema}.events_position_seq q;
+    SELECT min(((l.classid::bigint & 65535) << 32) | l.objid::bigint) INTO v_in_flight
+      FROM pg_catalog.pg_locks l
+     WHERE l.locktype = 'advisory' AND l.objsubid = 1
+       AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d
+                          WHERE d.datname = pg_catalog.current_database())
+       AND (l.classid::bigint >> 16) = {namespace};
+    RETURN least(v_allocated, v_in_flight);
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION {schema}.chronicle_append(
+    p_streams uuid[], p_expected bigint[],
+    e_stream uuid[], e_version bigint[], e_id uuid[], e_type text[], e_schema bigint[],
+    e_time timestamptz[], e_meta jsonb[], e_json json[], e_bytes bytea[],
+    p_consumer text, p_position bigint) RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+    v_key bigint;
+    v_actual bigint;
+    v_rows bigint;
+    v_position bigint;
+BEGIN
+    -- Announce a floor below every position this transaction will allocate,
+    -- before allocating any. (Simple expressions, which PL/pgSQL evaluates
+    -- without starting a query; pg_sequence_last_value is what the
+    -- pg_sequences view reads: the last allocated value, NULL before the first.)
+    v_key := ({key_base}::bigint) | least(
+        coalesce(pg_catalog.pg_sequence_last_value('{schema}.events_position_seq'::pg_catalog.regclass), 0),
+        {position_mask}::bigint);
+    IF NOT pg_catalog.pg_try_advisory_xact_lock_shared(v_key) THEN
+        PERFORM pg_catalog.pg_advisory_xact_lock_shared(v_key);
+    END IF;
+    IF p_consumer IS NOT NULL THEN
+        INSERT INTO {schema}.tracking AS t (consumer, position) VALUES (p_consumer, p_position)
+        ON CONFLICT (consumer) DO UPDATE SET position = excluded.position
+         WHERE t.position < excluded.position;
+        GET DIAGNOSTICS v_rows = ROW_COUNT;
+        IF v_rows = 0 THEN
+            RAISE EXCEPTION 'chronicle: tracking of % would not move forward', p_consumer
+                USING ERRCODE = 'CH002';
+        END IF;
+    END IF;
+    IF array_length(p_streams, 1) = 1 AND array_length(e_stream, 1) = 1 THEN
+        -- One event, one statement. Versions are consecutive, so the stream
+        -- is at the expected version E when it holds E (or, for E = 0, does
+        -- not hold 1) and does not hold E + 1, which the unique constraint
+        -- refuses. The condition involves no row, so it gates the statement
+        -- before nextval runs: a stream behind E, or a new stream that
+        -- exists, allocates no position.
+        INSERT INTO {schema}.events (position, stream_id, version, event_id, event_type,
+                                schema_version, recorded_at, metadata, payload, payload_bytes)
+        SELECT nextval('{schema}.events_position_seq'), e_stream[1], e_version[1], e_id[1],
+               e_type[1], e_schema[1], e_time[1], e_meta[1], e_json[1], e_bytes[1]
+         WHERE EXISTS (SELECT FROM {schema}.events e
+                        WHERE e.stream_id = p_streams[1]
+                          AND e.version = greatest(p_expected[1], 1)) = (p_expected[1] > 0)
+        RETURNING position INTO v_position;
+        IF v_position IS NULL THEN
+            RAISE EXCEPTION 'chronicle: stream % is not at version %',
+                p_streams[1], p_expected[1] USING ERRCODE = 'CH001';
+        END IF;
+        -- Wakes followers (LISTEN {channel}); delivered only if this commits.
+        PERFORM pg_catalog.pg_notify('{channel}', v_position::text);
+        RETURN v_position;
+    END IF;
+    FOR i IN 1 .. coalesce(array_length(p_streams, 1), 0) LOOP
+        SELECT coalesce(max(e.version), 0) INTO v_actual FROM {schema}.events e
+         WHERE e.stream_id = p_streams[i];
+        IF v_actual <> p_expected[i] THEN
+            RAISE EXCEPTION 'chronicle: stream % is at version %, not %',
+                p_streams[i], v_actual, p_expected[i] USING ERRCODE = 'CH001';
+        END IF;
+    END LOOP;
+    IF coalesce(array_length(e_stream, 1), 0) = 0 THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO {schema}.events (position, stream_id, version, event_id, event_type,
+                            schema_version, recorded_at, metadata, payload, payload_bytes)
+    SELECT nextval('{schema}.events_position_seq'), u.stream_id, u.version, u.event_id,
+           u.event_type, u.schema_version, u.recorded_at, u.metadata, u.payload, u.payload_bytes
+      FROM unnest(e_stream, e_version, e_id, e_type, e_schema, e_time, e_meta, e_json, e_bytes)
+           WITH ORDINALITY AS u(stream_id, version, event_id, event_type, schema_version,
+                                recorded_at, metadata, payload, payload_bytes, ord)
+     ORDER BY u.ord;
+    -- Wakes followers (LISTEN {channel}); delivered only if this commits.
+    PERFORM pg_catalog.pg_notify('{channel}', currval('{schema}.events_position_seq')::text);
+    RETURN currval('{schema}.events_position_seq');
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION {schema}.chronicle_read_log(p_after bigint, p_limit bigint, p_types text[])
+RETURNS SETOF {schema}.events
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+    v_horizon bigint;
+BEGIN
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'chronicle: read the log at READ COMMITTED isolation';
+    END IF;
+    v_horizon := {schema}.chronicle_horizon();
+    -- A new statement: a snapshot taken after the horizon was computed.
+    RETURN QUERY
+        SELECT e.* FROM {schema}.events e
+         WHERE e.position > p_after AND e.position <= v_horizon
+           AND (p_types IS NULL OR e.event_type = ANY (p_types))
+         ORDER BY e.position
+         LIMIT p_limit;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION {schema}.chronicle_last_position() RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+    v_horizon bigint;
+    v_last bigint;
+BEGIN
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'chronicle: read the log at READ COMMITTED isolation';
+    END IF;
+    v_horizon := {schema}.chronicle_horizon();
+    SELECT coalesce(max(e.position), 0) INTO v_last FROM {schema}.events e
+     WHERE e.position <= v_horizon;
+    RETURN v_last;
+END
+$fn$;

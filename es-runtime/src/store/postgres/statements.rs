@@ -1,0 +1,273 @@
+//! Every statement of the PostgreSQL store, with the schema filled in, and
+//! the set-up script (`schema.sql`) rendered for one schema.
+//!
+//! The schema name is validated (lowercase letters, digits, `_`), so
+//! quoting it is enough; nothing else is put into SQL but numbers computed
+//! here and the channel name derived from the schema.
+
+use super::namespace;
+use super::notify::channel;
+
+/// The set-up script, with placeholders in braces (listed in its header).
+const SETUP: &str = include_str!("schema.sql");
+
+/// Positions fit in the low 48 bits of an advisory lock key; the schema's
+/// namespace takes the high 16.
+pub(super) const POSITION_BITS: u32 = 48;
+
+/// The columns of an events row, in the order `rows::event_from_row` reads them.
+const EVENT_COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, payload_bytes";
+
+/// Every statement, with the schema filled in.
+pub(super) struct Sql {
+    /// Creates what is missing (several statements, for `batch_execute`).
+    pub(super) setup: String,
+    /// `chronicle_append` with the 13 parameters of `append::AppendParams`.
+    pub(super) append: String,
+    /// `$1` streams, `$2` expected and `$3` last versions, `$4` consumer:
+    /// what an append decides on, in one snapshot (kind 0: a stream's
+    /// version; 1: a stored event in the batch's range; 2: the tracking).
+    pub(super) state: String,
+    /// `$1` stream, `$2` lowest and `$3` highest version, `$4` limit (NULL: none).
+    pub(super) read_stream_ascending: String,
+    /// As `read_stream_ascending`, newest first.
+    pub(super) read_stream_descending: String,
+    /// `$1` after, `$2` limit, `$3` event types (NULL: all), below the horizon.
+    pub(super) read_log: String,
+    /// The last position below the horizon.
+    pub(super) last_position: String,
+    /// `$1` consumer: its tracked position (no row when none).
+    pub(super) tracked: String,
+    /// `$1` .. `$7`: a snapshot, replacing one at the same version.
+    pub(super) save_snapshot: String,
+    /// `$1` stream, `$2` highest version.
+    pub(super) latest_snapshot: String,
+    /// `$1` consumer, `$2` position, `$3` the position it must be at: a row
+    /// only when it moved.
+    pub(super) continue_tracking: String,
+    /// `$1` consumer, `$2` position: a row only when the consumer was new.
+    pub(super) start_tracking: String,
+    /// `$1` consumer.
+    pub(super) delete_tracking: String,
+}
+
+/// `template` with every `{name}` replaced by its value.
+fn render(template: &str, values: &[(&str, String)]) -> String {
+    values
+        .iter()
+        .fold(template.to_owned(), |text, (name, value)| {
+            text.replace(&format!("{{{name}}}"), value)
+        })
+}
+
+impl Sql {
+    /// The statements for `schema` (already validated).
+    pub(super) fn new(schema: &str) -> Self {
+        let s = format!("\"{schema}\"");
+        let columns = EVENT_COLUMNS;
+        let namespace = namespace(schema);
+        // The namespace in the top 16 bits (its top bit becomes the sign bit).
+        let key_base = (u64::from(namespace) << POSITION_BITS) as i64;
+        let position_mask = (1i64 << POSITION_BITS) - 1;
+        let setup = render(
+            SETUP,
+            &[
+                ("schema", s.clone()),
+                ("setup_key", i32::from(namespace).to_string()),
+                ("namespace", namespace.to_string()),
+                ("key_base", key_base.to_string()),
+                ("position_mask", position_mask.to_string()),
+                ("channel", channel(schema)),
+            ],
+        );
+        let read_stream = format!(
+            "SELECT {columns} FROM {s}.events WHERE stream_id = $1 AND version >= $2 AND version <= $3"
+        );
+        Self {
+            setup,
+            append: format!(
+                "SELECT {s}.chronicle_append($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13)"
+            ),
+            state: format!(
+                "SELECT 0 AS kind, s.stream_id, \
+                 coalesce((SELECT max(e.version) FROM {s}.events e WHERE e.stream_id = s.stream_id), 0) AS version, \
+                 NULL::uuid AS event_id, NULL::bigint AS position \
+                 FROM unnest($1::uuid[]) AS s(stream_id) \
+                 UNION ALL \
+                 SELECT 1, e.stream_id, e.version, e.event_id, e.position \
+                 FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS r(stream_id, low, high) \
+                 JOIN {s}.events e ON e.stream_id = r.stream_id AND e.version > r.low AND e.version <= r.high \
+                 UNION ALL \
+                 SELECT 2, NULL, t.position, NULL, NULL FROM {s}.tracking t WHERE t.consumer = $4"
+            ),
+            read_stream_ascending: format!("{read_stream} ORDER BY version ASC LIMIT $4"),
+            read_stream_descending: format!("{read_stream} ORDER BY version DESC LIMIT $4"),
+            read_log: format!("SELECT {columns} FROM {s}.chronicle_read_log($1, $2, $3)"),
+            last_position: format!("SELECT {s}.chronicle_last_position()"),
+            tracked: format!("SELECT position FROM {s}.tracking WHERE consumer = $1"),
+            save_snapshot: format!(
+                "INSERT INTO {s}.snapshots (stream_id, version, snapshot_type, schema_version, recorded_at, payload, payload_bytes) \
+                 VALUES ($1, $2, $3, $4, $5, $6::text::json, $7) \
+                 ON CONFLICT (stream_id, version) DO UPDATE SET snapshot_type = excluded.snapshot_type, \
+                 schema_version = excluded.schema_version, recorded_at = excluded.recorded_at, \
+                 payload = excluded.payload, payload_bytes = excluded.payload_bytes"
+            ),
+            latest_snapshot: format!(
+                "SELECT version, snapshot_type, schema_version, recorded_at, payload, payload_bytes \
+                 FROM {s}.snapshots WHERE stream_id = $1 AND version <= $2 \
+                 ORDER BY version DESC LIMIT 1"
+            ),
+            continue_tracking: format!(
+                "UPDATE {s}.tracking SET position = $2 \
+                 WHERE consumer = $1 AND position = $3 AND position < $2 \
+                 RETURNING position"
+            ),
+            start_tracking: format!(
+                "INSERT INTO {s}.tracking (consumer, position) VALUES ($1, $2) \
+                 ON CONFLICT (consumer) DO NOTHING \
+                 RETURNING position"
+            ),
+            delete_tracking: format!("DELETE FROM {s}.tracking WHERE consumer = $1"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVENTS: &str =
+        "SELECT position, stream_id, version, event_id, event_type, schema_version, \
+                          recorded_at, metadata, payload, payload_bytes";
+
+    #[test]
+    fn statements_are_pinned() {
+        let sql = Sql::new("app");
+        let expected = [
+            (
+                &sql.append,
+                r#"SELECT "app".chronicle_append($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13)"#.to_owned(),
+            ),
+            (
+                &sql.state,
+                r#"SELECT 0 AS kind, s.stream_id, coalesce((SELECT max(e.version) FROM "app".events e WHERE e.stream_id = s.stream_id), 0) AS version, NULL::uuid AS event_id, NULL::bigint AS position FROM unnest($1::uuid[]) AS s(stream_id) UNION ALL SELECT 1, e.stream_id, e.version, e.event_id, e.position FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS r(stream_id, low, high) JOIN "app".events e ON e.stream_id = r.stream_id AND e.version > r.low AND e.version <= r.high UNION ALL SELECT 2, NULL, t.position, NULL, NULL FROM "app".tracking t WHERE t.consumer = $4"#.to_owned(),
+            ),
+            (
+                &sql.read_stream_ascending,
+                format!(r#"{EVENTS} FROM "app".events WHERE stream_id = $1 AND version >= $2 AND version <= $3 ORDER BY version ASC LIMIT $4"#),
+            ),
+            (
+                &sql.read_stream_descending,
+                format!(r#"{EVENTS} FROM "app".events WHERE stream_id = $1 AND version >= $2 AND version <= $3 ORDER BY version DESC LIMIT $4"#),
+            ),
+            (
+                &sql.read_log,
+                format!(r#"{EVENTS} FROM "app".chronicle_read_log($1, $2, $3)"#),
+            ),
+            (
+                &sql.last_position,
+                r#"SELECT "app".chronicle_last_position()"#.to_owned(),
+            ),
+            (
+                &sql.tracked,
+                r#"SELECT position FROM "app".tracking WHERE consumer = $1"#.to_owned(),
+            ),
+            (
+                &sql.save_snapshot,
+                r#"INSERT INTO "app".snapshots (stream_id, version, snapshot_type, schema_version, recorded_at, payload, payload_bytes) VALUES ($1, $2, $3, $4, $5, $6::text::json, $7) ON CONFLICT (stream_id, version) DO UPDATE SET snapshot_type = excluded.snapshot_type, schema_version = excluded.schema_version, recorded_at = excluded.recorded_at, payload = excluded.payload, payload_bytes = excluded.payload_bytes"#.to_owned(),
+            ),
+            (
+                &sql.latest_snapshot,
+                r#"SELECT version, snapshot_type, schema_version, recorded_at, payload, payload_bytes FROM "app".snapshots WHERE stream_id = $1 AND version <= $2 ORDER BY version DESC LIMIT 1"#.to_owned(),
+            ),
+            (
+                &sql.continue_tracking,
+                r#"UPDATE "app".tracking SET position = $2 WHERE consumer = $1 AND position = $3 AND position < $2 RETURNING position"#.to_owned(),
+            ),
+            (
+                &sql.start_tracking,
+                r#"INSERT INTO "app".tracking (consumer, position) VALUES ($1, $2) ON CONFLICT (consumer) DO NOTHING RETURNING position"#.to_owned(),
+            ),
+            (
+                &sql.delete_tracking,
+                r#"DELETE FROM "app".tracking WHERE consumer = $1"#.to_owned(),
+            ),
+        ];
+        for (actual, expected) in expected {
+            assert_eq!(actual, &expected);
+        }
+    }
+
+    #[test]
+    fn the_setup_is_rendered_for_its_schema() {
+        let sql = Sql::new("app");
+        // Every placeholder filled in (the script has no braces of its own).
+        assert!(!sql.setup.contains(['{', '}']), "{}", sql.setup);
+        for expected in [
+            r#"CREATE SCHEMA IF NOT EXISTS "app";"#,
+            r#"CREATE SEQUENCE IF NOT EXISTS "app".events_position_seq AS bigint;"#,
+            r#"CREATE TABLE IF NOT EXISTS "app".events ("#,
+            r#"CREATE TABLE IF NOT EXISTS "app".snapshots ("#,
+            r#"CREATE TABLE IF NOT EXISTS "app".tracking ("#,
+            r#"CREATE OR REPLACE FUNCTION "app".chronicle_horizon() RETURNS bigint"#,
+            r#"CREATE OR REPLACE FUNCTION "app".chronicle_append("#,
+            r#"CREATE OR REPLACE FUNCTION "app".chronicle_read_log(p_after bigint, p_limit bigint, p_types text[])"#,
+            r#"CREATE OR REPLACE FUNCTION "app".chronicle_last_position() RETURNS bigint"#,
+            "PERFORM pg_catalog.pg_notify('chronicle_events_app', v_position::text);",
+            r#"PERFORM pg_catalog.pg_notify('chronicle_events_app', currval('"app".events_position_seq')::text);"#,
+        ] {
+            assert!(sql.setup.contains(expected), "missing: {expected}");
+        }
+        // Processes of different versions must agree on the namespace: pinned.
+        assert_eq!(namespace("chronicle"), 61714);
+        // The set-up lock, the lock scan and the lock key carry the namespace.
+        let namespace = namespace("app");
+        let key_base = (u64::from(namespace) << POSITION_BITS) as i64;
+        for expected in [
+            format!(
+                "pg_advisory_xact_lock(1667789360, {});",
+                i32::from(namespace)
+            ),
+            format!("AND (l.classid::bigint >> 16) = {namespace};"),
+            format!("v_key := ({key_base}::bigint) | least("),
+            "281474976710655::bigint);".to_owned(),
+        ] {
+            assert!(sql.setup.contains(&expected), "missing: {expected}");
+        }
+        // The same script for another schema differs only in the values.
+        let other = Sql::new("other");
+        assert_eq!(
+            other.setup.lines().count(),
+            sql.setup.lines().count(),
+            "the script's shape does not depend on the schema"
+        );
+    }
+
+    #[test]
+    fn lock_keys_carry_namespace_and_floor() {
+        for schema in ["chronicle", "a", "chronicle_test_0123456789abcdef"] {
+            let namespace = namespace(schema);
+            let sql = Sql::new(schema);
+            let key_base = (u64::from(namespace) << POSITION_BITS) as i64;
+            assert!(sql.setup.contains(&format!("({key_base}::bigint)")));
+            // What pg_locks shows for key = base | floor: classid = high 32
+            // bits, objid = low 32 bits.
+            let floor: i64 = 0x0000_1234_5678_9abc;
+            let key = (key_base | floor) as u64;
+            let (classid, objid) = (key >> 32, key & 0xffff_ffff);
+            assert_eq!(classid >> 16, u64::from(namespace));
+            assert_eq!(((classid & 0xffff) << 32) | objid, floor as u64);
+        }
+    }
+
+    #[test]
+    fn placeholders_are_replaced_by_name() {
+        assert_eq!(
+            render(
+                "{a} and {b}, {a}; {c}",
+                &[("a", "1".into()), ("b", "2".into())]
+            ),
+            "1 and 2, 1; {c}"
+        );
+    }
+}

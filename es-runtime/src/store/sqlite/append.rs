@@ -1,0 +1,216 @@
+//! One append inside the writer's open transaction: the one-stream fast
+//! path, else the shared decision over what is stored, then the inserts.
+//! The writer thread (`threads`) wraps these in transactions and savepoints.
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{params, Connection};
+use uuid::Uuid;
+
+use super::rows::{tracked_position, uuid_value};
+use super::statements::Sql;
+use super::{Db, BACKEND};
+use crate::store::decision::{decide, StreamCheck};
+use crate::store::encoding::{
+    backend, corrupt, is_json, metadata_to_json, position_from_db, stream_version_from_db, to_db,
+};
+use crate::store::error::StoreError;
+use crate::store::record::NewEvent;
+use crate::store::request::{AppendOutcome, AppendRequest, StreamAppend, Tracking};
+
+/// A uuid as stored: its 16 bytes.
+pub(super) fn blob(id: &Uuid) -> &[u8] {
+    id.as_bytes().as_slice()
+}
+
+/// A payload as bound: TEXT when it is JSON (queryable with SQLite's JSON
+/// functions), a BLOB otherwise. Either reads back byte for byte.
+pub(super) fn payload_value(payload: &[u8]) -> ToSqlOutput<'_> {
+    if is_json(payload) {
+        ToSqlOutput::Borrowed(ValueRef::Text(payload))
+    } else {
+        ToSqlOutput::Borrowed(ValueRef::Blob(payload))
+    }
+}
+
+/// Appends `request` (and records `tracking`) in the open transaction. A
+/// result other than `written: true` may leave partial writes: the caller
+/// rolls them back.
+pub(super) fn append_in_transaction(
+    connection: &Connection,
+    sql: &Sql,
+    request: &AppendRequest,
+    tracking: Option<&Tracking>,
+) -> Result<AppendOutcome, StoreError> {
+    if tracking.is_none() {
+        if let Some(outcome) = append_one_stream(connection, sql, request)? {
+            return Ok(outcome);
+        }
+    }
+    let decision = decide(
+        request,
+        tracking,
+        |append| {
+            let version: i64 = connection
+                .prepare_cached(&sql.stream_version)
+                .db()?
+                .query_row([blob(&append.stream_id)], |row| row.get(0))
+                .db()?;
+            stream_version_from_db(version, append.stream_id)
+        },
+        |append| stored_ids(connection, sql, append),
+        |consumer| tracked_position(connection, sql, consumer),
+    )?;
+
+    if decision == StreamCheck::AlreadyStored {
+        return already_stored(connection, sql, request);
+    }
+
+    let mut last_position = None;
+    let mut insert = connection.prepare_cached(&sql.insert_event).db()?;
+    for append in &request.streams {
+        for (event, version) in append.events.iter().zip(append.expected_version + 1..) {
+            insert_event(&mut insert, append, event, version)?.db()?;
+            last_position = u64::try_from(connection.last_insert_rowid()).ok();
+        }
+    }
+    if let Some(tracking) = tracking {
+        upsert_tracking(connection, sql, tracking)?;
+    }
+    Ok(AppendOutcome {
+        last_position,
+        written: true,
+    })
+}
+
+/// Records `tracking` (the caller has checked that it moves forward).
+pub(super) fn upsert_tracking(
+    connection: &Connection,
+    sql: &Sql,
+    tracking: &Tracking,
+) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(&sql.upsert_tracking)
+        .db()?
+        .execute(params![tracking.consumer, to_db(tracking.position)])
+        .db()?;
+    Ok(())
+}
+
+/// The ids stored after the expected version, up to the batch's length.
+fn stored_ids(
+    connection: &Connection,
+    sql: &Sql,
+    append: &StreamAppend,
+) -> Result<Vec<Uuid>, StoreError> {
+    let mut statement = connection.prepare_cached(&sql.stored_ids).db()?;
+    let mut rows = statement
+        .query(params![
+            blob(&append.stream_id),
+            to_db(append.expected_version),
+            to_db(append.events.len())
+        ])
+        .db()?;
+    let mut ids = Vec::with_capacity(append.events.len());
+    let mut version = append.expected_version;
+    while let Some(row) = rows.next().db()? {
+        version += 1;
+        ids.push(
+            uuid_value(row.get_ref(0).db()?)
+                .ok_or_else(|| corrupt(append.stream_id, version, "event id is not a uuid"))?,
+        );
+    }
+    Ok(ids)
+}
+
+/// The outcome of an idempotent retry: the highest position of the
+/// request's last events, which are stored already.
+fn already_stored(
+    connection: &Connection,
+    sql: &Sql,
+    request: &AppendRequest,
+) -> Result<AppendOutcome, StoreError> {
+    let mut last_position = None;
+    let mut statement = connection.prepare_cached(&sql.position_at).db()?;
+    for append in &request.streams {
+        let last = append.expected_version + append.events.len() as u64;
+        let position: i64 = statement
+            .query_row(params![blob(&append.stream_id), to_db(last)], |row| {
+                row.get(0)
+            })
+            .db()?;
+        let position = position_from_db(position, append.stream_id, last)?;
+        last_position = last_position.max(Some(position));
+    }
+    Ok(AppendOutcome {
+        last_position,
+        written: false,
+    })
+}
+
+/// The common case in one statement per event: a request for one stream
+/// without a tracking record whose stream is at the expected version. The
+/// first event goes in only when the stream holds the expected version, and
+/// the unique `(stream_id, version)` refuses it when the stream is past it;
+/// once it is in, the others cannot collide. `None` (nothing written) when
+/// the stream is not at the expected version: the full decision then tells
+/// a conflict from an idempotent retry.
+fn append_one_stream(
+    connection: &Connection,
+    sql: &Sql,
+    request: &AppendRequest,
+) -> Result<Option<AppendOutcome>, StoreError> {
+    let [append] = request.streams.as_slice() else {
+        return Ok(None);
+    };
+    let mut events = append.events.iter().zip(append.expected_version + 1..);
+    let Some((first, version)) = events.next() else {
+        return Ok(None);
+    };
+    let inserted = insert_event(
+        &mut *connection.prepare_cached(&sql.insert_next_event).db()?,
+        append,
+        first,
+        version,
+    )?;
+    match inserted {
+        Ok(1) => {}
+        Ok(_) => return Ok(None),
+        Err(rusqlite::Error::SqliteFailure(error, _))
+            if error.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            return Ok(None)
+        }
+        Err(error) => return Err(backend(BACKEND, error)),
+    }
+    let mut insert = connection.prepare_cached(&sql.insert_event).db()?;
+    for (event, version) in events {
+        insert_event(&mut insert, append, event, version)?.db()?;
+    }
+    Ok(Some(AppendOutcome {
+        last_position: u64::try_from(connection.last_insert_rowid()).ok(),
+        written: true,
+    }))
+}
+
+/// Runs an insert statement (`insert_event` or `insert_next_event`) for one
+/// event with its metadata as JSON. The outer error is the metadata's
+/// encoding; the inner one the database's, which the fast path inspects
+/// (a constraint violation means "not fresh").
+fn insert_event(
+    statement: &mut rusqlite::Statement<'_>,
+    append: &StreamAppend,
+    event: &NewEvent,
+    version: u64,
+) -> Result<rusqlite::Result<usize>, StoreError> {
+    let metadata = metadata_to_json(&event.metadata)?;
+    Ok(statement.execute(params![
+        blob(&append.stream_id),
+        to_db(version),
+        blob(&event.event_id),
+        event.event_type,
+        i64::from(event.schema_version),
+        event.timestamp.unix_micros(),
+        metadata,
+        payload_value(&event.payload),
+    ]))
+}

@@ -1,0 +1,264 @@
+//! Every statement of the SQLite store, with the table prefix filled in.
+//!
+//! The prefix is filled in once, when the store opens, so that a
+//! connection's statement cache (`prepare_cached`) keys on the same strings
+//! for the life of the store. Read-model SQL comes from users and is not
+//! here (see `read_models`).
+
+/// The tables, created when missing (`{prefix}` stands for the prefix).
+const SCHEMA: &str = include_str!("schema.sql");
+
+/// The columns of an events row, in the order `rows::event_from_row` reads them.
+pub(super) const EVENT_COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload";
+
+/// Every statement, with the table prefix filled in.
+pub(super) struct Sql {
+    /// The tables (several statements, for `execute_batch`).
+    pub(super) schema: String,
+    /// `?1` stream: its version (0 when empty).
+    pub(super) stream_version: String,
+    /// `?1` stream, `?2` version, `?3` count: the event ids after the version.
+    pub(super) stored_ids: String,
+    /// `?1` stream, `?2` version: the event's log position.
+    pub(super) position_at: String,
+    /// `?1` consumer: its tracked position (no row when none).
+    pub(super) tracked: String,
+    /// `?1` .. `?8`: one event, unconditionally.
+    pub(super) insert_event: String,
+    /// `?1` .. `?8`: one event, only when the stream holds the version before it.
+    pub(super) insert_next_event: String,
+    /// `?1` consumer, `?2` position.
+    pub(super) upsert_tracking: String,
+    /// `?1` consumer.
+    pub(super) delete_tracking: String,
+    /// `?1` stream, `?2` lowest and `?3` highest version, `?4` limit (-1: none).
+    pub(super) read_stream_ascending: String,
+    /// As `read_stream_ascending`, newest first.
+    pub(super) read_stream_descending: String,
+    /// `?1` after, `?2` limit.
+    pub(super) read_log: String,
+    /// `?1` after, `?2` limit, `?3` the event types as a JSON array.
+    pub(super) read_log_types: String,
+    /// The highest position (0 when empty).
+    pub(super) last_position: String,
+    /// `?1` .. `?6`: a snapshot, replacing one at the same version.
+    pub(super) save_snapshot: String,
+    /// `?1` stream, `?2` highest version.
+    pub(super) latest_snapshot: String,
+}
+
+impl Sql {
+    /// The statements for tables named with `prefix` (already validated:
+    /// letters, digits and `_`, so it needs no quoting).
+    pub(super) fn new(p: &str) -> Self {
+        let columns = EVENT_COLUMNS;
+        let insert = format!(
+            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload)"
+        );
+        let read_stream = format!(
+            "SELECT {columns} FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3"
+        );
+        Self {
+            schema: SCHEMA.replace("{prefix}", p),
+            stream_version: format!(
+                "SELECT COALESCE(MAX(version), 0) FROM {p}events WHERE stream_id = ?1"
+            ),
+            stored_ids: format!(
+                "SELECT event_id FROM {p}events WHERE stream_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3"
+            ),
+            position_at: format!(
+                "SELECT position FROM {p}events WHERE stream_id = ?1 AND version = ?2"
+            ),
+            tracked: format!("SELECT position FROM {p}tracking WHERE consumer = ?1"),
+            insert_event: format!("{insert} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+            // The same row, only when the stream holds the version before it
+            // (versions are consecutive, so: the stream is at least there).
+            insert_next_event: format!(
+                "{insert} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
+                 WHERE ?2 = 1 OR EXISTS (SELECT 1 FROM {p}events WHERE stream_id = ?1 AND version = ?2 - 1)"
+            ),
+            upsert_tracking: format!(
+                "INSERT INTO {p}tracking (consumer, position) VALUES (?1, ?2) \
+                 ON CONFLICT (consumer) DO UPDATE SET position = excluded.position"
+            ),
+            delete_tracking: format!("DELETE FROM {p}tracking WHERE consumer = ?1"),
+            read_stream_ascending: format!("{read_stream} ORDER BY version ASC LIMIT ?4"),
+            read_stream_descending: format!("{read_stream} ORDER BY version DESC LIMIT ?4"),
+            read_log: format!(
+                "SELECT {columns} FROM {p}events WHERE position > ?1 ORDER BY position LIMIT ?2"
+            ),
+            read_log_types: format!(
+                "SELECT {columns} FROM {p}events WHERE position > ?1 \
+                 AND event_type IN (SELECT value FROM json_each(?3)) ORDER BY position LIMIT ?2"
+            ),
+            last_position: format!("SELECT COALESCE(MAX(position), 0) FROM {p}events"),
+            save_snapshot: format!(
+                "INSERT INTO {p}snapshots (stream_id, version, snapshot_type, schema_version, recorded_at, payload) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                 ON CONFLICT (stream_id, version) DO UPDATE SET snapshot_type = excluded.snapshot_type, \
+                 schema_version = excluded.schema_version, recorded_at = excluded.recorded_at, \
+                 payload = excluded.payload"
+            ),
+            latest_snapshot: format!(
+                "SELECT version, snapshot_type, schema_version, recorded_at, payload FROM {p}snapshots \
+                 WHERE stream_id = ?1 AND version <= ?2 ORDER BY version DESC LIMIT 1"
+            ),
+        }
+    }
+
+    /// Every statement but the schema, by name (for tests that check them all).
+    #[cfg(test)]
+    fn statements(&self) -> [(&'static str, &str); 15] {
+        [
+            ("stream_version", &self.stream_version),
+            ("stored_ids", &self.stored_ids),
+            ("position_at", &self.position_at),
+            ("tracked", &self.tracked),
+            ("insert_event", &self.insert_event),
+            ("insert_next_event", &self.insert_next_event),
+            ("upsert_tracking", &self.upsert_tracking),
+            ("delete_tracking", &self.delete_tracking),
+            ("read_stream_ascending", &self.read_stream_ascending),
+            ("read_stream_descending", &self.read_stream_descending),
+            ("read_log", &self.read_log),
+            ("read_log_types", &self.read_log_types),
+            ("last_position", &self.last_position),
+            ("save_snapshot", &self.save_snapshot),
+            ("latest_snapshot", &self.latest_snapshot),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::*;
+
+    /// What each statement must be, `{p}` standing for the table prefix.
+    const EXPECTED: [(&str, &str); 15] = [
+        (
+            "stream_version",
+            "SELECT COALESCE(MAX(version), 0) FROM {p}events WHERE stream_id = ?1",
+        ),
+        (
+            "stored_ids",
+            "SELECT event_id FROM {p}events WHERE stream_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3",
+        ),
+        (
+            "position_at",
+            "SELECT position FROM {p}events WHERE stream_id = ?1 AND version = ?2",
+        ),
+        (
+            "tracked",
+            "SELECT position FROM {p}tracking WHERE consumer = ?1",
+        ),
+        (
+            "insert_event",
+            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        ),
+        (
+            "insert_next_event",
+            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
+             WHERE ?2 = 1 OR EXISTS (SELECT 1 FROM {p}events WHERE stream_id = ?1 AND version = ?2 - 1)",
+        ),
+        (
+            "upsert_tracking",
+            "INSERT INTO {p}tracking (consumer, position) VALUES (?1, ?2) \
+             ON CONFLICT (consumer) DO UPDATE SET position = excluded.position",
+        ),
+        (
+            "delete_tracking",
+            "DELETE FROM {p}tracking WHERE consumer = ?1",
+        ),
+        (
+            "read_stream_ascending",
+            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload \
+             FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3 ORDER BY version ASC LIMIT ?4",
+        ),
+        (
+            "read_stream_descending",
+            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload \
+             FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3 ORDER BY version DESC LIMIT ?4",
+        ),
+        (
+            "read_log",
+            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload \
+             FROM {p}events WHERE position > ?1 ORDER BY position LIMIT ?2",
+        ),
+        (
+            "read_log_types",
+            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload \
+             FROM {p}events WHERE position > ?1 AND event_type IN (SELECT value FROM json_each(?3)) \
+             ORDER BY position LIMIT ?2",
+        ),
+        (
+            "last_position",
+            "SELECT COALESCE(MAX(position), 0) FROM {p}events",
+        ),
+        (
+            "save_snapshot",
+            "INSERT INTO {p}snapshots (stream_id, version, snapshot_type, schema_version, recorded_at, payload) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT (stream_id, version) DO UPDATE SET snapshot_type = excluded.snapshot_type, \
+             schema_version = excluded.schema_version, recorded_at = excluded.recorded_at, payload = excluded.payload",
+        ),
+        (
+            "latest_snapshot",
+            "SELECT version, snapshot_type, schema_version, recorded_at, payload FROM {p}snapshots \
+             WHERE stream_id = ?1 AND version <= ?2 ORDER BY version DESC LIMIT 1",
+        ),
+    ];
+
+    #[test]
+    fn statements_are_pinned_with_and_without_a_prefix() {
+        for prefix in ["", "app_"] {
+            let sql = Sql::new(prefix);
+            for ((name, actual), (expected_name, expected)) in
+                sql.statements().into_iter().zip(EXPECTED)
+            {
+                assert_eq!(name, expected_name);
+                assert_eq!(
+                    actual,
+                    expected.replace("{p}", prefix),
+                    "{name}, prefix {prefix:?}"
+                );
+            }
+        }
+        // Spelled out once, so that the prefix's place is plain to see.
+        assert_eq!(
+            Sql::new("app_").tracked,
+            "SELECT position FROM app_tracking WHERE consumer = ?1"
+        );
+    }
+
+    #[test]
+    fn the_schema_names_every_table_with_the_prefix() {
+        let plain = Sql::new("").schema;
+        let prefixed = Sql::new("app_").schema;
+        assert!(!plain.contains("{prefix}") && !prefixed.contains("{prefix}"));
+        for table in ["events", "snapshots", "tracking"] {
+            assert!(plain.contains(&format!("CREATE TABLE IF NOT EXISTS {table} (")));
+            assert!(prefixed.contains(&format!("CREATE TABLE IF NOT EXISTS app_{table} (")));
+        }
+        assert_eq!(prefixed.replace("app_", ""), plain);
+    }
+
+    /// Every statement prepares against the tables the schema creates: no
+    /// misspelt column or table survives the unit tests.
+    #[test]
+    fn statements_prepare_against_the_schema() {
+        for prefix in ["", "app_"] {
+            let sql = Sql::new(prefix);
+            let connection = Connection::open_in_memory().unwrap();
+            connection.execute_batch(&sql.schema).unwrap();
+            for (name, statement) in sql.statements() {
+                if let Err(error) = connection.prepare(statement) {
+                    panic!("{name} (prefix {prefix:?}) does not prepare: {error}");
+                }
+            }
+        }
+    }
+}
