@@ -12,6 +12,7 @@ pub mod codec;
 pub mod error;
 pub mod event;
 pub mod follow;
+mod macro_support;
 pub mod metadata;
 pub mod model;
 #[cfg(feature = "msgpack")]
@@ -60,6 +61,7 @@ pub mod __private {
     pub use crate::aggregate::{Aggregate, AggregateMeta, ApplyError, SnapshotIn, SnapshotOut};
     pub use crate::codec::{Codec, CodecError};
     pub use crate::event::{DomainEvent, Envelope, EventHeader, PayloadError};
+    pub use crate::macro_support::*;
     pub use crate::timestamp::Timestamp;
     pub use crate::upcast::{
         check_schema_version, decode_snapshot, decode_versioned, encode_snapshot,
@@ -69,7 +71,7 @@ pub mod __private {
     pub use ::core::clone::Clone;
     pub use ::core::ops::Deref;
     pub use ::core::option::Option::{self, None, Some};
-    pub use ::core::primitive::{bool, str, u32, u64, u8};
+    pub use ::core::primitive::{bool, str, u32, u64, u8, usize};
     pub use ::core::result::Result::{self, Err, Ok};
     pub use ::serde;
     pub use ::std::borrow::ToOwned;
@@ -79,31 +81,5 @@ pub mod __private {
     /// A fresh random (v4) aggregate id.
     pub fn new_id() -> Uuid {
         Uuid::new_v4()
-    }
-
-    /// Fails to compile, at the argument's span, unless an event argument's
-    /// type can be stored.
-    pub const fn assert_event_field<T>()
-    where
-        T: EventField,
-    {
-    }
-
-    /// Bound on event argument types: stored (serde), copied into the event
-    /// (`Clone`), and compared and printed with it.
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` cannot be an event argument: it must implement Serialize, Deserialize, Clone, Debug and PartialEq",
-        label = "event arguments are stored, so their types need serde's Serialize and Deserialize, and Clone, Debug and PartialEq",
-        note = "derive them: #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]"
-    )]
-    pub trait EventField {}
-
-    impl<T> EventField for T where
-        T: serde::Serialize
-            + serde::de::DeserializeOwned
-            + ::core::clone::Clone
-            + ::core::fmt::Debug
-            + ::core::cmp::PartialEq
-    {
     }
 }
