@@ -264,7 +264,7 @@ impl<'a> AggregateImpl<'a> {
             let has_events = items.iter().any(|m| matches!(m, Member::Event(_)));
             let message = if has_events {
                 format!(
-                    "`{self_ident}` has no creation event: add an #[event] method without `self` that returns `Self`, such as `#[event(\"Registered\")] fn register(name: String) -> Self`. If the creation event is in another `#[aggregate] impl {self_ident}` block, move these #[event] methods there: an aggregate's events all go in one #[aggregate] impl block"
+                    "this #[aggregate] impl block has no creation event (an #[event] method without `self` that returns `Self`): an aggregate's #[event] methods all go in one `#[aggregate] impl {self_ident}` block, with its creation event. If that is another block, move these #[event] methods there and keep other methods in plain `impl {self_ident}` blocks; otherwise add a creation event, such as `#[event(\"Registered\")] fn register(name: String) -> Self`"
                 )
             } else {
                 format!(
@@ -599,7 +599,10 @@ fn argument_type_problem(ty: &Type) -> Option<String> {
             Type::Slice(_) => format!("`{owned}` instead of a slice"),
             _ => format!("`{owned}` instead of a reference"),
         },
-        _ => format!("`{owned}`"),
+        _ => format!(
+            "`{owned}` instead of `{}`",
+            type_text(ty.to_token_stream().to_string())
+        ),
     };
     Some(format!(
         "event arguments are stored in the event, so they must own their data: use {suggestion}"
@@ -628,7 +631,12 @@ fn owned_type(ty: &Type) -> String {
     }
     let mut owned = ty.clone();
     syn::visit_mut::VisitMut::visit_type_mut(&mut Owner, &mut owned);
-    let mut text = owned.to_token_stream().to_string();
+    type_text(owned.to_token_stream().to_string())
+}
+
+/// A type's tokens as a user would write them: `Option < & str >` becomes
+/// `Option<&str>`.
+fn type_text(mut text: String) -> String {
     for (spaced, tight) in [
         (" <", "<"),
         ("< ", "<"),

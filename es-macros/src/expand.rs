@@ -30,7 +30,7 @@
 //! `mod core` cannot capture it; its locals and parameters are mixed-site
 //! identifiers ([`names::local`]), which no argument name can shadow.
 
-use proc_macro2::{Literal, Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
@@ -83,7 +83,14 @@ pub(crate) fn stray_event(_args: TokenStream, input: TokenStream) -> TokenStream
         "#[event] only works on methods of the aggregate's own impl block marked #[aggregate]: add #[aggregate] above `impl Name { ... }` (not on a trait impl)"
     };
     let error = syn::Error::new(Span::call_site(), message).to_compile_error();
-    quote!(#error #input)
+    // The body was written for the state of an aggregate (`Self { name }`),
+    // which it does not run on here: keep the signature, so callers compile,
+    // and drop the body, so the message above stands alone.
+    let method = match syn::parse2::<syn::ImplItemFn>(input.clone()) {
+        Ok(func) => ast::stub_method(&func),
+        Err(_) => input,
+    };
+    quote!(#error #method)
 }
 
 /// `#[upcast]` reached on its own: it was not inside an `#[aggregate]` impl.
@@ -553,7 +560,9 @@ fn serialize_impl(name: &Ident, private: &TokenStream, krate: &TokenStream) -> T
     let state_field = names::state_field();
     let meta_field = names::meta_field();
     let serializer = names::local("__serializer");
-    let serde_path = format!("{krate}::__private::serde");
+    // A path's tokens print with spaces (`:: platform :: es`); serde wants it
+    // as written.
+    let serde_path = format!("{krate}::__private::serde").replace(' ', "");
     quote! {
         const _: () = {
             #[derive(#private::serde::Serialize)]
@@ -719,9 +728,11 @@ fn stub_impl(item: &ItemImpl, self_ident: Option<&Ident>) -> TokenStream {
     let Some(name) = self_ident else {
         return TokenStream::new();
     };
-    let methods = item.items.iter().map(|impl_item| match impl_item {
-        syn::ImplItem::Fn(func) => ast::stub_method(func),
-        other => other.to_token_stream(),
+    let methods = item.items.iter().filter_map(|impl_item| match impl_item {
+        // Already reported; the struct defines a method of that name.
+        syn::ImplItem::Fn(func) if names::reserved_method(&func.sig.ident) => None,
+        syn::ImplItem::Fn(func) => Some(ast::stub_method(func)),
+        other => Some(other.to_token_stream()),
     });
     quote! {
         impl #name {
@@ -810,11 +821,13 @@ fn event_method(method: &EventMethod, aggregate: &Ident, bridge: &Ident) -> Toke
     let attrs = method.kept_attrs();
     let vis = &method.func.vis;
     let sig = public_signature(method);
+    // The user's braces, so that rustc's notes about this method point at
+    // the method as written.
+    let mut block = Group::new(Delimiter::Brace, quote!(#bridge! { @body #body }));
+    block.set_span(method.func.block.brace_token.span.join());
     quote! {
         #(#attrs)*
-        #vis #sig {
-            #bridge! { @body #body }
-        }
+        #vis #sig #block
     }
 }
 

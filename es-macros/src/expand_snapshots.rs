@@ -254,3 +254,17 @@ fn the_harness_expands_nested_items_and_keeps_the_rest() {
     assert!(expanded.contains("fn untouched()"), "{expanded}");
     assert!(!expanded.contains("#[aggregate]\n"), "{expanded}");
 }
+
+#[test]
+fn a_crate_path_replaces_every_path_to_chronicle_es() {
+    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/expand/crate_path.rs");
+    let expanded = expand_file(&fs::read_to_string(case).unwrap());
+    assert!(
+        !expanded.contains("::chronicle_es"),
+        "generated code still names ::chronicle_es:\n{expanded}"
+    );
+    assert!(
+        expanded.contains(":: platform :: es :: __private")
+            || expanded.contains("::platform::es::__private")
+    );
+}
