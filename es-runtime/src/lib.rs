@@ -26,6 +26,7 @@ pub mod record;
 pub mod replay;
 pub mod store;
 pub mod subscription;
+pub mod testing;
 pub mod timestamp;
 pub mod upcast;
 
