@@ -201,3 +201,55 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     Ok(())
 }
+
+/// The school's rules, tested by events: given what happened, when a command
+/// runs, then exactly these events are recorded, or the command is refused
+/// and records nothing. No store is involved.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chronicle_es::testing::{given, given_created, given_no_events};
+
+    fn registered(name: &str) -> DogEvent {
+        DogEvent::Registered { name: name.into() }
+    }
+
+    fn trick_added(trick: &str, difficulty: u8) -> DogEvent {
+        DogEvent::TrickAdded {
+            trick: trick.into(),
+            difficulty,
+        }
+    }
+
+    #[test]
+    fn registering_a_dog_records_its_name() {
+        let fido = given_no_events::<Dog>()
+            .when_created(|| Dog::register("Fido".into()))
+            .then([registered("Fido")]);
+        assert_eq!((fido.name(), fido.skill()), ("Fido", 0));
+    }
+
+    #[test]
+    fn a_new_trick_is_recorded_with_its_difficulty() {
+        let fido = given::<Dog>([registered("Fido"), trick_added("sit", 1)])
+            .when(|dog| dog.teach("roll over", 2))
+            .then([trick_added("roll over", 2)]);
+        assert_eq!(fido.tricks(), ["sit", "roll over"]);
+        assert_eq!(fido.skill(), 3);
+    }
+
+    #[test]
+    fn a_known_trick_is_refused() {
+        given_created(|| Dog::register("Fido".into()))
+            .and([trick_added("sit", 1)])
+            .when(|dog| dog.teach("sit", 1))
+            .then_error_message("Fido already knows \"sit\"");
+    }
+
+    #[test]
+    fn a_trick_needs_a_name() {
+        given::<Dog>([registered("Fido")])
+            .when(|dog| dog.teach("  ", 1))
+            .then_error_matching(|error| matches!(error, SchoolError::EmptyTrick));
+    }
+}

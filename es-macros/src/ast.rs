@@ -12,17 +12,7 @@ use syn::{
 
 use crate::attr::{self, AggregateArgs, EventArgs};
 use crate::ctxt::Ctxt;
-
-/// Method names `#[aggregate]` generates on the struct; an impl block may not
-/// define them again.
-pub(crate) const GENERATED_METHODS: &[&str] = &[
-    "id",
-    "version",
-    "created_on",
-    "modified_on",
-    "pending_events",
-    "collect_events",
-];
+use crate::names;
 
 /// `#[aggregate] struct Dog { ... }`.
 pub(crate) struct AggregateStruct<'a> {
@@ -202,7 +192,7 @@ impl<'a> AggregateImpl<'a> {
                 items.push(Member::Plain(impl_item));
                 continue;
             };
-            if GENERATED_METHODS.iter().any(|name| func.sig.ident == name) {
+            if names::reserved_method(&func.sig.ident) {
                 cx.error_spanned_by(
                     &func.sig.ident,
                     format!(
@@ -263,17 +253,25 @@ impl<'a> AggregateImpl<'a> {
             check_versions(cx, &items);
         }
         let self_ident = self_ident?;
+        if !cx.has_errors() {
+            check_event_bodies(cx, &items, &self_ident);
+        }
         if !cx.has_errors()
             && !items
                 .iter()
                 .any(|m| matches!(m, Member::Event(e) if e.creation))
         {
-            cx.error_spanned_by(
-                &item.self_ty,
+            let has_events = items.iter().any(|m| matches!(m, Member::Event(_)));
+            let message = if has_events {
                 format!(
-                    "`{self_ident}` has no creation event: add an #[event] method without `self` that returns `Self`, such as `#[event(\"Registered\")] fn register(name: String) -> Self`"
-                ),
-            );
+                    "this #[aggregate] impl block has no creation event (an #[event] method without `self` that returns `Self`): an aggregate's #[event] methods all go in one `#[aggregate] impl {self_ident}` block, with its creation event. If that is another block, move these #[event] methods there and keep other methods in plain `impl {self_ident}` blocks; otherwise add a creation event, such as `#[event(\"Registered\")] fn register(name: String) -> Self`"
+                )
+            } else {
+                format!(
+                    "this #[aggregate] impl block has no #[event] methods: an aggregate's events all go in one `#[aggregate] impl {self_ident}` block, with its creation event (an #[event] method without `self` that returns `Self`); other methods go in plain `impl {self_ident}` blocks, without #[aggregate]"
+                )
+            };
+            cx.error_spanned_by(&item.self_ty, message);
         }
         Some(Self {
             item,
@@ -369,6 +367,15 @@ impl<'a> EventMethod<'a> {
                 ty,
                 "an #[event] method without `self` creates the aggregate, so it must return `Self`: return `Self`, or take `&mut self` if it changes an existing aggregate",
             ),
+            (ReturnType::Type(_, ty), false) if receiver_ok && returns_self(ty, self_ident) => {
+                if let Some(receiver) = sig.receiver() {
+                    fail(
+                        cx,
+                        receiver,
+                        "an #[event] method that returns `Self` creates the aggregate, so it takes no `self`: remove this receiver; event methods that change an existing aggregate take `&mut self` and return nothing",
+                    );
+                }
+            }
             (ReturnType::Type(_, ty), false) if receiver_ok && !is_unit(ty) => fail(
                 cx,
                 ty,
@@ -392,27 +399,8 @@ impl<'a> EventMethod<'a> {
                     None
                 }
             };
-            match &*typed.ty {
-                Type::Reference(reference) => {
-                    let suggestion = match &*reference.elem {
-                        Type::Path(path) if path.path.is_ident("str") => {
-                            "`String` instead of `&str`".to_owned()
-                        }
-                        Type::Slice(slice) => {
-                            let elem = &slice.elem;
-                            format!("`Vec<{}>` instead of a slice", quote::quote!(#elem))
-                        }
-                        elem => format!(
-                            "`{}` instead of a reference",
-                            quote::ToTokens::to_token_stream(elem)
-                        ),
-                    };
-                    fail(cx, &typed.ty, &format!("event arguments are stored in the event, so they must be owned values: use {suggestion}"));
-                }
-                Type::ImplTrait(_) | Type::Infer(_) => {
-                    fail(cx, &typed.ty, "event arguments need a concrete type, because each becomes a stored field of the event: name the type");
-                }
-                _ => {}
+            if let Some(message) = argument_type_problem(&typed.ty) {
+                fail(cx, &typed.ty, &message);
             }
             if let Some((ident, mutable)) = ident {
                 fields.push(EventField {
@@ -568,6 +556,175 @@ fn check_versions(cx: &mut Ctxt, items: &[Member]) {
                 stored_names.push(value);
             }
         }
+    }
+}
+
+/// Why an argument's type cannot be stored in an event, if it cannot: it
+/// borrows (anywhere inside it: `&str`, `Option<&T>`, `Vec<&str>`), or it
+/// names no concrete type. The message suggests the owned type.
+fn argument_type_problem(ty: &Type) -> Option<String> {
+    struct Finder {
+        borrows: bool,
+        opaque: bool,
+    }
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_type_reference(&mut self, node: &'ast syn::TypeReference) {
+            self.borrows = true;
+            syn::visit::visit_type_reference(self, node);
+        }
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.opaque = true;
+        }
+        fn visit_type_infer(&mut self, _: &'ast syn::TypeInfer) {
+            self.opaque = true;
+        }
+    }
+    let mut finder = Finder {
+        borrows: false,
+        opaque: false,
+    };
+    finder.visit_type(ty);
+    if finder.opaque {
+        return Some("event arguments need a concrete type, because each becomes a stored field of the event: name the type".to_owned());
+    }
+    if !finder.borrows {
+        return None;
+    }
+    let owned = owned_type(ty);
+    let suggestion = match ty {
+        Type::Reference(reference) => match &*reference.elem {
+            Type::Path(path) if path.path.is_ident("str") => {
+                "`String` instead of `&str`".to_owned()
+            }
+            Type::Slice(_) => format!("`{owned}` instead of a slice"),
+            _ => format!("`{owned}` instead of a reference"),
+        },
+        _ => format!(
+            "`{owned}` instead of `{}`",
+            type_text(ty.to_token_stream().to_string())
+        ),
+    };
+    Some(format!(
+        "event arguments are stored in the event, so they must own their data: use {suggestion}"
+    ))
+}
+
+/// `ty` with every borrow replaced by the owned type: `&str` by `String`,
+/// `&[T]` by `Vec<T>`, `&T` by `T`, printed as a user would write it.
+fn owned_type(ty: &Type) -> String {
+    struct Owner;
+    impl syn::visit_mut::VisitMut for Owner {
+        fn visit_type_mut(&mut self, node: &mut Type) {
+            if let Type::Reference(reference) = node {
+                let owned: Type = match &*reference.elem {
+                    Type::Path(path) if path.path.is_ident("str") => syn::parse_quote!(String),
+                    Type::Slice(slice) => {
+                        let elem = &slice.elem;
+                        syn::parse_quote!(Vec<#elem>)
+                    }
+                    elem => elem.clone(),
+                };
+                *node = owned;
+            }
+            syn::visit_mut::visit_type_mut(self, node);
+        }
+    }
+    let mut owned = ty.clone();
+    syn::visit_mut::VisitMut::visit_type_mut(&mut Owner, &mut owned);
+    type_text(owned.to_token_stream().to_string())
+}
+
+/// A type's tokens as a user would write them: `Option < & str >` becomes
+/// `Option<&str>`.
+fn type_text(mut text: String) -> String {
+    for (spaced, tight) in [
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ,", ","),
+        (" :: ", "::"),
+        (":: ", "::"),
+        ("& ", "&"),
+    ] {
+        text = text.replace(spaced, tight);
+    }
+    text
+}
+
+/// Event bodies run on the state, for live calls and on replay; they change
+/// fields and nothing else. Reports, at the call, a body that records another
+/// event (`self.add_trick(...)`) or reads the aggregate's accessors
+/// (`self.version()`), which the state does not have, instead of letting
+/// rustc suggest a hidden method of the generated state.
+fn check_event_bodies(cx: &mut Ctxt, items: &[Member], aggregate: &Ident) {
+    struct Finder<'c> {
+        cx: &'c mut Ctxt,
+        aggregate: &'c Ident,
+        body_of: String,
+        events: &'c [String],
+    }
+    impl Finder<'_> {
+        fn report(&mut self, method: &Ident, call: &dyn ToTokens) {
+            let name = method.to_string();
+            let aggregate = self.aggregate;
+            let message = if self.events.contains(&name) {
+                format!(
+                    "an #[event] body only changes the aggregate's state, so it cannot record another event: `{name}` is an #[event] method. Record both events from an ordinary method (a command), as in `pub fn ...(&mut self, ...) {{ self.{}(...); self.{name}(...); }}`",
+                    self.body_of
+                )
+            } else {
+                format!(
+                    "an #[event] body runs on the aggregate's state, which has no `{name}()`: read `{name}()` in the method that calls `{}` and pass the value as an argument (the body also runs on replay, where `{aggregate}` is being rebuilt)",
+                    self.body_of
+                )
+            };
+            self.cx.error_spanned_by(call.to_token_stream(), message);
+        }
+        fn is_forbidden(&self, method: &Ident) -> bool {
+            let name = method.to_string();
+            self.events.contains(&name) || names::reserved_method(method)
+        }
+    }
+    impl<'ast> Visit<'ast> for Finder<'_> {
+        fn visit_expr_method_call(&mut self, node: &'ast syn::ExprMethodCall) {
+            let on_self = matches!(&*node.receiver, Expr::Path(path) if path.path.is_ident("self"));
+            if on_self && self.is_forbidden(&node.method) {
+                self.report(&node.method, node);
+            }
+            syn::visit::visit_expr_method_call(self, node);
+        }
+        fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
+            if let Expr::Path(path) = &*node.func {
+                let segments = &path.path.segments;
+                let on_self_type = segments.len() == 2
+                    && (segments[0].ident == "Self" || segments[0].ident == *self.aggregate);
+                if on_self_type && path.qself.is_none() && self.is_forbidden(&segments[1].ident) {
+                    self.report(&segments[1].ident, node);
+                }
+            }
+            syn::visit::visit_expr_call(self, node);
+        }
+        // Nested items have their own `self`.
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let events: Vec<String> = items
+        .iter()
+        .filter_map(|member| match member {
+            Member::Event(event) => Some(event.func.sig.ident.to_string()),
+            _ => None,
+        })
+        .collect();
+    for member in items {
+        let Member::Event(event) = member else {
+            continue;
+        };
+        let mut finder = Finder {
+            cx: &mut *cx,
+            aggregate,
+            body_of: event.func.sig.ident.to_string(),
+            events: &events,
+        };
+        finder.visit_block(&event.func.block);
     }
 }
 

@@ -153,9 +153,12 @@ pub(crate) struct AggregateArgs {
     pub(crate) name: Option<LitStr>,
     /// `aliases = ["Dog"]`: former stored type names.
     pub(crate) aliases: Vec<LitStr>,
+    /// `crate = "path"`: where generated code finds the library, when it is
+    /// not `::chronicle_es` (a renamed dependency, or a re-export).
+    pub(crate) krate: Option<syn::Path>,
 }
 
-const AGGREGATE_ARGUMENTS: &str = "#[aggregate] on a struct takes `snapshots`, `snapshot_every = N`, `version = N`, `name = \"StoredName\"` and `aliases = [\"OldName\"]`";
+const AGGREGATE_ARGUMENTS: &str = "#[aggregate] on a struct takes `snapshots`, `snapshot_every = N`, `version = N`, `name = \"StoredName\"`, `aliases = [\"OldName\"]` and `crate = \"path::to::chronicle_es\"`";
 
 /// Parses the struct's `#[aggregate(...)]`.
 pub(crate) fn parse_struct_args(cx: &mut Ctxt, tokens: TokenStream) -> AggregateArgs {
@@ -214,6 +217,9 @@ pub(crate) fn parse_struct_args(cx: &mut Ctxt, tokens: TokenStream) -> Aggregate
             Meta::NameValue(nv) if nv.path.is_ident("aliases") => {
                 args.aliases = string_list(cx, &nv.value, "aliases");
             }
+            Meta::NameValue(nv) if nv.path.is_ident("crate") => {
+                args.krate = crate_path(cx, &nv.value);
+            }
             other => cx.error_spanned_by(
                 other,
                 format!("unknown #[aggregate] argument: {AGGREGATE_ARGUMENTS}"),
@@ -227,6 +233,28 @@ pub(crate) fn parse_struct_args(cx: &mut Ctxt, tokens: TokenStream) -> Aggregate
         );
     }
     args
+}
+
+/// `crate = "path"`: a path in quotes, as serde's `#[serde(crate = "...")]`.
+/// Its tokens carry the literal's span, so a path that does not resolve is
+/// reported at the attribute.
+fn crate_path(cx: &mut Ctxt, value: &Expr) -> Option<syn::Path> {
+    const USAGE: &str = "`crate` is the path of the chronicle-es library in quotes, as in `crate = \"::my_es\"` for a renamed dependency or `crate = \"::platform::es\"` for a re-export";
+    let Expr::Lit(syn::ExprLit {
+        lit: Lit::Str(literal),
+        ..
+    }) = value
+    else {
+        cx.error_spanned_by(value, USAGE);
+        return None;
+    };
+    match literal.parse::<syn::Path>() {
+        Ok(path) => Some(path),
+        Err(_) => {
+            cx.error_spanned_by(literal, USAGE);
+            None
+        }
+    }
 }
 
 /// `#[aggregate]` on the impl block takes no arguments.

@@ -11,12 +11,14 @@
 //!
 //! Layout, after thiserror and serde_derive: `ctxt` collects errors, `attr`
 //! parses attribute arguments strictly, `ast` models the input (keeping the
-//! original syntax for spans) and checks the rules, `expand` generates code.
+//! original syntax for spans) and checks the rules, `names` owns every name
+//! the generated code introduces, `expand` generates code.
 
 mod ast;
 mod attr;
 mod ctxt;
 mod expand;
+mod names;
 
 use proc_macro::TokenStream;
 
@@ -37,6 +39,14 @@ pub fn event(args: TokenStream, input: TokenStream) -> TokenStream {
 
 #[cfg(test)]
 mod expand_snapshots;
+
+/// The part of `#[aggregate] impl` that needs to know the struct: called by
+/// the hidden macro that `#[aggregate]` on the struct defines. Not public API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __aggregate_impl(input: TokenStream) -> TokenStream {
+    expand::aggregate_impl(input.into()).into()
+}
 
 /// Declares an upcaster inside an `#[aggregate]` impl block:
 /// `#[upcast("TrickAdded", from = 1)] fn f(payload: Value) -> Value` turns a

@@ -64,6 +64,7 @@
 //!   [`ProcessRunner`], [`System`], [`RunningSystem`], [`Follower`],
 //!   [`ErrorPolicy`], [`Partition`], [`PositionWaiter`], [`Progress`].
 //! - Stores: the [`store`] module.
+//! - Testing aggregates by their events: the [`testing`] module.
 //! - Errors: [`Error`], [`ApplyError`], [`PayloadError`], [`SnapshotError`],
 //!   [`CodecError`], [`HandlerError`], [`RunnerError`],
 //!   [`StoreError`](store::StoreError),
@@ -77,12 +78,14 @@ mod codec;
 mod error;
 mod event;
 mod follow;
+mod macro_support;
 mod mapper;
 mod metadata;
 #[cfg(feature = "msgpack")]
 mod msgpack;
 pub mod protect;
 pub mod store;
+pub mod testing;
 mod timestamp;
 mod versioning;
 
@@ -140,6 +143,7 @@ pub mod __private {
     pub use crate::aggregate::{Aggregate, AggregateMeta, ApplyError, SnapshotIn, SnapshotOut};
     pub use crate::codec::{Codec, CodecError};
     pub use crate::event::{DomainEvent, Envelope, EventHeader, PayloadError};
+    pub use crate::macro_support::*;
     pub use crate::timestamp::Timestamp;
     pub use crate::versioning::{
         check_schema_version, decode_snapshot, decode_versioned, encode_snapshot, from_value,
@@ -148,7 +152,7 @@ pub mod __private {
     pub use ::core::clone::Clone;
     pub use ::core::ops::Deref;
     pub use ::core::option::Option::{self, None, Some};
-    pub use ::core::primitive::{bool, str, u32, u64, u8};
+    pub use ::core::primitive::{bool, str, u32, u64, u8, usize};
     pub use ::core::result::Result::{self, Err, Ok};
     pub use ::serde;
     pub use ::std::borrow::ToOwned;
@@ -159,31 +163,5 @@ pub mod __private {
     /// A fresh random (v4) aggregate id.
     pub fn new_id() -> Uuid {
         Uuid::new_v4()
-    }
-
-    /// Fails to compile, at the argument's span, unless an event argument's
-    /// type can be stored.
-    pub const fn assert_event_field<T>()
-    where
-        T: EventField,
-    {
-    }
-
-    /// Bound on event argument types: stored (serde), copied into the event
-    /// (`Clone`), and compared and printed with it.
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` cannot be an event argument: it must implement Serialize, Deserialize, Clone, Debug and PartialEq",
-        label = "event arguments are stored, so their types need serde's Serialize and Deserialize, and Clone, Debug and PartialEq",
-        note = "derive them: #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]"
-    )]
-    pub trait EventField {}
-
-    impl<T> EventField for T where
-        T: serde::Serialize
-            + serde::de::DeserializeOwned
-            + ::core::clone::Clone
-            + ::core::fmt::Debug
-            + ::core::cmp::PartialEq
-    {
     }
 }

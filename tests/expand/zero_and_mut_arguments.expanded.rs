@@ -14,6 +14,7 @@ pub struct CounterState {
     labels: Vec<String>,
 }
 
+#[automatically_derived]
 impl ::chronicle_es::__private::Deref for Counter {
     type Target = CounterState;
     #[inline]
@@ -55,23 +56,43 @@ impl Counter {
     }
 }
 
-impl Counter {
-    #[doc(hidden)]
-    const __TYPE_NAME: &'static ::chronicle_es::__private::str = "Counter";
-    #[doc(hidden)]
-    const __TYPE_ALIASES: &'static [&'static ::chronicle_es::__private::str] = &[];
-    #[doc(hidden)]
-    const __SNAPSHOTS: ::chronicle_es::__private::bool = false;
-    #[doc(hidden)]
-    const __SNAPSHOT_EVERY: ::chronicle_es::__private::Option<
+#[automatically_derived]
+impl ::chronicle_es::__private::Aggregate for Counter {
+    const TYPE_NAME: &'static ::chronicle_es::__private::str = "Counter";
+    const TYPE_ALIASES: &'static [&'static ::chronicle_es::__private::str] = &[];
+    const SNAPSHOTS: ::chronicle_es::__private::bool = false;
+    const SNAPSHOT_EVERY: ::chronicle_es::__private::Option<
         ::chronicle_es::__private::u64,
     > = ::chronicle_es::__private::None;
-    #[doc(hidden)]
-    const __STATE_VERSION: ::chronicle_es::__private::u32 = 1;
-    #[doc(hidden)]
-    fn __encode_snapshot<C: ::chronicle_es::__private::Codec>(
+    const STATE_VERSION: ::chronicle_es::__private::u32 = 1;
+    type Event = CounterEvent;
+    fn meta(&self) -> &::chronicle_es::__private::AggregateMeta<CounterEvent> {
+        &self.__meta
+    }
+    fn meta_mut(
+        &mut self,
+    ) -> &mut ::chronicle_es::__private::AggregateMeta<CounterEvent> {
+        &mut self.__meta
+    }
+    fn create(
+        __header: &::chronicle_es::__private::EventHeader,
+        __event: CounterEvent,
+    ) -> ::chronicle_es::__private::Result<Self, ::chronicle_es::__private::ApplyError> {
+        <CounterEvent as ::chronicle_es::__private::AggregateEvents<
+            Self,
+        >>::create(__header, __event)
+    }
+    fn mutate(
+        &mut self,
+        __event: CounterEvent,
+    ) -> ::chronicle_es::__private::Result<(), ::chronicle_es::__private::ApplyError> {
+        <CounterEvent as ::chronicle_es::__private::AggregateEvents<
+            Self,
+        >>::mutate(self, __event)
+    }
+    fn encode_snapshot<__C: ::chronicle_es::__private::Codec>(
         &self,
-        _codec: &C,
+        __codec: &__C,
     ) -> ::chronicle_es::__private::Result<
         ::chronicle_es::__private::Vec<::chronicle_es::__private::u8>,
         ::chronicle_es::__private::CodecError,
@@ -80,12 +101,11 @@ impl Counter {
             ::chronicle_es::__private::snapshots_disabled("Counter"),
         )
     }
-    #[doc(hidden)]
-    fn __decode_snapshot<C: ::chronicle_es::__private::Codec>(
-        _codec: &C,
-        _header: &::chronicle_es::__private::EventHeader,
-        _schema_version: ::chronicle_es::__private::u32,
-        _payload: &[::chronicle_es::__private::u8],
+    fn decode_snapshot<__C: ::chronicle_es::__private::Codec>(
+        __codec: &__C,
+        __header: &::chronicle_es::__private::EventHeader,
+        __schema_version: ::chronicle_es::__private::u32,
+        __payload: &[::chronicle_es::__private::u8],
     ) -> ::chronicle_es::__private::Result<
         Self,
         ::chronicle_es::__private::PayloadError,
@@ -98,20 +118,149 @@ impl Counter {
     }
 }
 
-const _: () = {
-    ::chronicle_es::__private::assert_event_field::<String>();
-    ::chronicle_es::__private::assert_event_field::<u8>();
-};
+#[doc(hidden)]
+#[allow(non_snake_case)]
+mod __add_aggregate_above_struct_Counter {
+    /// Carries what `#[aggregate] struct Counter` knows to `#[aggregate] impl Counter`. Its name is what rustc reports when the struct lacks `#[aggregate]`.
+    #[allow(unused_macros)]
+    macro_rules! bridge {
+        (@ body $($body:tt)*) => {
+            { #[allow(unused_imports)] use ::chronicle_es::__private as __chronicle_es;
+            $($body)* }
+        };
+        (@ items $($items:tt)*) => {
+            ::chronicle_es::__private::aggregate_impl! { { ::chronicle_es } { pub } {}
+            $($items)* }
+        };
+    }
+    pub(crate) use bridge;
+    pub mod fallback {
+        #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+        pub enum CounterEvent {}
+    }
+}
+
+#[allow(unused_imports)]
+use __add_aggregate_above_struct_Counter::bridge as __add_aggregate_above_struct_Counter;
+
+#[allow(unused_imports)]
+use __add_aggregate_above_struct_Counter::fallback::*;
+
+#[automatically_derived]
+impl ::chronicle_es::__private::DomainEvent
+for __add_aggregate_above_struct_Counter::fallback::CounterEvent {
+    const EVENT_TYPES: &'static [&'static ::chronicle_es::__private::str] = &[];
+    fn event_type(&self) -> &'static ::chronicle_es::__private::str {
+        match *self {}
+    }
+    fn schema_version(&self) -> ::chronicle_es::__private::u32 {
+        match *self {}
+    }
+    fn encode_payload<__C: ::chronicle_es::__private::Codec>(
+        &self,
+        _: &__C,
+    ) -> ::chronicle_es::__private::Result<
+        ::chronicle_es::__private::Vec<::chronicle_es::__private::u8>,
+        ::chronicle_es::__private::CodecError,
+    > {
+        match *self {}
+    }
+    fn decode_payload<__C: ::chronicle_es::__private::Codec>(
+        _: &__C,
+        __event_type: &::chronicle_es::__private::str,
+        _: ::chronicle_es::__private::u32,
+        _: &[::chronicle_es::__private::u8],
+    ) -> ::chronicle_es::__private::Result<
+        Self,
+        ::chronicle_es::__private::PayloadError,
+    > {
+        ::chronicle_es::__private::Err(::chronicle_es::__private::PayloadError::UnknownEventType {
+            event_type: ::chronicle_es::__private::ToOwned::to_owned(__event_type),
+        })
+    }
+}
+
+#[automatically_derived]
+impl ::chronicle_es::__private::AggregateEvents<Counter>
+for __add_aggregate_above_struct_Counter::fallback::CounterEvent {
+    fn create(
+        _: &::chronicle_es::__private::EventHeader,
+        __event: Self,
+    ) -> ::chronicle_es::__private::Result<
+        Counter,
+        ::chronicle_es::__private::ApplyError,
+    > {
+        match __event {}
+    }
+    fn mutate(
+        _: &mut Counter,
+        __event: Self,
+    ) -> ::chronicle_es::__private::Result<(), ::chronicle_es::__private::ApplyError> {
+        match __event {}
+    }
+    fn upcast_state(
+        _: ::chronicle_es::__private::u32,
+        _: ::chronicle_es::__private::Value,
+    ) -> ::chronicle_es::__private::Option<::chronicle_es::__private::Value> {
+        ::chronicle_es::__private::None
+    }
+}
+
+impl Counter {
+    pub fn start() -> Self {
+        {
+            #[allow(unused_imports)]
+            use ::chronicle_es::__private as __chronicle_es;
+            let __id: __chronicle_es::Uuid = __chronicle_es::new_id();
+            let __event = CounterEvent::Start {};
+            let __state = match ::core::clone::Clone::clone(&__event) {
+                CounterEvent::Start {} => CounterState::__event_start(),
+                #[allow(unreachable_patterns)]
+                _ => ::core::unreachable!(),
+            };
+            Self {
+                __state: __state,
+                __meta: __chronicle_es::AggregateMeta::__record_created(__id, __event),
+            }
+        }
+    }
+    pub fn increment(&mut self) {
+        {
+            #[allow(unused_imports)]
+            use ::chronicle_es::__private as __chronicle_es;
+            let __event = CounterEvent::Increment {};
+            match ::core::clone::Clone::clone(&__event) {
+                CounterEvent::Increment {} => {
+                    CounterState::__event_increment(&mut self.__state)
+                }
+                #[allow(unreachable_patterns)]
+                _ => ::core::unreachable!(),
+            }
+            self.__meta.__record(__event);
+        }
+    }
+    pub fn label(&mut self, label: String, times: u8) {
+        {
+            #[allow(unused_imports)]
+            use ::chronicle_es::__private as __chronicle_es;
+            let __event = CounterEvent::Labelled {
+                label,
+                times,
+            };
+            match ::core::clone::Clone::clone(&__event) {
+                CounterEvent::Labelled { label, times } => {
+                    CounterState::__event_label(&mut self.__state, label, times)
+                }
+                #[allow(unreachable_patterns)]
+                _ => ::core::unreachable!(),
+            }
+            self.__meta.__record(__event);
+        }
+    }
+}
 
 /// The events of [`Counter`], one variant per `#[event]` method.
-#[derive(
-    ::core::fmt::Debug,
-    ::chronicle_es::__private::Clone,
-    ::core::cmp::PartialEq,
-    ::chronicle_es::__private::serde::Serialize,
-    ::chronicle_es::__private::serde::Deserialize,
-)]
-#[serde(crate = "::chronicle_es::__private::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum CounterEvent {
     /// Recorded by [`Counter::start`].
     Start {},
@@ -124,33 +273,6 @@ pub enum CounterEvent {
         /// The `times` argument of [`Counter::label`].
         times: u8,
     },
-}
-
-impl Counter {
-    pub fn start() -> Self {
-        let __id: ::chronicle_es::__private::Uuid = ::chronicle_es::__private::new_id();
-        let __event = CounterEvent::Start {};
-        Self {
-            __state: CounterState::__event_start(),
-            __meta: ::chronicle_es::__private::AggregateMeta::__record_created(
-                __id,
-                __event,
-            ),
-        }
-    }
-    pub fn increment(&mut self) {
-        let __event = CounterEvent::Increment {};
-        CounterState::__event_increment(&mut self.__state);
-        self.__meta.__record(__event);
-    }
-    pub fn label(&mut self, label: String, times: u8) {
-        let __event = CounterEvent::Labelled {
-            label: ::chronicle_es::__private::Clone::clone(&label),
-            times: ::chronicle_es::__private::Clone::clone(&times),
-        };
-        CounterState::__event_label(&mut self.__state, label, times);
-        self.__meta.__record(__event);
-    }
 }
 
 impl CounterState {
@@ -175,132 +297,227 @@ impl CounterState {
     }
 }
 
-impl ::chronicle_es::__private::Aggregate for Counter {
-    const TYPE_NAME: &'static ::chronicle_es::__private::str = Self::__TYPE_NAME;
-    const TYPE_ALIASES: &'static [&'static ::chronicle_es::__private::str] = Self::__TYPE_ALIASES;
-    const SNAPSHOTS: ::chronicle_es::__private::bool = Self::__SNAPSHOTS;
-    const SNAPSHOT_EVERY: ::chronicle_es::__private::Option<
-        ::chronicle_es::__private::u64,
-    > = Self::__SNAPSHOT_EVERY;
-    const STATE_VERSION: ::chronicle_es::__private::u32 = Self::__STATE_VERSION;
-    type Event = CounterEvent;
-    fn encode_snapshot<C: ::chronicle_es::__private::Codec>(
-        &self,
-        codec: &C,
-    ) -> ::chronicle_es::__private::Result<
-        ::chronicle_es::__private::Vec<::chronicle_es::__private::u8>,
-        ::chronicle_es::__private::CodecError,
-    > {
-        self.__encode_snapshot(codec)
-    }
-    fn decode_snapshot<C: ::chronicle_es::__private::Codec>(
-        codec: &C,
-        header: &::chronicle_es::__private::EventHeader,
-        schema_version: ::chronicle_es::__private::u32,
-        payload: &[::chronicle_es::__private::u8],
-    ) -> ::chronicle_es::__private::Result<
-        Self,
-        ::chronicle_es::__private::PayloadError,
-    > {
-        Self::__decode_snapshot(codec, header, schema_version, payload)
-    }
-    fn meta(&self) -> &::chronicle_es::__private::AggregateMeta<CounterEvent> {
-        &self.__meta
-    }
-    fn meta_mut(
-        &mut self,
-    ) -> &mut ::chronicle_es::__private::AggregateMeta<CounterEvent> {
-        &mut self.__meta
-    }
-    fn create(
-        header: &::chronicle_es::__private::EventHeader,
-        event: CounterEvent,
-    ) -> ::chronicle_es::__private::Result<Self, ::chronicle_es::__private::ApplyError> {
-        match event {
-            CounterEvent::Start {} => {
-                ::chronicle_es::__private::Ok(Self {
-                    __state: CounterState::__event_start(),
-                    __meta: ::chronicle_es::__private::AggregateMeta::__replayed(header),
-                })
-            }
-            other => {
-                ::chronicle_es::__private::Err(::chronicle_es::__private::ApplyError::NotACreationEvent {
-                    event_type: ::chronicle_es::__private::DomainEvent::event_type(
-                        &other,
-                    ),
-                })
-            }
-        }
-    }
-    fn mutate(
-        &mut self,
-        event: CounterEvent,
-    ) -> ::chronicle_es::__private::Result<(), ::chronicle_es::__private::ApplyError> {
-        match event {
-            CounterEvent::Increment {} => {
-                CounterState::__event_increment(&mut self.__state);
-                ::chronicle_es::__private::Ok(())
-            }
-            CounterEvent::Labelled { label, times } => {
-                CounterState::__event_label(&mut self.__state, label, times);
-                ::chronicle_es::__private::Ok(())
-            }
-            other => {
-                ::chronicle_es::__private::Err(::chronicle_es::__private::ApplyError::UnexpectedCreationEvent {
-                    event_type: ::chronicle_es::__private::DomainEvent::event_type(
-                        &other,
-                    ),
-                })
-            }
-        }
-    }
-}
-
-impl Counter {
-    #[doc(hidden)]
-    fn __upcast_state(
-        from: ::chronicle_es::__private::u32,
-        state: ::chronicle_es::__private::Value,
-    ) -> ::chronicle_es::__private::Option<::chronicle_es::__private::Value> {
-        match from {
-            _ => {
-                let _ = state;
-                ::chronicle_es::__private::None
-            }
-        }
-    }
-}
-
-const _: () = ::core::assert!(
-    Counter::__STATE_VERSION <= 1,
-    "the state of `Counter` is at a version (#[aggregate(version = N)]) for which an #[upcast(state, from = 1)] function is missing: every version below N needs one"
-);
-
 const _: () = {
-    #[derive(::chronicle_es::__private::serde::Serialize)]
-    #[serde(crate = "::chronicle_es::__private::serde")]
     struct __StartFields {}
-    #[derive(::chronicle_es::__private::serde::Deserialize)]
-    #[serde(crate = "::chronicle_es::__private::serde")]
-    struct __StartOwned {}
-    #[derive(::chronicle_es::__private::serde::Serialize)]
-    #[serde(crate = "::chronicle_es::__private::serde")]
-    struct __IncrementFields {}
-    #[derive(::chronicle_es::__private::serde::Deserialize)]
-    #[serde(crate = "::chronicle_es::__private::serde")]
-    struct __IncrementOwned {}
-    #[derive(::chronicle_es::__private::serde::Serialize)]
-    #[serde(crate = "::chronicle_es::__private::serde")]
-    struct __LabelledFields<'a> {
-        label: &'a String,
-        times: &'a u8,
+    #[automatically_derived]
+    impl ::chronicle_es::__private::serde::Serialize for __StartFields {
+        fn serialize<__S: ::chronicle_es::__private::serde::Serializer>(
+            &self,
+            __serializer: __S,
+        ) -> ::chronicle_es::__private::Result<__S::Ok, __S::Error> {
+            let mut __fields = ::chronicle_es::__private::serde::Serializer::serialize_struct(
+                __serializer,
+                "Start",
+                0,
+            )?;
+            ::chronicle_es::__private::serde::ser::SerializeStruct::end(__fields)
+        }
     }
-    #[derive(::chronicle_es::__private::serde::Deserialize)]
-    #[serde(crate = "::chronicle_es::__private::serde")]
+    struct __StartOwned {}
+    #[automatically_derived]
+    impl<'de> ::chronicle_es::__private::PayloadFields<'de> for __StartOwned {
+        const EVENT: &'static ::chronicle_es::__private::str = "Start";
+        const FIELDS: &'static [&'static ::chronicle_es::__private::str] = &[];
+        type Slots = ();
+        fn empty_slots() -> Self::Slots {}
+        fn read_field<__S: ::chronicle_es::__private::FieldSource<'de>>(
+            __slots: &mut Self::Slots,
+            __index: ::chronicle_es::__private::usize,
+            __source: __S,
+        ) -> ::chronicle_es::__private::Result<
+            ::chronicle_es::__private::bool,
+            __S::Error,
+        > {
+            match __index {
+                _ => ::chronicle_es::__private::Ok(true),
+            }
+        }
+        fn finish<__E: ::chronicle_es::__private::serde::de::Error>(
+            __slots: Self::Slots,
+        ) -> ::chronicle_es::__private::Result<Self, __E> {
+            ::chronicle_es::__private::Ok(Self {})
+        }
+    }
+    #[automatically_derived]
+    impl<'de> ::chronicle_es::__private::serde::Deserialize<'de> for __StartOwned {
+        fn deserialize<__D: ::chronicle_es::__private::serde::Deserializer<'de>>(
+            __deserializer: __D,
+        ) -> ::chronicle_es::__private::Result<Self, __D::Error> {
+            ::chronicle_es::__private::deserialize_payload(__deserializer)
+        }
+    }
+    struct __IncrementFields {}
+    #[automatically_derived]
+    impl ::chronicle_es::__private::serde::Serialize for __IncrementFields {
+        fn serialize<__S: ::chronicle_es::__private::serde::Serializer>(
+            &self,
+            __serializer: __S,
+        ) -> ::chronicle_es::__private::Result<__S::Ok, __S::Error> {
+            let mut __fields = ::chronicle_es::__private::serde::Serializer::serialize_struct(
+                __serializer,
+                "Increment",
+                0,
+            )?;
+            ::chronicle_es::__private::serde::ser::SerializeStruct::end(__fields)
+        }
+    }
+    struct __IncrementOwned {}
+    #[automatically_derived]
+    impl<'de> ::chronicle_es::__private::PayloadFields<'de> for __IncrementOwned {
+        const EVENT: &'static ::chronicle_es::__private::str = "Increment";
+        const FIELDS: &'static [&'static ::chronicle_es::__private::str] = &[];
+        type Slots = ();
+        fn empty_slots() -> Self::Slots {}
+        fn read_field<__S: ::chronicle_es::__private::FieldSource<'de>>(
+            __slots: &mut Self::Slots,
+            __index: ::chronicle_es::__private::usize,
+            __source: __S,
+        ) -> ::chronicle_es::__private::Result<
+            ::chronicle_es::__private::bool,
+            __S::Error,
+        > {
+            match __index {
+                _ => ::chronicle_es::__private::Ok(true),
+            }
+        }
+        fn finish<__E: ::chronicle_es::__private::serde::de::Error>(
+            __slots: Self::Slots,
+        ) -> ::chronicle_es::__private::Result<Self, __E> {
+            ::chronicle_es::__private::Ok(Self {})
+        }
+    }
+    #[automatically_derived]
+    impl<'de> ::chronicle_es::__private::serde::Deserialize<'de> for __IncrementOwned {
+        fn deserialize<__D: ::chronicle_es::__private::serde::Deserializer<'de>>(
+            __deserializer: __D,
+        ) -> ::chronicle_es::__private::Result<Self, __D::Error> {
+            ::chronicle_es::__private::deserialize_payload(__deserializer)
+        }
+    }
+    struct __LabelledFields<'__a> {
+        label: &'__a String,
+        times: &'__a u8,
+    }
+    #[automatically_derived]
+    impl ::chronicle_es::__private::serde::Serialize for __LabelledFields<'_> {
+        fn serialize<__S: ::chronicle_es::__private::serde::Serializer>(
+            &self,
+            __serializer: __S,
+        ) -> ::chronicle_es::__private::Result<__S::Ok, __S::Error> {
+            let mut __fields = ::chronicle_es::__private::serde::Serializer::serialize_struct(
+                __serializer,
+                "Labelled",
+                2,
+            )?;
+            ::chronicle_es::__private::serialize_field::<
+                String,
+                _,
+            >(&mut __fields, "label", self.label)?;
+            ::chronicle_es::__private::serialize_field::<
+                u8,
+                _,
+            >(&mut __fields, "times", self.times)?;
+            ::chronicle_es::__private::serde::ser::SerializeStruct::end(__fields)
+        }
+    }
     struct __LabelledOwned {
         label: String,
         times: u8,
     }
+    #[automatically_derived]
+    impl<'de> ::chronicle_es::__private::PayloadFields<'de> for __LabelledOwned {
+        const EVENT: &'static ::chronicle_es::__private::str = "Labelled";
+        const FIELDS: &'static [&'static ::chronicle_es::__private::str] = &[
+            "label",
+            "times",
+        ];
+        type Slots = (
+            ::chronicle_es::__private::Option<String>,
+            ::chronicle_es::__private::Option<u8>,
+        );
+        fn empty_slots() -> Self::Slots {
+            (::chronicle_es::__private::None, ::chronicle_es::__private::None)
+        }
+        fn read_field<__S: ::chronicle_es::__private::FieldSource<'de>>(
+            __slots: &mut Self::Slots,
+            __index: ::chronicle_es::__private::usize,
+            __source: __S,
+        ) -> ::chronicle_es::__private::Result<
+            ::chronicle_es::__private::bool,
+            __S::Error,
+        > {
+            match __index {
+                0 => {
+                    if __slots.0.is_some() {
+                        return ::chronicle_es::__private::Err(
+                            ::chronicle_es::__private::duplicate_field("label"),
+                        );
+                    }
+                    __slots.0 = ::chronicle_es::__private::deserialize_field::<
+                        String,
+                        __S,
+                    >(__source)?;
+                    ::chronicle_es::__private::Ok(__slots.0.is_some())
+                }
+                1 => {
+                    if __slots.1.is_some() {
+                        return ::chronicle_es::__private::Err(
+                            ::chronicle_es::__private::duplicate_field("times"),
+                        );
+                    }
+                    __slots.1 = ::chronicle_es::__private::deserialize_field::<
+                        u8,
+                        __S,
+                    >(__source)?;
+                    ::chronicle_es::__private::Ok(__slots.1.is_some())
+                }
+                _ => ::chronicle_es::__private::Ok(true),
+            }
+        }
+        fn finish<__E: ::chronicle_es::__private::serde::de::Error>(
+            __slots: Self::Slots,
+        ) -> ::chronicle_es::__private::Result<Self, __E> {
+            ::chronicle_es::__private::Ok(Self {
+                label: match __slots.0 {
+                    ::chronicle_es::__private::Some(__value) => __value,
+                    ::chronicle_es::__private::None => {
+                        ::chronicle_es::__private::required(
+                            ::chronicle_es::__private::deserialize_field::<
+                                String,
+                                _,
+                            >(
+                                ::chronicle_es::__private::MissingField::<__E>::new("label"),
+                            )?,
+                            "label",
+                        )?
+                    }
+                },
+                times: match __slots.1 {
+                    ::chronicle_es::__private::Some(__value) => __value,
+                    ::chronicle_es::__private::None => {
+                        ::chronicle_es::__private::required(
+                            ::chronicle_es::__private::deserialize_field::<
+                                u8,
+                                _,
+                            >(
+                                ::chronicle_es::__private::MissingField::<__E>::new("times"),
+                            )?,
+                            "times",
+                        )?
+                    }
+                },
+            })
+        }
+    }
+    #[automatically_derived]
+    impl<'de> ::chronicle_es::__private::serde::Deserialize<'de> for __LabelledOwned {
+        fn deserialize<__D: ::chronicle_es::__private::serde::Deserializer<'de>>(
+            __deserializer: __D,
+        ) -> ::chronicle_es::__private::Result<Self, __D::Error> {
+            ::chronicle_es::__private::deserialize_payload(__deserializer)
+        }
+    }
+    #[automatically_derived]
     impl ::chronicle_es::__private::DomainEvent for CounterEvent {
         const EVENT_TYPES: &'static [&'static ::chronicle_es::__private::str] = &[
             "Start",
@@ -322,44 +539,69 @@ const _: () = {
                 CounterEvent::Labelled { .. } => 1,
             }
         }
-        fn encode_payload<C: ::chronicle_es::__private::Codec>(
+        fn encode_payload<__C: ::chronicle_es::__private::Codec>(
             &self,
-            codec: &C,
+            __codec: &__C,
         ) -> ::chronicle_es::__private::Result<
             ::chronicle_es::__private::Vec<::chronicle_es::__private::u8>,
             ::chronicle_es::__private::CodecError,
         > {
             match self {
-                CounterEvent::Start {} => codec.encode(&__StartFields {}),
-                CounterEvent::Increment {} => codec.encode(&__IncrementFields {}),
+                CounterEvent::Start {} => {
+                    ::chronicle_es::__private::Codec::encode(__codec, &__StartFields {})
+                }
+                CounterEvent::Increment {} => {
+                    ::chronicle_es::__private::Codec::encode(
+                        __codec,
+                        &__IncrementFields {},
+                    )
+                }
                 CounterEvent::Labelled { label, times } => {
-                    codec.encode(&__LabelledFields { label, times })
+                    ::chronicle_es::__private::Codec::encode(
+                        __codec,
+                        &__LabelledFields { label, times },
+                    )
                 }
             }
         }
-        fn decode_payload<C: ::chronicle_es::__private::Codec>(
-            codec: &C,
-            event_type: &::chronicle_es::__private::str,
-            schema_version: ::chronicle_es::__private::u32,
-            payload: &[::chronicle_es::__private::u8],
+        fn decode_payload<__C: ::chronicle_es::__private::Codec>(
+            __codec: &__C,
+            __event_type: &::chronicle_es::__private::str,
+            __schema_version: ::chronicle_es::__private::u32,
+            __payload: &[::chronicle_es::__private::u8],
         ) -> ::chronicle_es::__private::Result<
             Self,
             ::chronicle_es::__private::PayloadError,
         > {
-            match event_type {
+            match __event_type {
                 "Start" => {
-                    ::chronicle_es::__private::check_schema_version(schema_version, 1)?;
-                    let __StartOwned {} = codec.decode(payload)?;
+                    let __StartOwned {} = {
+                        ::chronicle_es::__private::check_schema_version(
+                            __schema_version,
+                            1,
+                        )?;
+                        ::chronicle_es::__private::Codec::decode(__codec, __payload)?
+                    };
                     ::chronicle_es::__private::Ok(CounterEvent::Start {})
                 }
                 "Increment" => {
-                    ::chronicle_es::__private::check_schema_version(schema_version, 1)?;
-                    let __IncrementOwned {} = codec.decode(payload)?;
+                    let __IncrementOwned {} = {
+                        ::chronicle_es::__private::check_schema_version(
+                            __schema_version,
+                            1,
+                        )?;
+                        ::chronicle_es::__private::Codec::decode(__codec, __payload)?
+                    };
                     ::chronicle_es::__private::Ok(CounterEvent::Increment {})
                 }
                 "Labelled" => {
-                    ::chronicle_es::__private::check_schema_version(schema_version, 1)?;
-                    let __LabelledOwned { label, times } = codec.decode(payload)?;
+                    let __LabelledOwned { label, times } = {
+                        ::chronicle_es::__private::check_schema_version(
+                            __schema_version,
+                            1,
+                        )?;
+                        ::chronicle_es::__private::Codec::decode(__codec, __payload)?
+                    };
                     ::chronicle_es::__private::Ok(CounterEvent::Labelled {
                         label,
                         times,
@@ -368,9 +610,164 @@ const _: () = {
                 _ => {
                     ::chronicle_es::__private::Err(::chronicle_es::__private::PayloadError::UnknownEventType {
                         event_type: ::chronicle_es::__private::ToOwned::to_owned(
-                            event_type,
+                            __event_type,
                         ),
                     })
+                }
+            }
+        }
+    }
+    #[automatically_derived]
+    impl ::chronicle_es::__private::AggregateEvents<Counter> for CounterEvent {
+        fn create(
+            __header: &::chronicle_es::__private::EventHeader,
+            __event: Self,
+        ) -> ::chronicle_es::__private::Result<
+            Counter,
+            ::chronicle_es::__private::ApplyError,
+        > {
+            match __event {
+                CounterEvent::Start {} => {
+                    ::chronicle_es::__private::Ok(Counter {
+                        __state: CounterState::__event_start(),
+                        __meta: ::chronicle_es::__private::AggregateMeta::__replayed(
+                            __header,
+                        ),
+                    })
+                }
+                __other => {
+                    ::chronicle_es::__private::Err(::chronicle_es::__private::ApplyError::NotACreationEvent {
+                        event_type: ::chronicle_es::__private::DomainEvent::event_type(
+                            &__other,
+                        ),
+                    })
+                }
+            }
+        }
+        fn mutate(
+            __aggregate: &mut Counter,
+            __event: Self,
+        ) -> ::chronicle_es::__private::Result<
+            (),
+            ::chronicle_es::__private::ApplyError,
+        > {
+            match __event {
+                CounterEvent::Increment {} => {
+                    CounterState::__event_increment(&mut __aggregate.__state);
+                    ::chronicle_es::__private::Ok(())
+                }
+                CounterEvent::Labelled { label, times } => {
+                    CounterState::__event_label(&mut __aggregate.__state, label, times);
+                    ::chronicle_es::__private::Ok(())
+                }
+                __other => {
+                    ::chronicle_es::__private::Err(::chronicle_es::__private::ApplyError::UnexpectedCreationEvent {
+                        event_type: ::chronicle_es::__private::DomainEvent::event_type(
+                            &__other,
+                        ),
+                    })
+                }
+            }
+        }
+        fn upcast_state(
+            __from: ::chronicle_es::__private::u32,
+            __state: ::chronicle_es::__private::Value,
+        ) -> ::chronicle_es::__private::Option<::chronicle_es::__private::Value> {
+            match __from {
+                _ => {
+                    let _ = __state;
+                    ::chronicle_es::__private::None
+                }
+            }
+        }
+    }
+    #[automatically_derived]
+    impl ::chronicle_es::__private::serde::Serialize for CounterEvent {
+        fn serialize<__S: ::chronicle_es::__private::serde::Serializer>(
+            &self,
+            __serializer: __S,
+        ) -> ::chronicle_es::__private::Result<__S::Ok, __S::Error> {
+            match self {
+                CounterEvent::Start {} => {
+                    ::chronicle_es::__private::serde::Serializer::serialize_newtype_variant(
+                        __serializer,
+                        "CounterEvent",
+                        0,
+                        "Start",
+                        &__StartFields {},
+                    )
+                }
+                CounterEvent::Increment {} => {
+                    ::chronicle_es::__private::serde::Serializer::serialize_newtype_variant(
+                        __serializer,
+                        "CounterEvent",
+                        1,
+                        "Increment",
+                        &__IncrementFields {},
+                    )
+                }
+                CounterEvent::Labelled { label, times } => {
+                    ::chronicle_es::__private::serde::Serializer::serialize_newtype_variant(
+                        __serializer,
+                        "CounterEvent",
+                        2,
+                        "Labelled",
+                        &__LabelledFields { label, times },
+                    )
+                }
+            }
+        }
+    }
+    #[automatically_derived]
+    impl<'de> ::chronicle_es::__private::serde::Deserialize<'de> for CounterEvent {
+        fn deserialize<__D: ::chronicle_es::__private::serde::Deserializer<'de>>(
+            __deserializer: __D,
+        ) -> ::chronicle_es::__private::Result<Self, __D::Error> {
+            ::chronicle_es::__private::deserialize_event_enum(__deserializer)
+        }
+    }
+    #[automatically_derived]
+    impl<'de> ::chronicle_es::__private::EventVariants<'de> for CounterEvent {
+        const ENUM: &'static ::chronicle_es::__private::str = "CounterEvent";
+        const VARIANTS: &'static [&'static ::chronicle_es::__private::str] = &[
+            "Start",
+            "Increment",
+            "Labelled",
+        ];
+        fn deserialize_variant<
+            __A: ::chronicle_es::__private::serde::de::VariantAccess<'de>,
+        >(
+            __index: ::chronicle_es::__private::usize,
+            __variant: __A,
+        ) -> ::chronicle_es::__private::Result<Self, __A::Error> {
+            match __index {
+                0 => {
+                    let __StartOwned {} = ::chronicle_es::__private::serde::de::VariantAccess::newtype_variant::<
+                        __StartOwned,
+                    >(__variant)?;
+                    ::chronicle_es::__private::Ok(CounterEvent::Start {})
+                }
+                1 => {
+                    let __IncrementOwned {} = ::chronicle_es::__private::serde::de::VariantAccess::newtype_variant::<
+                        __IncrementOwned,
+                    >(__variant)?;
+                    ::chronicle_es::__private::Ok(CounterEvent::Increment {})
+                }
+                2 => {
+                    let __LabelledOwned { label, times } = ::chronicle_es::__private::serde::de::VariantAccess::newtype_variant::<
+                        __LabelledOwned,
+                    >(__variant)?;
+                    ::chronicle_es::__private::Ok(CounterEvent::Labelled {
+                        label,
+                        times,
+                    })
+                }
+                _ => {
+                    ::chronicle_es::__private::Err(
+                        <__A::Error as ::chronicle_es::__private::serde::de::Error>::custom(
+                            "unknown event index",
+                        ),
+                    )
                 }
             }
         }

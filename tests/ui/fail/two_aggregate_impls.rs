@@ -1,0 +1,37 @@
+use chronicle_es::prelude::*;
+
+#[aggregate]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dog {
+    name: String,
+    tricks: Vec<String>,
+}
+
+#[aggregate]
+impl Dog {
+    #[event("Registered")]
+    pub fn register(name: String) -> Self {
+        Self {
+            name,
+            tricks: Vec::new(),
+        }
+    }
+}
+
+#[aggregate]
+impl Dog {
+    #[event("TrickAdded")]
+    pub fn add_trick(&mut self, trick: String) {
+        self.tricks.push(trick);
+    }
+
+    pub fn knows(&self, trick: &str) -> bool {
+        self.tricks.iter().any(|known| known == trick)
+    }
+}
+
+fn main() {
+    let mut dog = Dog::register("Fido".to_owned());
+    dog.add_trick("sit".to_owned());
+    assert!(dog.knows("sit"));
+}
