@@ -271,8 +271,10 @@ impl<C: Codec> Mapper<C> {
             })
             .await?;
         }
-        for record in &records {
-            let event: A::Event = self.decode_payload(record, &record.payload)?;
+        // By value: each record is freed once applied, as a long stream
+        // goes through.
+        for record in records {
+            let event: A::Event = self.decode_payload(&record, &record.payload)?;
             let header = EventHeader {
                 stream_id: record.stream_id,
                 version: record.version,
