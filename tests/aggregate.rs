@@ -255,6 +255,7 @@ async fn undecodable_records_name_stream_version_and_type() -> Result<(), Error>
     let id = Uuid::new_v4();
     let event = |event_type: &str, payload: &[u8]| NewEvent {
         event_id: Uuid::new_v4(),
+        aggregate_type: "Dog".into(),
         event_type: event_type.into(),
         schema_version: 1,
         timestamp: Timestamp::now(),

@@ -33,6 +33,7 @@ use common::stores::{self, TempDir};
 fn event(event_type: &str, n: u64) -> NewEvent {
     NewEvent {
         event_id: Uuid::new_v4(),
+        aggregate_type: "Thing".to_owned(),
         event_type: event_type.to_owned(),
         schema_version: 1,
         timestamp: Timestamp::now(),
@@ -117,6 +118,7 @@ mod cases {
             .enumerate()
             .map(|(index, payload)| NewEvent {
                 event_id: Uuid::new_v4(),
+                aggregate_type: format!("Aggregate {index} ✓"),
                 event_type: format!("Type{index}"),
                 schema_version: 3 + index as u32,
                 timestamp: Timestamp::from_unix_micros(1_795_461_518_123_456 + index as i64),
@@ -148,6 +150,10 @@ mod cases {
             assert_eq!(stored.version, index as u64 + 1);
             assert_eq!(stored.position, index as u64 + 1);
             assert_eq!(stored.event_id, new.event_id);
+            assert_eq!(
+                stored.aggregate_type.as_deref(),
+                Some(new.aggregate_type.as_str())
+            );
             assert_eq!(stored.event_type, new.event_type);
             assert_eq!(stored.schema_version, new.schema_version);
             assert_eq!(stored.timestamp, new.timestamp);
@@ -456,6 +462,86 @@ mod cases {
             .await
             .unwrap()
             .is_empty());
+    }
+
+    /// The log filtered by aggregate type, by event type, and by both: events
+    /// named alike in two aggregates are told apart.
+    pub async fn log_filters_by_aggregate_type<S: EventStore>(store: Arc<S>) {
+        let of = |aggregate: &str, event_type: &str| NewEvent {
+            aggregate_type: aggregate.to_owned(),
+            ..event(event_type, 0)
+        };
+        let (dog, cat, hound) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        store
+            .append(AppendRequest::new(vec![
+                StreamAppend {
+                    stream_id: dog,
+                    expected_version: 0,
+                    events: vec![of("Dog", "Registered"), of("Dog", "TrickAdded")],
+                },
+                StreamAppend {
+                    stream_id: cat,
+                    expected_version: 0,
+                    events: vec![of("Cat", "Registered"), of("Cat", "Purred")],
+                },
+            ]))
+            .await
+            .unwrap();
+        store
+            .append(one(hound, 0, vec![of("Hound", "Registered")]))
+            .await
+            .unwrap();
+        let read = |query: LogQuery| {
+            let store = Arc::clone(&store);
+            async move {
+                store
+                    .read_log(query)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| (e.position, e.aggregate_type.unwrap(), e.event_type))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let all = LogQuery::after(0, 100);
+        let pair = |p: u64, a: &str, e: &str| (p, a.to_owned(), e.to_owned());
+        assert_eq!(
+            read(all.clone().aggregate_types(["Dog"])).await,
+            [pair(1, "Dog", "Registered"), pair(2, "Dog", "TrickAdded")]
+        );
+        assert_eq!(
+            read(all.clone().aggregate_types(["Dog", "Hound"])).await,
+            [
+                pair(1, "Dog", "Registered"),
+                pair(2, "Dog", "TrickAdded"),
+                pair(5, "Hound", "Registered")
+            ]
+        );
+        assert_eq!(
+            read(all.clone().event_types(["Registered"])).await,
+            [
+                pair(1, "Dog", "Registered"),
+                pair(3, "Cat", "Registered"),
+                pair(5, "Hound", "Registered")
+            ]
+        );
+        assert_eq!(
+            read(
+                all.clone()
+                    .event_types(["Registered", "Purred"])
+                    .aggregate_types(["Cat"])
+            )
+            .await,
+            [pair(3, "Cat", "Registered"), pair(4, "Cat", "Purred")]
+        );
+        assert!(read(all.clone().aggregate_types(["Horse"]))
+            .await
+            .is_empty());
+        assert_eq!(
+            read(LogQuery::after(1, 1).aggregate_types(["Dog", "Cat"])).await,
+            [pair(2, "Dog", "TrickAdded")],
+            "paging counts only the events that pass"
+        );
     }
 
     /// N writers at the same expected version: exactly one wins.
@@ -768,6 +854,7 @@ macro_rules! conformance {
                     idempotent_retry,
                     invalid_requests,
                     global_log,
+                    log_filters_by_aggregate_type,
                     concurrent_writers_one_wins,
                     concurrent_writers_different_streams,
                     follower_under_load,

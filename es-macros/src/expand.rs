@@ -635,6 +635,8 @@ fn bridge_tokens(name: &Ident, facts: &StructFacts) -> TokenStream {
         #[automatically_derived]
         impl #private::DomainEvent for #bridge::fallback::#event {
             const EVENT_TYPES: &'static [&'static #private::str] = &[];
+            const AGGREGATE_TYPE: &'static #private::str =
+                <#name as #private::Aggregate>::TYPE_NAME;
 
             fn event_type(&self) -> &'static #private::str {
                 match *self {}
@@ -1197,6 +1199,10 @@ fn domain_event_impl(
         impl #private::DomainEvent for #event {
             const EVENT_TYPES: &'static [&'static #private::str] = &[#(#texts),*];
             const ALIASES: &'static [&'static #private::str] = &[#(#aliases),*];
+            const AGGREGATE_TYPE: &'static #private::str =
+                <#aggregate as #private::Aggregate>::TYPE_NAME;
+            const AGGREGATE_ALIASES: &'static [&'static #private::str] =
+                <#aggregate as #private::Aggregate>::TYPE_ALIASES;
 
             fn event_type(&self) -> &'static #private::str {
                 match self {

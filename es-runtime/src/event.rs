@@ -17,11 +17,28 @@ pub trait DomainEvent: Debug + Clone + Send + Sync + Sized + 'static {
     /// Former names of these events (`aliases = [...]`), still decoded.
     const ALIASES: &'static [&'static str] = &[];
 
+    /// The type name of the aggregate these events belong to (`"Dog"`),
+    /// stored with each of them.
+    const AGGREGATE_TYPE: &'static str;
+
+    /// Former names of that aggregate (`#[aggregate(aliases = [...])]`),
+    /// under which older events were stored.
+    const AGGREGATE_ALIASES: &'static [&'static str] = &[];
+
     /// Every stored name that decodes into this enum: names and aliases.
     fn stored_types() -> Vec<String> {
         Self::EVENT_TYPES
             .iter()
             .chain(Self::ALIASES)
+            .map(|name| (*name).to_owned())
+            .collect()
+    }
+
+    /// Every aggregate type these events were stored under: the aggregate's
+    /// name and its former names. Followers of this enum read only those.
+    fn aggregate_types() -> Vec<String> {
+        std::iter::once(&Self::AGGREGATE_TYPE)
+            .chain(Self::AGGREGATE_ALIASES)
             .map(|name| (*name).to_owned())
             .collect()
     }

@@ -152,6 +152,7 @@ impl<C: Codec> Mapper<C> {
                 })?;
             events.push(NewEvent {
                 event_id: envelope.event_id,
+                aggregate_type: A::TYPE_NAME.to_owned(),
                 event_type: event_type.to_owned(),
                 schema_version: envelope.event.schema_version(),
                 timestamp: envelope.timestamp,

@@ -219,6 +219,7 @@ use __add_aggregate_above_struct_Counter::fallback::*;
 impl ::platform::es::__private::DomainEvent
 for __add_aggregate_above_struct_Counter::fallback::CounterEvent {
     const EVENT_TYPES: &'static [&'static ::platform::es::__private::str] = &[];
+    const AGGREGATE_TYPE: &'static ::platform::es::__private::str = <Counter as ::platform::es::__private::Aggregate>::TYPE_NAME;
     fn event_type(&self) -> &'static ::platform::es::__private::str {
         match *self {}
     }
@@ -474,6 +475,8 @@ const _: () = {
             "Incremented",
         ];
         const ALIASES: &'static [&'static ::platform::es::__private::str] = &[];
+        const AGGREGATE_TYPE: &'static ::platform::es::__private::str = <Counter as ::platform::es::__private::Aggregate>::TYPE_NAME;
+        const AGGREGATE_ALIASES: &'static [&'static ::platform::es::__private::str] = <Counter as ::platform::es::__private::Aggregate>::TYPE_ALIASES;
         fn event_type(&self) -> &'static ::platform::es::__private::str {
             match self {
                 CounterEvent::Started { .. } => "Started",

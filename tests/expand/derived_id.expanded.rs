@@ -171,6 +171,7 @@ use __add_aggregate_above_struct_Customer::fallback::*;
 impl ::chronicle_es::__private::DomainEvent
 for __add_aggregate_above_struct_Customer::fallback::CustomerEvent {
     const EVENT_TYPES: &'static [&'static ::chronicle_es::__private::str] = &[];
+    const AGGREGATE_TYPE: &'static ::chronicle_es::__private::str = <Customer as ::chronicle_es::__private::Aggregate>::TYPE_NAME;
     fn event_type(&self) -> &'static ::chronicle_es::__private::str {
         match *self {}
     }
@@ -589,6 +590,8 @@ const _: () = {
             "Activate",
         ];
         const ALIASES: &'static [&'static ::chronicle_es::__private::str] = &[];
+        const AGGREGATE_TYPE: &'static ::chronicle_es::__private::str = <Customer as ::chronicle_es::__private::Aggregate>::TYPE_NAME;
+        const AGGREGATE_ALIASES: &'static [&'static ::chronicle_es::__private::str] = <Customer as ::chronicle_es::__private::Aggregate>::TYPE_ALIASES;
         fn event_type(&self) -> &'static ::chronicle_es::__private::str {
             match self {
                 CustomerEvent::SignedUp { .. } => "SignedUp",

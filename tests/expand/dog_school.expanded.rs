@@ -163,6 +163,7 @@ use __add_aggregate_above_struct_Dog::fallback::*;
 impl ::chronicle_es::__private::DomainEvent
 for __add_aggregate_above_struct_Dog::fallback::DogEvent {
     const EVENT_TYPES: &'static [&'static ::chronicle_es::__private::str] = &[];
+    const AGGREGATE_TYPE: &'static ::chronicle_es::__private::str = <Dog as ::chronicle_es::__private::Aggregate>::TYPE_NAME;
     fn event_type(&self) -> &'static ::chronicle_es::__private::str {
         match *self {}
     }
@@ -465,6 +466,8 @@ const _: () = {
             "TrickAdded",
         ];
         const ALIASES: &'static [&'static ::chronicle_es::__private::str] = &[];
+        const AGGREGATE_TYPE: &'static ::chronicle_es::__private::str = <Dog as ::chronicle_es::__private::Aggregate>::TYPE_NAME;
+        const AGGREGATE_ALIASES: &'static [&'static ::chronicle_es::__private::str] = <Dog as ::chronicle_es::__private::Aggregate>::TYPE_ALIASES;
         fn event_type(&self) -> &'static ::chronicle_es::__private::str {
             match self {
                 DogEvent::Registered { .. } => "Registered",

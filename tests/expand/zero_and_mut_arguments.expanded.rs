@@ -150,6 +150,7 @@ use __add_aggregate_above_struct_Counter::fallback::*;
 impl ::chronicle_es::__private::DomainEvent
 for __add_aggregate_above_struct_Counter::fallback::CounterEvent {
     const EVENT_TYPES: &'static [&'static ::chronicle_es::__private::str] = &[];
+    const AGGREGATE_TYPE: &'static ::chronicle_es::__private::str = <Counter as ::chronicle_es::__private::Aggregate>::TYPE_NAME;
     fn event_type(&self) -> &'static ::chronicle_es::__private::str {
         match *self {}
     }
@@ -525,6 +526,8 @@ const _: () = {
             "Labelled",
         ];
         const ALIASES: &'static [&'static ::chronicle_es::__private::str] = &[];
+        const AGGREGATE_TYPE: &'static ::chronicle_es::__private::str = <Counter as ::chronicle_es::__private::Aggregate>::TYPE_NAME;
+        const AGGREGATE_ALIASES: &'static [&'static ::chronicle_es::__private::str] = <Counter as ::chronicle_es::__private::Aggregate>::TYPE_ALIASES;
         fn event_type(&self) -> &'static ::chronicle_es::__private::str {
             match self {
                 CounterEvent::Start { .. } => "Start",

@@ -22,6 +22,7 @@ pub use system::{Follower, RunningSystem, System};
 use crate::application::Application;
 use crate::codec::Codec;
 use crate::error::Error;
+use crate::event::DomainEvent;
 use crate::store::{LogStore, StoredEvent};
 
 /// What a handler returns when it fails.
@@ -171,13 +172,15 @@ pub(crate) struct RunnerCore {
 }
 
 impl RunnerCore {
-    pub(crate) fn new(consumer: String, event_types: Vec<String>) -> Self {
+    /// The core of a runner reading the events of `E`'s aggregate.
+    pub(crate) fn new<E: DomainEvent>(consumer: String) -> Self {
         Self {
             consumer,
             partition: None,
             policy: ErrorPolicy::Stop,
             options: SubscriptionOptions {
-                event_types: Some(event_types),
+                event_types: Some(E::stored_types()),
+                aggregate_types: Some(E::aggregate_types()),
                 ..SubscriptionOptions::default()
             },
             stopper: SubscriptionStopper::new(),
@@ -196,6 +199,7 @@ impl RunnerCore {
     pub(crate) fn set_options(&mut self, options: SubscriptionOptions) {
         self.options = SubscriptionOptions {
             event_types: self.options.event_types.take(),
+            aggregate_types: self.options.aggregate_types.take(),
             ..options
         };
     }

@@ -130,7 +130,7 @@ where
         US: LogStore,
         S: TrackingStore + SnapshotStore,
     {
-        let core = RunnerCore::new(policy.name().to_owned(), P::Event::stored_types());
+        let core = RunnerCore::new::<P::Event>(policy.name().to_owned());
         Self {
             upstream,
             downstream,

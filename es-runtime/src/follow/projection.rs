@@ -211,7 +211,7 @@ where
         S: LogStore + TrackingStore,
         P::Writes: CommitWrites<S>,
     {
-        let core = RunnerCore::new(projection.name().to_owned(), P::Event::stored_types());
+        let core = RunnerCore::new::<P::Event>(projection.name().to_owned());
         Self {
             app,
             projection,

@@ -18,6 +18,9 @@ pub struct SubscriptionOptions {
     pub poll_interval: Duration,
     /// Only these event types, if set.
     pub event_types: Option<Vec<String>>,
+    /// Only events of these aggregate types, if set (see
+    /// [`LogQuery::aggregate_types`]).
+    pub aggregate_types: Option<Vec<String>>,
     /// How many times in a row a failing read is retried before the error is
     /// returned (default 10); the waits double from 50 ms up to 5 s.
     pub max_retries: u32,
@@ -29,6 +32,7 @@ impl Default for SubscriptionOptions {
             page_size: 1_000,
             poll_interval: Duration::from_millis(100),
             event_types: None,
+            aggregate_types: None,
             max_retries: 10,
         }
     }
@@ -148,9 +152,12 @@ impl<S: LogStore, C: Codec> Subscription<S, C> {
             if *self.stopped.borrow() {
                 return Ok(None);
             }
-            let end = match &self.options.event_types {
-                Some(_) => self.app.last_position().await.map(Some),
-                None => Ok(None),
+            let filtered =
+                self.options.event_types.is_some() || self.options.aggregate_types.is_some();
+            let end = if filtered {
+                self.app.last_position().await.map(Some)
+            } else {
+                Ok(None)
             };
             let read = match end {
                 Ok(end) => self.read().await.map(|batch| (batch, end)),
@@ -208,6 +215,7 @@ impl<S: LogStore, C: Codec> Subscription<S, C> {
             after: self.position,
             limit: self.options.page_size,
             event_types: self.options.event_types.clone(),
+            aggregate_types: self.options.aggregate_types.clone(),
         };
         self.app.read_log(query).await
     }

@@ -158,6 +158,7 @@ mod tests {
     fn event() -> NewEvent {
         NewEvent {
             event_id: Uuid::new_v4(),
+            aggregate_type: "Thing".into(),
             event_type: "Happened".into(),
             schema_version: 1,
             timestamp: Timestamp::from_unix_micros(0),

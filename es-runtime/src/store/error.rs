@@ -47,6 +47,22 @@ pub enum StoreError {
     /// that lacks a capability the caller asked for.
     #[error("store configuration: {0}")]
     Config(String),
+    /// The database's stored layout is not the one this code uses: older,
+    /// and the store was opened with migrations refused, or newer (written by
+    /// a later version of this library). Nothing was changed.
+    #[error(
+        "{location} has store layout version {found}, this code uses version {expected}: {remedy}"
+    )]
+    Layout {
+        /// The database (file, or schema).
+        location: String,
+        /// The layout version found.
+        found: u32,
+        /// The layout version this code reads and writes.
+        expected: u32,
+        /// What to do about it.
+        remedy: &'static str,
+    },
     /// A read-model statement ([`ReadModelStore`](super::ReadModelStore))
     /// failed: nothing of its transaction was applied.
     #[error("read-model statement #{index} failed ({sql}): {source}")]

@@ -133,6 +133,7 @@ impl Inner {
                     stream_id: append.stream_id,
                     version,
                     event_id: event.event_id,
+                    aggregate_type: Some(event.aggregate_type),
                     event_type: event.event_type,
                     schema_version: event.schema_version,
                     timestamp: event.timestamp,
@@ -175,7 +176,7 @@ impl Inner {
             .min(self.log.len());
         self.log[start..]
             .iter()
-            .filter(|event| query.admits(&event.event_type))
+            .filter(|event| query.admits(event.aggregate_type.as_deref(), &event.event_type))
             .take(query.limit)
             .cloned()
             .collect()

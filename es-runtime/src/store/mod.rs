@@ -28,6 +28,7 @@ mod capability;
 mod decision;
 mod encoding;
 mod error;
+mod layout;
 mod memory;
 pub(crate) mod model;
 #[cfg(feature = "postgres")]

@@ -13,6 +13,10 @@ use crate::timestamp::Timestamp;
 pub struct NewEvent {
     /// The event's own id.
     pub event_id: Uuid,
+    /// The type of the aggregate whose stream this is (`"Dog"`): followers
+    /// filter on it, so events named alike in different aggregates never
+    /// mix.
+    pub aggregate_type: String,
     /// The stored type name (`"TrickAdded"`).
     pub event_type: String,
     /// The version of the event's schema (1 until the event's shape changes).
@@ -37,6 +41,10 @@ pub struct StoredEvent {
     pub version: u64,
     /// The event's own id.
     pub event_id: Uuid,
+    /// The type of the aggregate whose stream this is; `None` for an event
+    /// stored before the aggregate type was recorded (layout version 1)
+    /// whose type the migration could not tell.
+    pub aggregate_type: Option<String>,
     /// The stored type name.
     pub event_type: String,
     /// The version of the event's schema.

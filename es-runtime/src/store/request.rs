@@ -161,6 +161,11 @@ pub struct LogQuery {
     pub limit: usize,
     /// Only these event types, if set.
     pub event_types: Option<Vec<String>>,
+    /// Only events of these aggregate types, if set. An event with no
+    /// recorded aggregate type (stored before layout version 2 and not typed
+    /// since) is not excluded by this filter: the event-type filter alone
+    /// decides, as it did when it was stored.
+    pub aggregate_types: Option<Vec<String>>,
 }
 
 impl LogQuery {
@@ -170,6 +175,7 @@ impl LogQuery {
             after: position,
             limit,
             event_types: None,
+            aggregate_types: None,
         }
     }
 
@@ -183,11 +189,26 @@ impl LogQuery {
         self
     }
 
-    /// True when an event of `event_type` passes the filter.
-    pub fn admits(&self, event_type: &str) -> bool {
-        self.event_types
-            .as_ref()
-            .is_none_or(|types| types.iter().any(|t| t == event_type))
+    /// Only events of these aggregate types (a type name and its former
+    /// names, say).
+    pub fn aggregate_types<I, T>(mut self, types: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.aggregate_types = Some(types.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// True when an event of `event_type`, of an aggregate of
+    /// `aggregate_type` (`None`: not recorded), passes the filters.
+    pub fn admits(&self, aggregate_type: Option<&str>, event_type: &str) -> bool {
+        let listed = |list: &Option<Vec<String>>, name: &str| {
+            list.as_ref()
+                .is_none_or(|names| names.iter().any(|n| n == name))
+        };
+        listed(&self.event_types, event_type)
+            && aggregate_type.is_none_or(|aggregate| listed(&self.aggregate_types, aggregate))
     }
 
     /// True when the query cannot return anything (no room, or an empty

@@ -35,6 +35,7 @@ pub(super) struct AppendParams<'a> {
     bytes: Vec<Option<&'a [u8]>>,
     consumer: Option<&'a str>,
     position: Option<i64>,
+    aggregates: Vec<&'a str>,
 }
 
 impl<'a> AppendParams<'a> {
@@ -58,6 +59,7 @@ impl<'a> AppendParams<'a> {
             bytes: Vec::with_capacity(count),
             consumer: tracking.map(|t| t.consumer.as_str()),
             position: tracking.map(|t| to_db(t.position)),
+            aggregates: Vec::with_capacity(count),
         };
         for append in &request.streams {
             params.streams.push(append.stream_id);
@@ -67,6 +69,7 @@ impl<'a> AppendParams<'a> {
                 params.versions.push(to_db(version));
                 params.event_ids.push(event.event_id);
                 params.types.push(&event.event_type);
+                params.aggregates.push(&event.aggregate_type);
                 params.schema_versions.push(i64::from(event.schema_version));
                 params.times.push(PgTime(event.timestamp));
                 params.metadata.push(metadata_to_json(&event.metadata)?);
@@ -90,7 +93,7 @@ impl<'a> AppendParams<'a> {
     }
 
     /// The parameters of `Sql::append`, in order.
-    pub(super) fn as_params(&self) -> [&(dyn ToSql + Sync); 13] {
+    pub(super) fn as_params(&self) -> [&(dyn ToSql + Sync); 14] {
         [
             &self.streams,
             &self.expected,
@@ -105,6 +108,7 @@ impl<'a> AppendParams<'a> {
             &self.bytes,
             &self.consumer,
             &self.position,
+            &self.aggregates,
         ]
     }
 }
@@ -287,6 +291,7 @@ mod tests {
     fn event(payload: &[u8]) -> NewEvent {
         NewEvent {
             event_id: Uuid::new_v4(),
+            aggregate_type: "Thing".into(),
             event_type: "Happened".into(),
             schema_version: 2,
             timestamp: Timestamp::from_unix_micros(0),

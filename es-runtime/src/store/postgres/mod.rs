@@ -29,12 +29,13 @@ use uuid::Uuid;
 use self::connection::{retrying, Failure};
 use self::notify::{channel, Listener};
 use self::rows::{event_from_row, snapshot_from_row, split_payload, PgTime};
-use self::statements::Sql;
+use self::statements::{Sql, LATEST_LAYOUT};
 use super::capability::{LogStore, ReadModelStore, SnapshotStore, StreamStore, TrackingStore};
 use super::encoding::{
     backend, check_snapshot_fits, last_position_from_db, to_db, tracked_from_db,
 };
 use super::error::StoreError;
+use super::layout::{plan, LayoutPlan};
 use super::record::StoredEvent;
 use super::request::{AppendOutcome, AppendRequest, LogQuery, Snapshot, StreamQuery, Tracking};
 
@@ -54,6 +55,7 @@ pub struct PostgresStoreBuilder {
     schema: String,
     max_connections: usize,
     application_name: Option<String>,
+    migrate: bool,
 }
 
 impl PostgresStoreBuilder {
@@ -77,8 +79,18 @@ impl PostgresStoreBuilder {
         self
     }
 
-    /// Connects, and creates the schema, tables and functions if missing
-    /// (safe when several processes start at once).
+    /// Whether connecting to a schema written with an older layout upgrades
+    /// it in place (the default), or refuses with [`StoreError::Layout`],
+    /// changing nothing: for deployments that migrate in a step of their
+    /// own.
+    pub fn migrate(mut self, migrate: bool) -> Self {
+        self.migrate = migrate;
+        self
+    }
+
+    /// Connects, creates the schema, tables and functions if missing and
+    /// migrates an older layout (safe when several processes start at once:
+    /// they take turns, and only the first migrates).
     pub async fn connect(self) -> Result<PostgresStore, StoreError> {
         check_schema_name(&self.schema).map_err(StoreError::Config)?;
         let mut config = config(&self.url, "chronicle").map_err(StoreError::Config)?;
@@ -96,7 +108,7 @@ impl PostgresStoreBuilder {
                 listener,
             }),
         };
-        let json_payloads = store.set_up().await?;
+        let json_payloads = store.set_up(self.migrate).await?;
         if let Some(inner) = Arc::get_mut(&mut store.inner) {
             inner.json_payloads = json_payloads;
         }
@@ -293,6 +305,7 @@ impl PostgresStore {
             schema: DEFAULT_SCHEMA.to_owned(),
             max_connections: 8,
             application_name: None,
+            migrate: true,
         }
     }
 
@@ -312,13 +325,57 @@ impl PostgresStore {
         &self.inner.pool
     }
 
-    /// Creates what is missing; answers whether payloads may use the `json`
-    /// column (the database encoding is UTF-8).
-    async fn set_up(&self) -> Result<bool, StoreError> {
-        let sql = &self.inner.sql.setup;
+    /// Brings the schema to the latest layout (creating it, or migrating an
+    /// older one when `migrate` allows), then creates or replaces the
+    /// functions, in one transaction under the schema's set-up lock; answers
+    /// whether payloads may use the `json` column (the database encoding is
+    /// UTF-8).
+    async fn set_up(&self, migrate: bool) -> Result<bool, StoreError> {
+        let sql = &self.inner.sql;
+        let location = format!("PostgreSQL schema {}", self.inner.schema);
         retrying!(self, |client| {
             let transaction = client.transaction().await?;
-            transaction.batch_execute(sql).await?;
+            transaction.batch_execute(&sql.lock_schema).await?;
+            let tables = transaction.query_one(&sql.layout_tables, &[]).await?;
+            let (has_layout, has_events): (bool, bool) = (tables.try_get(0)?, tables.try_get(1)?);
+            let found = if has_layout {
+                let version: Option<i32> = transaction
+                    .query_one(&sql.layout_version, &[])
+                    .await?
+                    .try_get(0)?;
+                // A layout table with no row is a migration's own table
+                // (created before the first row): the version before it.
+                Some(version.map_or(1, |v| u32::try_from(v).unwrap_or(u32::MAX)))
+            } else if has_events {
+                Some(1)
+            } else {
+                None
+            };
+            let record = |version: u32, description: &'static str| {
+                let version = i32::try_from(version).unwrap_or(i32::MAX);
+                let transaction = &transaction;
+                async move {
+                    transaction
+                        .execute(&sql.record_layout, &[&version, &description])
+                        .await
+                }
+            };
+            match plan(found, LATEST_LAYOUT, migrate, &location)? {
+                LayoutPlan::Create => {
+                    transaction.batch_execute(&sql.tables).await?;
+                    record(LATEST_LAYOUT, "created").await?;
+                }
+                LayoutPlan::Current => {}
+                LayoutPlan::Migrate { from } => {
+                    for (to, description, script) in &sql.migrations {
+                        if *to > from {
+                            transaction.batch_execute(script).await?;
+                            record(*to, description).await?;
+                        }
+                    }
+                }
+            }
+            transaction.batch_execute(&sql.functions).await?;
             let encoding: String = transaction
                 .query_one("SELECT pg_catalog.current_setting('server_encoding')", &[])
                 .await?
@@ -365,8 +422,11 @@ impl LogStore for PostgresStore {
         let after = to_db(query.after);
         let limit = to_db(query.limit);
         let types = &query.event_types;
+        let aggregates = &query.aggregate_types;
         let sql = &self.inner.sql.read_log;
-        let rows = self.query_cached(sql, &[&after, &limit, types]).await?;
+        let rows = self
+            .query_cached(sql, &[&after, &limit, types, aggregates])
+            .await?;
         rows.iter().map(event_from_row).collect()
     }
 

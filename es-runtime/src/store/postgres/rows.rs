@@ -134,11 +134,13 @@ pub(super) fn event_from_row(row: &Row) -> Result<StoredEvent, StoreError> {
     let metadata = metadata_from_json(metadata.map(|json| json.0), stream_id, version)?;
     let payload =
         payload_from_row(row, 8, 9).map_err(|reason| corrupt(stream_id, version, reason))?;
+    let aggregate_type: Option<String> = row.try_get(10).map_err(|e| fail("aggregate type", e))?;
     Ok(StoredEvent {
         position,
         stream_id,
         version,
         event_id,
+        aggregate_type,
         event_type,
         schema_version,
         timestamp,

@@ -1,5 +1,7 @@
 //! Every statement of the PostgreSQL store, with the schema filled in, and
-//! the set-up script (`schema.sql`) rendered for one schema.
+//! the set-up scripts rendered for one schema: the tables of a new schema
+//! (`tables.sql`), the migrations from older layouts (`migrate_*.sql`) and
+//! the functions (`functions.sql`).
 //!
 //! The schema name is validated (lowercase letters, digits, `_`), so
 //! quoting it is enough; nothing else is put into SQL but numbers computed
@@ -8,21 +10,47 @@
 use super::namespace;
 use super::notify::channel;
 
-/// The set-up script, with placeholders in braces (listed in its header).
-const SETUP: &str = include_str!("schema.sql");
+/// The tables of a new schema, at the latest layout.
+const TABLES: &str = include_str!("tables.sql");
+
+/// The functions, with placeholders in braces (listed in its header).
+const FUNCTIONS: &str = include_str!("functions.sql");
+
+/// The layout this code reads and writes.
+pub(super) const LATEST_LAYOUT: u32 = 2;
+
+/// The migrations, each to the version `.0` from the one before it.
+const MIGRATIONS: &[(u32, &str, &str)] = &[(
+    2,
+    "events record their aggregate type",
+    include_str!("migrate_1_to_2.sql"),
+)];
 
 /// Positions fit in the low 48 bits of an advisory lock key; the schema's
 /// namespace takes the high 16.
 pub(super) const POSITION_BITS: u32 = 48;
 
 /// The columns of an events row, in the order `rows::event_from_row` reads them.
-const EVENT_COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, payload_bytes";
+const EVENT_COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, payload_bytes, aggregate_type";
 
 /// Every statement, with the schema filled in.
 pub(super) struct Sql {
-    /// Creates what is missing (several statements, for `batch_execute`).
-    pub(super) setup: String,
-    /// `chronicle_append` with the 13 parameters of `append::AppendParams`.
+    /// Takes the schema's set-up lock (for the transaction) and creates the
+    /// schema if missing: the start of every set-up.
+    pub(super) lock_schema: String,
+    /// Whether the `layout` and `events` tables exist.
+    pub(super) layout_tables: String,
+    /// The highest layout version reached.
+    pub(super) layout_version: String,
+    /// `$1` version, `$2` description: records a layout reached.
+    pub(super) record_layout: String,
+    /// The tables of a new schema (several statements).
+    pub(super) tables: String,
+    /// The migrations: the version each reaches, what it does, its script.
+    pub(super) migrations: Vec<(u32, &'static str, String)>,
+    /// The functions, created or replaced (several statements).
+    pub(super) functions: String,
+    /// `chronicle_append` with the 14 parameters of `append::AppendParams`.
     pub(super) append: String,
     /// `$1` streams, `$2` expected and `$3` last versions, `$4` consumer:
     /// what an append decides on, in one snapshot (kind 0: a stream's
@@ -32,7 +60,8 @@ pub(super) struct Sql {
     pub(super) read_stream_ascending: String,
     /// As `read_stream_ascending`, newest first.
     pub(super) read_stream_descending: String,
-    /// `$1` after, `$2` limit, `$3` event types (NULL: all), below the horizon.
+    /// `$1` after, `$2` limit, `$3` event types and `$4` aggregate types
+    /// (each NULL: all), below the horizon.
     pub(super) read_log: String,
     /// The last position below the horizon.
     pub(super) last_position: String,
@@ -69,24 +98,40 @@ impl Sql {
         // The namespace in the top 16 bits (its top bit becomes the sign bit).
         let key_base = (u64::from(namespace) << POSITION_BITS) as i64;
         let position_mask = (1i64 << POSITION_BITS) - 1;
-        let setup = render(
-            SETUP,
-            &[
-                ("schema", s.clone()),
-                ("setup_key", i32::from(namespace).to_string()),
-                ("namespace", namespace.to_string()),
-                ("key_base", key_base.to_string()),
-                ("position_mask", position_mask.to_string()),
-                ("channel", channel(schema)),
-            ],
-        );
+        let values = [
+            ("schema", s.clone()),
+            ("namespace", namespace.to_string()),
+            ("key_base", key_base.to_string()),
+            ("position_mask", position_mask.to_string()),
+            ("channel", channel(schema)),
+        ];
+        // The set-up lock is keyed by the namespace: set-ups of one schema
+        // take turns, other schemas' do not wait.
+        let setup_key = i32::from(namespace);
         let read_stream = format!(
             "SELECT {columns} FROM {s}.events WHERE stream_id = $1 AND version >= $2 AND version <= $3"
         );
         Self {
-            setup,
+            lock_schema: format!(
+                "SELECT pg_catalog.pg_advisory_xact_lock(1667789360, {setup_key}); \
+                 CREATE SCHEMA IF NOT EXISTS {s};"
+            ),
+            layout_tables: format!(
+                "SELECT pg_catalog.to_regclass('{s}.layout') IS NOT NULL, \
+                 pg_catalog.to_regclass('{s}.events') IS NOT NULL"
+            ),
+            layout_version: format!("SELECT max(version) FROM {s}.layout"),
+            record_layout: format!(
+                "INSERT INTO {s}.layout (version, description) VALUES ($1, $2)"
+            ),
+            tables: render(TABLES, &values),
+            migrations: MIGRATIONS
+                .iter()
+                .map(|(to, description, script)| (*to, *description, render(script, &values)))
+                .collect(),
+            functions: render(FUNCTIONS, &values),
             append: format!(
-                "SELECT {s}.chronicle_append($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13)"
+                "SELECT {s}.chronicle_append($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14)"
             ),
             state: format!(
                 "SELECT 0 AS kind, s.stream_id, \
@@ -102,7 +147,7 @@ impl Sql {
             ),
             read_stream_ascending: format!("{read_stream} ORDER BY version ASC LIMIT $4"),
             read_stream_descending: format!("{read_stream} ORDER BY version DESC LIMIT $4"),
-            read_log: format!("SELECT {columns} FROM {s}.chronicle_read_log($1, $2, $3)"),
+            read_log: format!("SELECT {columns} FROM {s}.chronicle_read_log($1, $2, $3, $4)"),
             last_position: format!("SELECT {s}.chronicle_last_position()"),
             tracked: format!("SELECT position FROM {s}.tracking WHERE consumer = $1"),
             save_snapshot: format!(
@@ -138,7 +183,7 @@ mod tests {
 
     const EVENTS: &str =
         "SELECT position, stream_id, version, event_id, event_type, schema_version, \
-                          recorded_at, metadata, payload, payload_bytes";
+                          recorded_at, metadata, payload, payload_bytes, aggregate_type";
 
     #[test]
     fn statements_are_pinned() {
@@ -146,7 +191,7 @@ mod tests {
         let expected = [
             (
                 &sql.append,
-                r#"SELECT "app".chronicle_append($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13)"#.to_owned(),
+                r#"SELECT "app".chronicle_append($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14)"#.to_owned(),
             ),
             (
                 &sql.state,
@@ -162,7 +207,7 @@ mod tests {
             ),
             (
                 &sql.read_log,
-                format!(r#"{EVENTS} FROM "app".chronicle_read_log($1, $2, $3)"#),
+                format!(r#"{EVENTS} FROM "app".chronicle_read_log($1, $2, $3, $4)"#),
             ),
             (
                 &sql.last_position,
@@ -201,44 +246,61 @@ mod tests {
     #[test]
     fn the_setup_is_rendered_for_its_schema() {
         let sql = Sql::new("app");
-        // Every placeholder filled in (the script has no braces of its own).
-        assert!(!sql.setup.contains(['{', '}']), "{}", sql.setup);
+        let scripts = [&sql.tables, &sql.functions, &sql.migrations[0].2];
+        // Every placeholder filled in (the scripts have no braces of their own).
+        for script in scripts {
+            assert!(!script.contains(['{', '}']), "{script}");
+        }
         for expected in [
-            r#"CREATE SCHEMA IF NOT EXISTS "app";"#,
             r#"CREATE SEQUENCE IF NOT EXISTS "app".events_position_seq AS bigint;"#,
             r#"CREATE TABLE IF NOT EXISTS "app".events ("#,
+            "    aggregate_type text,\n    CONSTRAINT events_stream_version UNIQUE (stream_id, version));",
             r#"CREATE TABLE IF NOT EXISTS "app".snapshots ("#,
             r#"CREATE TABLE IF NOT EXISTS "app".tracking ("#,
+            r#"CREATE TABLE IF NOT EXISTS "app".layout ("#,
+        ] {
+            assert!(sql.tables.contains(expected), "missing: {expected}");
+        }
+        for expected in [
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_horizon() RETURNS bigint"#,
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_append("#,
-            r#"CREATE OR REPLACE FUNCTION "app".chronicle_read_log(p_after bigint, p_limit bigint, p_types text[])"#,
+            "p_consumer text, p_position bigint, e_aggregate text[]) RETURNS bigint",
+            r#"CREATE OR REPLACE FUNCTION "app".chronicle_read_log("#,
+            "p_after bigint, p_limit bigint, p_types text[], p_aggregates text[])",
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_last_position() RETURNS bigint"#,
             "PERFORM pg_catalog.pg_notify('chronicle_events_app', v_position::text);",
             r#"PERFORM pg_catalog.pg_notify('chronicle_events_app', currval('"app".events_position_seq')::text);"#,
         ] {
-            assert!(sql.setup.contains(expected), "missing: {expected}");
+            assert!(sql.functions.contains(expected), "missing: {expected}");
         }
+        assert_eq!(sql.migrations.len() as u32, LATEST_LAYOUT - 1);
+        assert!(sql.migrations[0]
+            .2
+            .contains(r#"ALTER TABLE "app".events ADD COLUMN IF NOT EXISTS aggregate_type text;"#));
         // Processes of different versions must agree on the namespace: pinned.
         assert_eq!(namespace("chronicle"), 61714);
         // The set-up lock, the lock scan and the lock key carry the namespace.
         let namespace = namespace("app");
         let key_base = (u64::from(namespace) << POSITION_BITS) as i64;
-        for expected in [
+        assert_eq!(
+            sql.lock_schema,
             format!(
-                "pg_advisory_xact_lock(1667789360, {});",
+                r#"SELECT pg_catalog.pg_advisory_xact_lock(1667789360, {}); CREATE SCHEMA IF NOT EXISTS "app";"#,
                 i32::from(namespace)
-            ),
+            )
+        );
+        for expected in [
             format!("AND (l.classid::bigint >> 16) = {namespace};"),
             format!("v_key := ({key_base}::bigint) | least("),
             "281474976710655::bigint);".to_owned(),
         ] {
-            assert!(sql.setup.contains(&expected), "missing: {expected}");
+            assert!(sql.functions.contains(&expected), "missing: {expected}");
         }
-        // The same script for another schema differs only in the values.
+        // The same scripts for another schema differ only in the values.
         let other = Sql::new("other");
         assert_eq!(
-            other.setup.lines().count(),
-            sql.setup.lines().count(),
+            other.functions.lines().count(),
+            sql.functions.lines().count(),
             "the script's shape does not depend on the schema"
         );
     }
@@ -249,7 +311,7 @@ mod tests {
             let namespace = namespace(schema);
             let sql = Sql::new(schema);
             let key_base = (u64::from(namespace) << POSITION_BITS) as i64;
-            assert!(sql.setup.contains(&format!("({key_base}::bigint)")));
+            assert!(sql.functions.contains(&format!("({key_base}::bigint)")));
             // What pg_locks shows for key = base | floor: classid = high 32
             // bits, objid = low 32 bits.
             let floor: i64 = 0x0000_1234_5678_9abc;

@@ -212,5 +212,6 @@ fn insert_event(
         event.timestamp.unix_micros(),
         metadata,
         payload_value(&event.payload),
+        event.aggregate_type,
     ]))
 }

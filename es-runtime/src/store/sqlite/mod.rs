@@ -11,6 +11,7 @@
 //! - `read_models`: projections' SQL with their tracking records.
 
 mod append;
+mod layout;
 mod read_models;
 mod rows;
 mod statements;
@@ -75,6 +76,7 @@ pub struct SqliteStoreBuilder {
     table_prefix: String,
     read_connections: usize,
     busy_timeout: Duration,
+    migrate: bool,
 }
 
 impl SqliteStoreBuilder {
@@ -102,6 +104,15 @@ impl SqliteStoreBuilder {
     /// How long to wait for a lock held by another process (default 5 s).
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// Whether opening a database written with an older layout upgrades it
+    /// in place (the default), or refuses with [`StoreError::Layout`],
+    /// changing nothing: for deployments that migrate in a step of their
+    /// own.
+    pub fn migrate(mut self, migrate: bool) -> Self {
+        self.migrate = migrate;
         self
     }
 
@@ -221,6 +232,7 @@ impl SqliteStore {
             table_prefix: String::new(),
             read_connections: 4,
             busy_timeout: Duration::from_secs(5),
+            migrate: true,
         }
     }
 
@@ -352,28 +364,34 @@ impl LogStore for SqliteStore {
         if query.is_empty() {
             return Ok(Vec::new());
         }
-        let types = match &query.event_types {
-            Some(types) => Some(serde_json::to_string(types).map_err(|error| {
-                StoreError::InvalidRequest(format!("event types cannot be encoded: {error}"))
-            })?),
-            None => None,
+        let as_json = |names: &Option<Vec<String>>, what: &str| {
+            names
+                .as_ref()
+                .map(|names| {
+                    serde_json::to_string(names).map_err(|error| {
+                        StoreError::InvalidRequest(format!("{what} cannot be encoded: {error}"))
+                    })
+                })
+                .transpose()
         };
+        let event_types = as_json(&query.event_types, "event types")?;
+        let aggregate_types = as_json(&query.aggregate_types, "aggregate types")?;
         self.read(move |connection, sql| {
             let after = to_db(query.after);
             let limit = to_db(query.limit);
-            match &types {
-                None => {
-                    let mut statement = connection.prepare_cached(&sql.read_log).db()?;
-                    let events = collect_events(statement.query(params![after, limit]).db()?, None);
-                    events
-                }
-                Some(types) => {
-                    let mut statement = connection.prepare_cached(&sql.read_log_types).db()?;
-                    let events =
-                        collect_events(statement.query(params![after, limit, types]).db()?, None);
-                    events
-                }
+            if event_types.is_none() && aggregate_types.is_none() {
+                let mut statement = connection.prepare_cached(&sql.read_log).db()?;
+                let events = collect_events(statement.query(params![after, limit]).db()?, None);
+                return events;
             }
+            let mut statement = connection.prepare_cached(&sql.read_log_filtered).db()?;
+            let events = collect_events(
+                statement
+                    .query(params![after, limit, event_types, aggregate_types])
+                    .db()?,
+                None,
+            );
+            events
         })
         .await
     }

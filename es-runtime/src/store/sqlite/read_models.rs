@@ -214,7 +214,9 @@ mod tests {
     fn database() -> (Connection, Sql) {
         let sql = Sql::new("");
         let connection = Connection::open_in_memory().unwrap();
-        connection.execute_batch(&sql.schema).unwrap();
+        connection
+            .execute_batch(&super::super::layout::schema(""))
+            .unwrap();
         connection
             .execute_batch(
                 "CREATE TABLE model (id INTEGER PRIMARY KEY, name TEXT, data BLOB, score REAL)",

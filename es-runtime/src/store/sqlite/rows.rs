@@ -113,11 +113,16 @@ pub(super) fn event_from_row(
     let payload = bytes(row.get_ref(8).db()?)
         .ok_or_else(|| fail("payload is neither text nor a blob"))?
         .to_vec();
+    let aggregate_type = match row.get_ref(9).db()? {
+        ValueRef::Null => None,
+        value => Some(text(value).map_err(|why| fail(&format!("aggregate type {why}")))?),
+    };
     Ok(StoredEvent {
         position,
         stream_id,
         version,
         event_id,
+        aggregate_type,
         event_type,
         schema_version,
         timestamp,

@@ -3,18 +3,14 @@
 //! The prefix is filled in once, when the store opens, so that a
 //! connection's statement cache (`prepare_cached`) keys on the same strings
 //! for the life of the store. Read-model SQL comes from users and is not
-//! here (see `read_models`).
-
-/// The tables, created when missing (`{prefix}` stands for the prefix).
-const SCHEMA: &str = include_str!("schema.sql");
+//! here (see `read_models`); the tables and their migrations are in
+//! `layout`.
 
 /// The columns of an events row, in the order `rows::event_from_row` reads them.
-pub(super) const EVENT_COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload";
+pub(super) const EVENT_COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type";
 
 /// Every statement, with the table prefix filled in.
 pub(super) struct Sql {
-    /// The tables (several statements, for `execute_batch`).
-    pub(super) schema: String,
     /// `?1` stream: its version (0 when empty).
     pub(super) stream_version: String,
     /// `?1` stream, `?2` version, `?3` count: the event ids after the version.
@@ -23,9 +19,9 @@ pub(super) struct Sql {
     pub(super) position_at: String,
     /// `?1` consumer: its tracked position (no row when none).
     pub(super) tracked: String,
-    /// `?1` .. `?8`: one event, unconditionally.
+    /// `?1` .. `?9`: one event, unconditionally.
     pub(super) insert_event: String,
-    /// `?1` .. `?8`: one event, only when the stream holds the version before it.
+    /// `?1` .. `?9`: one event, only when the stream holds the version before it.
     pub(super) insert_next_event: String,
     /// `?1` consumer, `?2` position.
     pub(super) upsert_tracking: String,
@@ -37,8 +33,10 @@ pub(super) struct Sql {
     pub(super) read_stream_descending: String,
     /// `?1` after, `?2` limit.
     pub(super) read_log: String,
-    /// `?1` after, `?2` limit, `?3` the event types as a JSON array.
-    pub(super) read_log_types: String,
+    /// `?1` after, `?2` limit, `?3` the event types and `?4` the aggregate
+    /// types as JSON arrays, each NULL for no filter (an event without an
+    /// aggregate type passes the aggregate filter).
+    pub(super) read_log_filtered: String,
     /// The highest position (0 when empty).
     pub(super) last_position: String,
     /// `?1` .. `?6`: a snapshot, replacing one at the same version.
@@ -53,13 +51,12 @@ impl Sql {
     pub(super) fn new(p: &str) -> Self {
         let columns = EVENT_COLUMNS;
         let insert = format!(
-            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload)"
+            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type)"
         );
         let read_stream = format!(
             "SELECT {columns} FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3"
         );
         Self {
-            schema: SCHEMA.replace("{prefix}", p),
             stream_version: format!(
                 "SELECT COALESCE(MAX(version), 0) FROM {p}events WHERE stream_id = ?1"
             ),
@@ -70,11 +67,11 @@ impl Sql {
                 "SELECT position FROM {p}events WHERE stream_id = ?1 AND version = ?2"
             ),
             tracked: format!("SELECT position FROM {p}tracking WHERE consumer = ?1"),
-            insert_event: format!("{insert} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+            insert_event: format!("{insert} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
             // The same row, only when the stream holds the version before it
             // (versions are consecutive, so: the stream is at least there).
             insert_next_event: format!(
-                "{insert} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
+                "{insert} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 \
                  WHERE ?2 = 1 OR EXISTS (SELECT 1 FROM {p}events WHERE stream_id = ?1 AND version = ?2 - 1)"
             ),
             upsert_tracking: format!(
@@ -87,9 +84,12 @@ impl Sql {
             read_log: format!(
                 "SELECT {columns} FROM {p}events WHERE position > ?1 ORDER BY position LIMIT ?2"
             ),
-            read_log_types: format!(
+            read_log_filtered: format!(
                 "SELECT {columns} FROM {p}events WHERE position > ?1 \
-                 AND event_type IN (SELECT value FROM json_each(?3)) ORDER BY position LIMIT ?2"
+                 AND (?3 IS NULL OR event_type IN (SELECT value FROM json_each(?3))) \
+                 AND (?4 IS NULL OR aggregate_type IS NULL \
+                 OR aggregate_type IN (SELECT value FROM json_each(?4))) \
+                 ORDER BY position LIMIT ?2"
             ),
             last_position: format!("SELECT COALESCE(MAX(position), 0) FROM {p}events"),
             save_snapshot: format!(
@@ -121,7 +121,7 @@ impl Sql {
             ("read_stream_ascending", &self.read_stream_ascending),
             ("read_stream_descending", &self.read_stream_descending),
             ("read_log", &self.read_log),
-            ("read_log_types", &self.read_log_types),
+            ("read_log_filtered", &self.read_log_filtered),
             ("last_position", &self.last_position),
             ("save_snapshot", &self.save_snapshot),
             ("latest_snapshot", &self.latest_snapshot),
@@ -133,6 +133,7 @@ impl Sql {
 mod tests {
     use rusqlite::Connection;
 
+    use super::super::layout;
     use super::*;
 
     /// What each statement must be, `{p}` standing for the table prefix.
@@ -155,13 +156,13 @@ mod tests {
         ),
         (
             "insert_event",
-            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         ),
         (
             "insert_next_event",
-            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
+            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 \
              WHERE ?2 = 1 OR EXISTS (SELECT 1 FROM {p}events WHERE stream_id = ?1 AND version = ?2 - 1)",
         ),
         (
@@ -175,23 +176,25 @@ mod tests {
         ),
         (
             "read_stream_ascending",
-            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload \
+            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type \
              FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3 ORDER BY version ASC LIMIT ?4",
         ),
         (
             "read_stream_descending",
-            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload \
+            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type \
              FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3 ORDER BY version DESC LIMIT ?4",
         ),
         (
             "read_log",
-            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload \
+            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type \
              FROM {p}events WHERE position > ?1 ORDER BY position LIMIT ?2",
         ),
         (
-            "read_log_types",
-            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload \
-             FROM {p}events WHERE position > ?1 AND event_type IN (SELECT value FROM json_each(?3)) \
+            "read_log_filtered",
+            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type \
+             FROM {p}events WHERE position > ?1 \
+             AND (?3 IS NULL OR event_type IN (SELECT value FROM json_each(?3))) \
+             AND (?4 IS NULL OR aggregate_type IS NULL OR aggregate_type IN (SELECT value FROM json_each(?4))) \
              ORDER BY position LIMIT ?2",
         ),
         (
@@ -236,10 +239,10 @@ mod tests {
 
     #[test]
     fn the_schema_names_every_table_with_the_prefix() {
-        let plain = Sql::new("").schema;
-        let prefixed = Sql::new("app_").schema;
+        let plain = layout::schema("");
+        let prefixed = layout::schema("app_");
         assert!(!plain.contains("{prefix}") && !prefixed.contains("{prefix}"));
-        for table in ["events", "snapshots", "tracking"] {
+        for table in ["events", "snapshots", "tracking", "layout"] {
             assert!(plain.contains(&format!("CREATE TABLE IF NOT EXISTS {table} (")));
             assert!(prefixed.contains(&format!("CREATE TABLE IF NOT EXISTS app_{table} (")));
         }
@@ -253,7 +256,7 @@ mod tests {
         for prefix in ["", "app_"] {
             let sql = Sql::new(prefix);
             let connection = Connection::open_in_memory().unwrap();
-            connection.execute_batch(&sql.schema).unwrap();
+            connection.execute_batch(&layout::schema(prefix)).unwrap();
             for (name, statement) in sql.statements() {
                 if let Err(error) = connection.prepare(statement) {
                     panic!("{name} (prefix {prefix:?}) does not prepare: {error}");

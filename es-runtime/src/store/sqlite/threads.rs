@@ -13,6 +13,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{oneshot, watch};
 
 use super::append::append_in_transaction;
+use super::layout;
 use super::statements::Sql;
 use super::{stopped, Db, Location, SqliteStoreBuilder, BACKEND};
 use crate::store::encoding::backend;
@@ -64,7 +65,7 @@ impl Threads {
             let appended = appended.clone();
             thread::Builder::new()
                 .name("chronicle-sqlite-writer".into())
-                .spawn(move || match open_writer(&options, &sql) {
+                .spawn(move || match open_writer(&options) {
                     Ok(connection) => {
                         let _ = ready.send(Ok(()));
                         writer_loop(connection, &writer_queue, &sql, &appended);
@@ -158,7 +159,7 @@ fn job<T: Send + 'static>(
 
 /// The read-write connection: WAL mode (for a file), the durability asked
 /// for, and the tables.
-fn open_writer(options: &SqliteStoreBuilder, sql: &Sql) -> Result<Connection, StoreError> {
+fn open_writer(options: &SqliteStoreBuilder) -> Result<Connection, StoreError> {
     let connection = match &options.location {
         Location::File(path) => Connection::open(path),
         Location::Memory => Connection::open_in_memory(),
@@ -183,9 +184,22 @@ fn open_writer(options: &SqliteStoreBuilder, sql: &Sql) -> Result<Connection, St
         ))
         .db()?;
     connection.set_prepared_statement_cache_capacity(32);
-    connection
-        .execute_batch(&format!("BEGIN IMMEDIATE; {} COMMIT;", sql.schema))
-        .db()?;
+    let location = match &options.location {
+        Location::File(path) => path.display().to_string(),
+        Location::Memory => ":memory:".to_owned(),
+    };
+    // The write lock first: a process opening the same file at the same
+    // time waits here, then finds the layout already migrated.
+    let transaction =
+        rusqlite::Transaction::new_unchecked(&connection, rusqlite::TransactionBehavior::Immediate)
+            .db()?;
+    layout::prepare(
+        &transaction,
+        &options.table_prefix,
+        options.migrate,
+        &location,
+    )?;
+    transaction.commit().db()?;
     Ok(connection)
 }
 

@@ -1,44 +1,15 @@
--- The PostgreSQL store's set-up script, run in one transaction whenever a
--- store connects (see `PostgresStore` for the design). Every statement is
--- idempotent (IF NOT EXISTS, CREATE OR REPLACE with unchanged signatures), so
--- databases created by earlier versions keep working: change a table only
--- with a migration, a function's signature never.
+-- The PostgreSQL store's functions, created or replaced whenever a store
+-- connects, after the tables are at the latest layout (see `PostgresStore`
+-- for the design). A function whose signature changes is a new overload: the
+-- old one stays, so that processes of the previous version keep working
+-- during a rolling upgrade (their events carry no aggregate type).
 --
 -- `statements.rs` fills in the placeholders, in braces, with validated or
--- computed values only: schema (the quoted schema name), setup_key (the
--- schema's 16-bit namespace, keying the set-up lock), namespace (the same,
--- as pg_locks shows it: classid >> 16), key_base (the namespace in the top
--- 16 bits of an advisory-lock key), position_mask (the low 48 bits of a
--- key, which carry a position) and channel (the schema's NOTIFY channel).
-
-SELECT pg_catalog.pg_advisory_xact_lock(1667789360, {setup_key});
-CREATE SCHEMA IF NOT EXISTS {schema};
-CREATE SEQUENCE IF NOT EXISTS {schema}.events_position_seq AS bigint;
-CREATE TABLE IF NOT EXISTS {schema}.events (
-    position bigint PRIMARY KEY,
-    stream_id uuid NOT NULL,
-    version bigint NOT NULL,
-    event_id uuid NOT NULL,
-    event_type text NOT NULL,
-    schema_version bigint NOT NULL,
-    recorded_at timestamptz NOT NULL,
-    metadata jsonb,
-    payload json,
-    payload_bytes bytea,
-    CONSTRAINT events_stream_version UNIQUE (stream_id, version));
-ALTER SEQUENCE {schema}.events_position_seq OWNED BY {schema}.events.position;
-CREATE TABLE IF NOT EXISTS {schema}.snapshots (
-    stream_id uuid NOT NULL,
-    version bigint NOT NULL,
-    snapshot_type text NOT NULL,
-    schema_version bigint NOT NULL,
-    recorded_at timestamptz NOT NULL,
-    payload json,
-    payload_bytes bytea,
-    PRIMARY KEY (stream_id, version));
-CREATE TABLE IF NOT EXISTS {schema}.tracking (
-    consumer text PRIMARY KEY,
-    position bigint NOT NULL);
+-- computed values only: schema (the quoted schema name), namespace (the
+-- schema's 16-bit namespace, as pg_locks shows it: classid >> 16), key_base
+-- (the namespace in the top 16 bits of an advisory-lock key), position_mask
+-- (the low 48 bits of a key, which carry a position) and channel (the
+-- schema's NOTIFY channel).
 
 -- The lowest position that may still commit, minus one (see the Rust docs of
 -- chronicle_es_runtime::store::postgres): S = last allocated position, read first;
@@ -64,7 +35,7 @@ CREATE OR REPLACE FUNCTION {schema}.chronicle_append(
     p_streams uuid[], p_expected bigint[],
     e_stream uuid[], e_version bigint[], e_id uuid[], e_type text[], e_schema bigint[],
     e_time timestamptz[], e_meta jsonb[], e_json json[], e_bytes bytea[],
-    p_consumer text, p_position bigint) RETURNS bigint
+    p_consumer text, p_position bigint, e_aggregate text[]) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
     v_key bigint;
@@ -100,9 +71,11 @@ BEGIN
         -- before nextval runs: a stream behind E, or a new stream that
         -- exists, allocates no position.
         INSERT INTO {schema}.events (position, stream_id, version, event_id, event_type,
-                                schema_version, recorded_at, metadata, payload, payload_bytes)
+                                schema_version, recorded_at, metadata, payload, payload_bytes,
+                                aggregate_type)
         SELECT nextval('{schema}.events_position_seq'), e_stream[1], e_version[1], e_id[1],
-               e_type[1], e_schema[1], e_time[1], e_meta[1], e_json[1], e_bytes[1]
+               e_type[1], e_schema[1], e_time[1], e_meta[1], e_json[1], e_bytes[1],
+               e_aggregate[1]
          WHERE EXISTS (SELECT FROM {schema}.events e
                         WHERE e.stream_id = p_streams[1]
                           AND e.version = greatest(p_expected[1], 1)) = (p_expected[1] > 0)
@@ -127,12 +100,15 @@ BEGIN
         RETURN NULL;
     END IF;
     INSERT INTO {schema}.events (position, stream_id, version, event_id, event_type,
-                            schema_version, recorded_at, metadata, payload, payload_bytes)
+                            schema_version, recorded_at, metadata, payload, payload_bytes,
+                            aggregate_type)
     SELECT nextval('{schema}.events_position_seq'), u.stream_id, u.version, u.event_id,
-           u.event_type, u.schema_version, u.recorded_at, u.metadata, u.payload, u.payload_bytes
-      FROM unnest(e_stream, e_version, e_id, e_type, e_schema, e_time, e_meta, e_json, e_bytes)
+           u.event_type, u.schema_version, u.recorded_at, u.metadata, u.payload, u.payload_bytes,
+           u.aggregate_type
+      FROM unnest(e_stream, e_version, e_id, e_type, e_schema, e_time, e_meta, e_json, e_bytes,
+                  e_aggregate)
            WITH ORDINALITY AS u(stream_id, version, event_id, event_type, schema_version,
-                                recorded_at, metadata, payload, payload_bytes, ord)
+                                recorded_at, metadata, payload, payload_bytes, aggregate_type, ord)
      ORDER BY u.ord;
     -- Wakes followers (LISTEN {channel}); delivered only if this commits.
     PERFORM pg_catalog.pg_notify('{channel}', currval('{schema}.events_position_seq')::text);
@@ -140,7 +116,8 @@ BEGIN
 END
 $fn$;
 
-CREATE OR REPLACE FUNCTION {schema}.chronicle_read_log(p_after bigint, p_limit bigint, p_types text[])
+CREATE OR REPLACE FUNCTION {schema}.chronicle_read_log(
+    p_after bigint, p_limit bigint, p_types text[], p_aggregates text[])
 RETURNS SETOF {schema}.events
 LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
@@ -155,6 +132,10 @@ BEGIN
         SELECT e.* FROM {schema}.events e
          WHERE e.position > p_after AND e.position <= v_horizon
            AND (p_types IS NULL OR e.event_type = ANY (p_types))
+           -- An event stored without its aggregate's type (layout 1) is not
+           -- excluded by the aggregate filter.
+           AND (p_aggregates IS NULL OR e.aggregate_type IS NULL
+                OR e.aggregate_type = ANY (p_aggregates))
          ORDER BY e.position
          LIMIT p_limit;
 END
