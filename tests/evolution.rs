@@ -230,25 +230,19 @@ async fn the_same_code_path_on_fresh_v1_data_in_memory() {
 mod postgres {
     use super::*;
     use chronicle_es::store::PostgresStore;
-    use common::postgres::{raw_client, url, Schema};
+    use common::postgres::{dump_schema, raw_client, restore_dump, url, Schema};
 
     #[tokio::test]
     async fn the_postgres_fixture_written_by_v1_loads_into_v2() {
         let Some(url) = url() else { return };
         let schema = Schema::fresh(&url);
-        let dump = std::fs::read_to_string(fixtures().join(POSTGRES_FIXTURE)).unwrap();
-        // The dump is plain SQL (`--inserts`) but for psql meta-commands such
-        // as `\restrict`, which a server does not understand.
-        let dump: String = dump
-            .lines()
-            .filter(|line| !line.starts_with('\\'))
-            .flat_map(|line| [line, "\n"])
-            .collect();
-        let client = raw_client(&url).await;
-        client
-            .batch_execute(&dump.replace(FIXTURE_SCHEMA, schema.name()))
-            .await
-            .unwrap();
+        restore_dump(
+            &url,
+            &fixtures().join(POSTGRES_FIXTURE),
+            FIXTURE_SCHEMA,
+            &schema,
+        )
+        .await;
         let app = Application::new(PostgresStore::connect(&url, schema.name()).await.unwrap());
         check_v2(&app).await;
         drop(app);
@@ -277,24 +271,11 @@ mod postgres {
             .unwrap();
         let store = PostgresStore::connect(&url, FIXTURE_SCHEMA).await.unwrap();
         write_v1(&Application::new(store)).await;
-        let output = std::process::Command::new("pg_dump")
-            .args([
-                "--no-owner",
-                "--no-privileges",
-                "--inserts",
-                "--schema",
-                FIXTURE_SCHEMA,
-                "--dbname",
-                &url,
-            ])
-            .output()
-            .expect("pg_dump");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        std::fs::write(fixtures().join(POSTGRES_FIXTURE), output.stdout).unwrap();
+        std::fs::write(
+            fixtures().join(POSTGRES_FIXTURE),
+            dump_schema(&url, FIXTURE_SCHEMA),
+        )
+        .unwrap();
         client
             .batch_execute(&format!("DROP SCHEMA {FIXTURE_SCHEMA} CASCADE"))
             .await

@@ -22,6 +22,7 @@
 
 use std::env::VarError;
 use std::io::Write;
+use std::path::Path;
 use std::sync::Once;
 
 use chronicle_es::store::tokio_postgres::{self, NoTls};
@@ -203,4 +204,44 @@ pub async fn by_url<S: ByUrl>() -> Option<Harness<S>> {
     let schema = Schema::fresh(&url()?);
     let store = open_url(&schema.store_url(), "postgres").await;
     Some(schema.harness(store))
+}
+
+/// `schema` dumped as plain SQL (`pg_dump --inserts`), to commit as a
+/// fixture written by the code of the day.
+pub fn dump_schema(url: &str, schema: &str) -> String {
+    let output = std::process::Command::new("pg_dump")
+        .args([
+            "--no-owner",
+            "--no-privileges",
+            "--inserts",
+            "--schema",
+            schema,
+            "--dbname",
+            url,
+        ])
+        .output()
+        .expect("pg_dump");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("the dump is UTF-8")
+}
+
+/// Restores the committed dump at `path`, of schema `from`, into `schema`.
+/// The dump is plain SQL but for psql meta-commands such as `\restrict`,
+/// which a server does not understand: they are left out.
+pub async fn restore_dump(url: &str, path: &Path, from: &str, schema: &Schema) {
+    let dump = std::fs::read_to_string(path).unwrap();
+    let dump: String = dump
+        .lines()
+        .filter(|line| !line.starts_with('\\'))
+        .flat_map(|line| [line, "\n"])
+        .collect();
+    raw_client(url)
+        .await
+        .batch_execute(&dump.replace(from, schema.name()))
+        .await
+        .unwrap();
 }

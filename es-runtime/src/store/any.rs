@@ -37,7 +37,9 @@ pub const STORE_URL_ENV: &str = "CHRONICLE_STORE_URL";
 ///
 /// SQLite URLs take the query parameters `synchronous=full|normal` and
 /// `table_prefix=NAME`. PostgreSQL URLs take `schema=NAME` and
-/// `max_connections=N`; every other parameter goes to the driver.
+/// `max_connections=N`; every other parameter goes to the driver. Both take
+/// `migrate=false`, which refuses to upgrade an older stored layout (see
+/// the stores' `migrate` option).
 ///
 /// [`AnyStore::from_env`] reads the URL from `CHRONICLE_STORE_URL`, so the
 /// same application runs on every store unchanged.
@@ -119,9 +121,10 @@ async fn open_sqlite(rest: &str) -> Result<super::SqliteStore, StoreError> {
             ("synchronous", "full") => builder.synchronous(Synchronous::Full),
             ("synchronous", "normal") => builder.synchronous(Synchronous::Normal),
             ("table_prefix", _) => builder.table_prefix(value),
+            ("migrate", _) => builder.migrate(parse_migrate(value)?),
             _ => {
                 return Err(StoreError::Config(format!(
-                    "unknown sqlite URL parameter `{key}={value}` (known: synchronous=full|normal, table_prefix=NAME)"
+                    "unknown sqlite URL parameter `{key}={value}` (known: synchronous=full|normal, table_prefix=NAME, migrate=true|false)"
                 )))
             }
         };
@@ -136,10 +139,12 @@ async fn open_postgres(url: &str) -> Result<super::PostgresStore, StoreError> {
     let (base, parameters) = split_query(url);
     let mut schema = None;
     let mut max_connections = None;
+    let mut migrate = true;
     let mut passed = Vec::new();
     for (key, value) in parameters {
         match key {
             "schema" => schema = Some(value),
+            "migrate" => migrate = parse_migrate(value)?,
             "max_connections" => {
                 max_connections = Some(value.parse::<usize>().map_err(|_| {
                     StoreError::Config(format!("max_connections={value} is not a number"))
@@ -160,7 +165,19 @@ async fn open_postgres(url: &str) -> Result<super::PostgresStore, StoreError> {
     if let Some(count) = max_connections {
         builder = builder.max_connections(count);
     }
-    builder.connect().await
+    builder.migrate(migrate).connect().await
+}
+
+/// The value of a `migrate` URL parameter.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn parse_migrate(value: &str) -> Result<bool, StoreError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(StoreError::Config(format!(
+            "migrate={value} is neither true nor false"
+        ))),
+    }
 }
 
 /// What a URL named, opened.

@@ -339,7 +339,8 @@ mod tests {
             params.bytes,
             [Some(&b"{}"[..]), Some(&b"\x00"[..]), Some(&b"[1]"[..])]
         );
-        assert_eq!(params.as_params().len(), 13);
+        assert_eq!(params.aggregates, ["Thing"; 3]);
+        assert_eq!(params.as_params().len(), 14);
     }
 
     #[test]

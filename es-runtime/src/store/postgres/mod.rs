@@ -250,7 +250,7 @@ fn namespace(schema: &str) -> u16 {
 /// a waiter only needs the wake-up, the follower reads the log again.
 /// The task ends when the last clone of the store is dropped.
 ///
-/// # Layout (in schema `chronicle` unless configured)
+/// # Layout (version 2, in schema `chronicle` unless configured)
 /// ```sql
 /// CREATE TABLE events (
 ///     position       bigint PRIMARY KEY,   -- from events_position_seq
@@ -263,12 +263,17 @@ fn namespace(schema: &str) -> u16 {
 ///     metadata       jsonb,                -- NULL when empty
 ///     payload        json,                 -- the payload when it is JSON ...
 ///     payload_bytes  bytea,                -- ... else its bytes
+///     aggregate_type text,                 -- NULL for events of layout 1 not typed since
 ///     UNIQUE (stream_id, version));
 /// CREATE TABLE snapshots (stream_id uuid, version bigint, snapshot_type text,
 ///     schema_version bigint, recorded_at timestamptz, payload json,
 ///     payload_bytes bytea, PRIMARY KEY (stream_id, version));
 /// CREATE TABLE tracking (consumer text PRIMARY KEY, position bigint NOT NULL);
+/// CREATE TABLE layout (version integer PRIMARY KEY, applied_at timestamptz,
+///     description text);                   -- one row per layout version reached
 /// ```
+/// Connecting to a schema of an older layout migrates it under the schema's
+/// set-up lock (see [`PostgresStoreBuilder::migrate`]).
 /// A JSON payload goes into a `json` column, which keeps its text exactly
 /// (so it reads back byte for byte, unlike `jsonb`) and still answers psql's
 /// JSON operators: `SELECT payload->>'name' FROM chronicle.events`. Other

@@ -188,7 +188,7 @@ fn validate_prefix(prefix: &str) -> Result<(), StoreError> {
 /// `Normal`; 100 events per append about 300k/s; reading the log or a stream
 /// about 1.7-2M events/s.
 ///
-/// # Layout (with an optional table prefix)
+/// # Layout (version 2, with an optional table prefix)
 /// ```sql
 /// CREATE TABLE events (
 ///     position       INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -200,11 +200,16 @@ fn validate_prefix(prefix: &str) -> Result<(), StoreError> {
 ///     recorded_at    INTEGER NOT NULL, -- microseconds since the Unix epoch
 ///     metadata       TEXT,             -- JSON, NULL when empty
 ///     payload        NOT NULL,         -- TEXT when it is JSON, else BLOB
+///     aggregate_type TEXT,             -- NULL for events of layout 1 not typed since
 ///     UNIQUE (stream_id, version));
 /// CREATE TABLE snapshots (stream_id, version, snapshot_type, schema_version,
 ///     recorded_at, payload, PRIMARY KEY (stream_id, version)) WITHOUT ROWID;
 /// CREATE TABLE tracking (consumer TEXT PRIMARY KEY, position INTEGER NOT NULL);
+/// CREATE TABLE layout (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL,
+///     description TEXT NOT NULL);   -- one row per layout version reached
 /// ```
+/// Opening a database of an older layout migrates it in the writer's first
+/// transaction (see [`SqliteStoreBuilder::migrate`]).
 /// A payload that is valid JSON is stored as TEXT, so `json_extract(payload,
 /// '$.name')` works in the `sqlite3` shell; any other payload is a BLOB. Both
 /// read back byte for byte.

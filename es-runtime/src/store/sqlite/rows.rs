@@ -212,7 +212,7 @@ mod tests {
         connection
             .execute_batch(
                 "CREATE TABLE events (position, stream_id, version, event_id, event_type,
-                     schema_version, recorded_at, metadata, payload);
+                     schema_version, recorded_at, metadata, payload, aggregate_type);
                  CREATE TABLE snapshots (stream_id, version, snapshot_type, schema_version,
                      recorded_at, payload);
                  CREATE TABLE tracking (consumer, position);",
@@ -233,6 +233,7 @@ mod tests {
             Value::Integer(1_700_000_000_000_000),
             Value::Text(r#"{"extra":{"user":"ann"}}"#.into()),
             Value::Text("{\"a\":1}".into()),
+            Value::Text("Dog".into()),
         ]
     }
 
@@ -243,7 +244,7 @@ mod tests {
         row[column] = value;
         connection
             .execute(
-                "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params_from_iter(row),
             )
             .unwrap();
@@ -281,6 +282,9 @@ mod tests {
         assert_eq!(event.timestamp.unix_micros(), 1_700_000_000_000_000);
         assert_eq!(event.payload, b"{\"a\":1}");
         assert_eq!(event.metadata.extra["user"], "ann");
+        assert_eq!(event.aggregate_type.as_deref(), Some("Dog"));
+        // An event of layout 1 has no aggregate type.
+        assert_eq!(read_with(9, Value::Null).unwrap().aggregate_type, None);
         // A uuid written by hand as text still reads.
         let event = read_with(1, Value::Text(STREAM.to_string())).unwrap();
         assert_eq!(event.stream_id, STREAM);
@@ -314,6 +318,8 @@ mod tests {
             (7, Value::Integer(1), "metadata is not JSON text"),
             (7, Value::Text("{".into()), "metadata: "),
             (8, Value::Null, "payload is neither text nor a blob"),
+            (9, Value::Integer(5), "aggregate type is not text"),
+            (9, Value::Blob(vec![0xff]), "aggregate type is not text"),
         ];
         for (column, value, expected) in cases {
             let (stream_id, version, reason) = corrupt_reason(read_with(column, value));
