@@ -28,6 +28,7 @@ mod capability;
 mod decision;
 mod encoding;
 mod error;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod layout;
 mod memory;
 pub(crate) mod model;
