@@ -29,12 +29,12 @@ pub trait Baseline {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Registered {
+pub struct Registered {
     name: String,
 }
 
 #[derive(Serialize, Deserialize)]
-struct TrickAdded {
+pub struct TrickAdded {
     trick: String,
 }
 
@@ -53,15 +53,59 @@ fn dog_payloads(dog: usize, events: usize) -> impl Iterator<Item = (u64, &'stati
     })
 }
 
-fn decode_tricks<'a>(payloads: impl Iterator<Item = &'a [u8]>) -> Vec<String> {
-    payloads
-        .skip(1)
-        .map(|payload| {
-            serde_json::from_slice::<TrickAdded>(payload)
-                .expect("decode")
-                .trick
-        })
-        .collect()
+/// The dog's events, as a bare driver's user would decode them: by type
+/// name, from the JSON payload.
+pub enum BareEvent {
+    Registered(Registered),
+    TrickAdded(TrickAdded),
+}
+
+/// Decodes one payload by its event type.
+pub fn decode_event(event_type: &str, payload: &[u8]) -> BareEvent {
+    match event_type {
+        "Registered" => BareEvent::Registered(serde_json::from_slice(payload).expect("decode")),
+        "TrickAdded" => BareEvent::TrickAdded(serde_json::from_slice(payload).expect("decode")),
+        other => panic!("unknown event type {other}"),
+    }
+}
+
+/// The dog as a plain struct that events are applied to.
+#[derive(Default)]
+pub struct BareDog {
+    version: u64,
+    name: String,
+    tricks: Vec<String>,
+}
+
+impl BareDog {
+    pub fn apply(&mut self, version: u64, event: BareEvent) {
+        assert_eq!(version, self.version + 1, "versions in order");
+        self.version = version;
+        match event {
+            BareEvent::Registered(registered) => self.name = registered.name,
+            BareEvent::TrickAdded(added) => self.tricks.push(added.trick),
+        }
+    }
+
+    /// Checks the load: every event applied.
+    pub fn check(self, events: usize) {
+        assert_eq!(self.version as usize, events);
+        assert_eq!(self.tricks.len(), events - 1);
+        black_box(self);
+    }
+}
+
+/// An event read from the log, as a bare driver's user would keep it (kept
+/// whole, like the library's envelopes, though the benchmark reads only the
+/// position).
+#[allow(dead_code)]
+pub struct BareEnvelope {
+    pub position: i64,
+    pub stream_id: Uuid,
+    pub version: i64,
+    pub event_id: Uuid,
+    pub recorded_at: i64,
+    pub event: BareEvent,
 }
 
 /// A stored row: stream, version, type, payload.
@@ -117,31 +161,38 @@ impl Baseline for Memory {
     }
 
     fn load_stream(&mut self, id: Uuid, events: usize) {
-        let rows: Vec<MemoryRow> = self
-            .log
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|row| row.0 == id)
-            .cloned()
-            .collect();
-        let tricks = decode_tricks(rows.iter().map(|row| row.3.as_slice()));
-        assert_eq!(tricks.len(), events - 1);
-        black_box(tricks);
+        let mut dog = BareDog::default();
+        for row in self.log.lock().expect("lock").iter() {
+            if row.0 == id {
+                dog.apply(row.1, decode_event(row.2, &row.3));
+            }
+        }
+        dog.check(events);
     }
 
     fn read_log(&mut self, page: usize) -> usize {
         let mut read = 0;
         loop {
-            let rows: Vec<MemoryRow> = {
+            let envelopes: Vec<BareEnvelope> = {
                 let log = self.log.lock().expect("lock");
-                log[read.min(log.len())..(read + page).min(log.len())].to_vec()
+                log[read.min(log.len())..(read + page).min(log.len())]
+                    .iter()
+                    .enumerate()
+                    .map(|(index, row)| BareEnvelope {
+                        position: (read + index + 1) as i64,
+                        stream_id: row.0,
+                        version: row.1 as i64,
+                        event_id: row.0,
+                        recorded_at: 0,
+                        event: decode_event(row.2, &row.3),
+                    })
+                    .collect()
             };
-            if rows.is_empty() {
+            if envelopes.is_empty() {
                 return read;
             }
-            read += rows.len();
-            black_box(rows);
+            read += envelopes.len();
+            black_box(envelopes);
         }
     }
 
@@ -239,39 +290,6 @@ fn sqlite_write_dogs(
     }
 }
 
-/// A row as the store reads it.
-type SqliteRow = (
-    i64,
-    Vec<u8>,
-    i64,
-    Vec<u8>,
-    String,
-    i64,
-    i64,
-    Option<String>,
-    Vec<u8>,
-);
-
-fn sqlite_row(row: &rusqlite::Row) -> rusqlite::Result<SqliteRow> {
-    let payload = match row.get_ref(8)? {
-        rusqlite::types::ValueRef::Text(bytes) | rusqlite::types::ValueRef::Blob(bytes) => {
-            bytes.to_vec()
-        }
-        _ => Vec::new(),
-    };
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-        payload,
-    ))
-}
-
 impl Sqlite {
     pub fn new(path: PathBuf) -> Self {
         let connection = sqlite_connection(&path);
@@ -315,18 +333,19 @@ impl Baseline for Sqlite {
     fn load_stream(&mut self, id: Uuid, events: usize) {
         let mut select = self
             .connection
-            .prepare_cached(&format!(
-                "SELECT {SQLITE_COLUMNS} FROM events WHERE stream_id = ?1 ORDER BY version"
-            ))
+            .prepare_cached(
+                "SELECT version, event_type, payload FROM events WHERE stream_id = ?1 ORDER BY version",
+            )
             .expect("prepare");
-        let rows: Vec<SqliteRow> = select
-            .query_map([id.as_bytes().as_slice()], sqlite_row)
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows");
-        let tricks = decode_tricks(rows.iter().map(|row| row.8.as_slice()));
-        assert_eq!(tricks.len(), events - 1);
-        black_box(tricks);
+        let mut rows = select.query([id.as_bytes().as_slice()]).expect("query");
+        let mut dog = BareDog::default();
+        while let Some(row) = rows.next().expect("row") {
+            let version: i64 = row.get(0).expect("version");
+            let event_type = row.get_ref(1).expect("type").as_str().expect("text");
+            let payload = row.get_ref(2).expect("payload").as_bytes().expect("bytes");
+            dog.apply(version as u64, decode_event(event_type, payload));
+        }
+        dog.check(events);
     }
 
     fn read_log(&mut self, page: usize) -> usize {
@@ -339,17 +358,33 @@ impl Baseline for Sqlite {
         let mut after = 0i64;
         let mut read = 0;
         loop {
-            let rows: Vec<SqliteRow> = select
-                .query_map(rusqlite::params![after, page as i64], sqlite_row)
-                .expect("query")
-                .collect::<Result<_, _>>()
-                .expect("rows");
-            let Some(last) = rows.last() else {
+            let mut rows = select
+                .query(rusqlite::params![after, page as i64])
+                .expect("query");
+            let mut envelopes = Vec::with_capacity(page);
+            while let Some(row) = rows.next().expect("row") {
+                let uuid = |column| {
+                    Uuid::from_slice(row.get_ref(column).expect("id").as_blob().expect("blob"))
+                        .expect("uuid")
+                };
+                envelopes.push(BareEnvelope {
+                    position: row.get(0).expect("position"),
+                    stream_id: uuid(1),
+                    version: row.get(2).expect("version"),
+                    event_id: uuid(3),
+                    recorded_at: row.get(6).expect("time"),
+                    event: decode_event(
+                        row.get_ref(4).expect("type").as_str().expect("text"),
+                        row.get_ref(8).expect("payload").as_bytes().expect("bytes"),
+                    ),
+                });
+            }
+            let Some(last) = envelopes.last() else {
                 return read;
             };
-            after = last.0;
-            read += rows.len();
-            black_box(rows);
+            after = last.position;
+            read += envelopes.len();
+            black_box(envelopes);
         }
     }
 
@@ -379,10 +414,10 @@ pub mod postgres {
     use std::time::SystemTime;
 
     use chronicle_es::store::tokio_postgres::types::{FromSql, ToSql, Type};
-    use chronicle_es::store::tokio_postgres::{self, Client, NoTls, Row};
+    use chronicle_es::store::tokio_postgres::{self, Client, NoTls};
     use chronicle_es::Uuid;
 
-    use super::{decode_tricks, dog_payloads};
+    use super::{decode_event, dog_payloads, BareDog, BareEnvelope};
     use crate::Shape;
 
     /// How W2 writes one dog's 100 events.
@@ -394,55 +429,19 @@ pub mod postgres {
         Pipelined,
     }
 
-    /// A column's raw bytes, whatever its type (json, jsonb, bytea).
-    struct Raw(Vec<u8>);
+    /// A `json` column's text, borrowed from the row.
+    struct Json<'a>(&'a [u8]);
 
-    impl<'a> FromSql<'a> for Raw {
+    impl<'a> FromSql<'a> for Json<'a> {
         fn from_sql(
             _: &Type,
             raw: &'a [u8],
         ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-            Ok(Raw(raw.to_vec()))
+            Ok(Json(raw))
         }
 
-        fn accepts(_: &Type) -> bool {
-            true
-        }
-    }
-
-    /// A row as the store reads it: every column, decoded.
-    type PgRow = (
-        i64,
-        Uuid,
-        i64,
-        Uuid,
-        String,
-        i64,
-        SystemTime,
-        Option<Raw>,
-        Option<Raw>,
-        Option<Raw>,
-    );
-
-    fn pg_row(row: &Row) -> PgRow {
-        (
-            row.get(0),
-            row.get(1),
-            row.get(2),
-            row.get(3),
-            row.get(4),
-            row.get(5),
-            row.get(6),
-            row.get(7),
-            row.get(8),
-            row.get(9),
-        )
-    }
-
-    fn payload(row: &PgRow) -> &[u8] {
-        match (&row.8, &row.9) {
-            (Some(json), _) | (None, Some(json)) => &json.0,
-            (None, None) => &[],
+        fn accepts(ty: &Type) -> bool {
+            *ty == Type::JSON
         }
     }
 
@@ -709,17 +708,22 @@ pub mod postgres {
 
         fn load_stream(&mut self, id: Uuid, events: usize) {
             let sql = format!(
-                "SELECT {COLUMNS} FROM {}.events WHERE stream_id = $1 ORDER BY version",
+                "SELECT version, event_type, payload FROM {}.events WHERE stream_id = $1 ORDER BY version",
                 self.schema
             );
-            let rows: Vec<PgRow> = self.rt.block_on(async {
+            let dog = self.rt.block_on(async {
                 let select = self.client.prepare(&sql).await.expect("prepare");
                 let rows = self.client.query(&select, &[&id]).await.expect("select");
-                rows.iter().map(pg_row).collect()
+                let mut dog = BareDog::default();
+                for row in &rows {
+                    let version: i64 = row.get(0);
+                    let event_type: &str = row.get(1);
+                    let Json(payload) = row.get(2);
+                    dog.apply(version as u64, decode_event(event_type, payload));
+                }
+                dog
             });
-            let tricks = decode_tricks(rows.iter().map(payload));
-            assert_eq!(tricks.len(), events - 1);
-            black_box(tricks);
+            dog.check(events);
         }
 
         fn read_log(&mut self, page: usize) -> usize {
@@ -733,19 +737,32 @@ pub mod postgres {
                 let mut after = 0i64;
                 let mut read = 0;
                 loop {
-                    let rows: Vec<PgRow> = client
+                    let envelopes: Vec<BareEnvelope> = client
                         .query(&select, &[&after, &(page as i64)])
                         .await
                         .expect("select")
                         .iter()
-                        .map(pg_row)
+                        .map(|row| {
+                            let Json(payload) = row.get(8);
+                            let recorded_at: SystemTime = row.get(6);
+                            BareEnvelope {
+                                position: row.get(0),
+                                stream_id: row.get(1),
+                                version: row.get(2),
+                                event_id: row.get(3),
+                                recorded_at: recorded_at
+                                    .duration_since(SystemTime::UNIX_EPOCH)
+                                    .map_or(0, |d| d.as_micros() as i64),
+                                event: decode_event(row.get(4), payload),
+                            }
+                        })
                         .collect();
-                    let Some(last) = rows.last() else {
+                    let Some(last) = envelopes.last() else {
                         return read;
                     };
-                    after = last.0;
-                    read += rows.len();
-                    black_box(rows);
+                    after = last.position;
+                    read += envelopes.len();
+                    black_box(envelopes);
                 }
             })
         }
