@@ -17,6 +17,9 @@ use crate::store::{
     StoredEvent, StreamAppend, StreamQuery, StreamStore, Tracking, TrackingStore,
 };
 
+/// How many protected records a load unprotects and folds at a time.
+const PROTECTED_PAGE: usize = 1_000;
+
 /// An event-sourced application: a store, the [`Mapper`] between events and
 /// stored records, and the operations that tie aggregates to them. Cheap to
 /// clone; clones share the store.
@@ -371,8 +374,7 @@ impl<S, C: Codec> Repository<'_, S, C> {
     {
         let id = aggregate.meta().id();
         let query = StreamQuery::all().from_version(aggregate.meta().version() + 1);
-        let records = self.app.inner.store.read_stream(id, query).await?;
-        let folded = self.app.inner.mapper.fold(Some(aggregate), records).await?;
+        let folded = self.fold_onto(id, Some(aggregate), query).await?;
         // `fold` only returns `None` when it started from `None`.
         folded.ok_or(Error::NotFound {
             aggregate: A::TYPE_NAME,
@@ -391,8 +393,44 @@ impl<S, C: Codec> Repository<'_, S, C> {
             Some(aggregate) => query.from_version(aggregate.meta().version() + 1),
             None => query,
         };
-        let records = self.app.inner.store.read_stream(id, query).await?;
-        self.app.inner.mapper.fold(start, records).await
+        self.fold_onto(id, start, query).await
+    }
+
+    /// Folds the events of stream `id` that `query` selects onto `start`
+    /// (from nothing when `None`). Unprotected payloads are folded as the
+    /// store reads them ([`StreamStore::fold_stream`]); protected ones a page
+    /// of records at a time, each page unprotected in one batch. Either way
+    /// a long stream is never held whole.
+    async fn fold_onto<A: Aggregate>(
+        &self,
+        id: Uuid,
+        start: Option<A>,
+        query: StreamQuery,
+    ) -> Result<Option<A>, Error>
+    where
+        S: StreamStore,
+    {
+        let inner = &self.app.inner;
+        if !inner.mapper.protects() {
+            let app = Arc::clone(inner);
+            return inner
+                .store
+                .fold_stream(id, query, start, move |aggregate, event| {
+                    app.mapper.replay(aggregate, event)
+                })
+                .await;
+        }
+        let mut aggregate = start;
+        let mut query = query.limit(PROTECTED_PAGE);
+        loop {
+            let records = inner.store.read_stream(id, query).await?;
+            let full = records.len() == PROTECTED_PAGE;
+            aggregate = inner.mapper.fold(aggregate, records).await?;
+            match &aggregate {
+                Some(folded) if full => query = query.from_version(folded.meta().version() + 1),
+                _ => return Ok(aggregate),
+            }
+        }
     }
 
     async fn latest_snapshot<A: Aggregate>(

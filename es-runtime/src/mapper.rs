@@ -11,7 +11,7 @@ use crate::error::{Error, SnapshotError};
 use crate::event::{DomainEvent, Envelope, EventHeader};
 use crate::metadata::Metadata;
 use crate::protect::{PayloadProtection, ProtectionError};
-use crate::store::{NewEvent, Snapshot, StoredEvent, StreamAppend};
+use crate::store::{EventRef, NewEvent, Snapshot, StoredEvent, StreamAppend};
 
 /// Turns domain events into the records stores keep, and records back into
 /// events: the codec (JSON unless configured) with each event's schema
@@ -87,12 +87,15 @@ impl<C: Codec> Mapper<C> {
     /// error naming its stream, version and type.
     pub async fn decode<E: DomainEvent>(&self, record: &StoredEvent) -> Result<Envelope<E>, Error> {
         let event = match &self.protection {
-            None => self.decode_payload(record, &record.payload)?,
+            None => self.decode_payload(EventRef::from(record))?,
             Some(_) => {
                 let mut payload = [record.payload.clone()];
                 self.transform(Direction::Unprotect, record.stream_id, &mut payload, |p| p)
                     .await?;
-                self.decode_payload(record, &payload[0])?
+                self.decode_payload(EventRef {
+                    payload: &payload[0],
+                    ..EventRef::from(record)
+                })?
             }
         };
         Ok(Envelope {
@@ -105,21 +108,23 @@ impl<C: Codec> Mapper<C> {
         })
     }
 
-    fn decode_payload<E: DomainEvent>(
-        &self,
-        record: &StoredEvent,
-        payload: &[u8],
-    ) -> Result<E, Error> {
+    /// True when payloads go through a protection, which works a batch of
+    /// owned payloads at a time (so they cannot be folded as borrowed rows).
+    pub(crate) fn protects(&self) -> bool {
+        self.protection.is_some()
+    }
+
+    fn decode_payload<E: DomainEvent>(&self, record: EventRef<'_>) -> Result<E, Error> {
         E::decode_payload(
             &self.codec,
-            &record.event_type,
+            record.event_type,
             record.schema_version,
-            payload,
+            record.payload,
         )
         .map_err(|source| Error::Decode {
             stream_id: record.stream_id,
             version: record.version,
-            event_type: record.event_type.clone(),
+            event_type: record.event_type.to_owned(),
             source,
         })
     }
@@ -257,9 +262,8 @@ impl<C: Codec> Mapper<C> {
     }
 
     /// Folds the records of one stream, oldest first, onto `aggregate` (or
-    /// from nothing when `None`): unprotects their payloads, decodes each
-    /// event and runs its body. Each record's version must be the next one;
-    /// `None` only when there was nothing to start from and no record.
+    /// from nothing when `None`): unprotects their payloads, then
+    /// [`replays`](Self::replay) each.
     pub(crate) async fn fold<A: Aggregate>(
         &self,
         mut aggregate: Option<A>,
@@ -272,37 +276,47 @@ impl<C: Codec> Mapper<C> {
             })
             .await?;
         }
-        // By value: each record is freed once applied, as a long stream
-        // goes through.
-        for record in records {
-            let event: A::Event = self.decode_payload(&record, &record.payload)?;
-            let header = EventHeader {
-                stream_id: record.stream_id,
-                version: record.version,
-                timestamp: record.timestamp,
-            };
-            let replay_error = |source| Error::Replay {
-                aggregate: A::TYPE_NAME,
-                stream_id: record.stream_id,
-                version: record.version,
-                source,
-            };
-            let expected = aggregate.as_ref().map_or(1, |a| a.meta().version() + 1);
-            if record.version != expected {
-                return Err(replay_error(ApplyError::VersionGap {
-                    expected,
-                    found: record.version,
-                }));
-            }
-            match &mut aggregate {
-                None => aggregate = Some(A::create(&header, event).map_err(replay_error)?),
-                Some(existing) => {
-                    existing.mutate(event).map_err(replay_error)?;
-                    existing.meta_mut().advance(&header);
-                }
-            }
+        for record in &records {
+            self.replay(&mut aggregate, record.into())?;
         }
         Ok(aggregate)
+    }
+
+    /// Replays one stored event (its payload unprotected) onto the aggregate
+    /// being rebuilt, or creates it from nothing when `None`: decodes the
+    /// event and runs its body. The record's version must be the next one.
+    pub(crate) fn replay<A: Aggregate>(
+        &self,
+        aggregate: &mut Option<A>,
+        record: EventRef<'_>,
+    ) -> Result<(), Error> {
+        let replay_error = |source| Error::Replay {
+            aggregate: A::TYPE_NAME,
+            stream_id: record.stream_id,
+            version: record.version,
+            source,
+        };
+        let expected = aggregate.as_ref().map_or(1, |a| a.meta().version() + 1);
+        if record.version != expected {
+            return Err(replay_error(ApplyError::VersionGap {
+                expected,
+                found: record.version,
+            }));
+        }
+        let event: A::Event = self.decode_payload(record)?;
+        let header = EventHeader {
+            stream_id: record.stream_id,
+            version: record.version,
+            timestamp: record.timestamp,
+        };
+        match aggregate {
+            None => *aggregate = Some(A::create(&header, event).map_err(replay_error)?),
+            Some(existing) => {
+                existing.mutate(event).map_err(replay_error)?;
+                existing.meta_mut().advance(&header);
+            }
+        }
+        Ok(())
     }
 
     /// Runs the protection over the payloads of one stream's items, in

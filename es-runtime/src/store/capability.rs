@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::error::StoreError;
 use super::model::{ModelWrite, SqlValue};
-use super::record::StoredEvent;
+use super::record::{EventRef, StoredEvent};
 use super::request::{AppendOutcome, AppendRequest, LogQuery, Snapshot, StreamQuery, Tracking};
 
 /// Appending events to streams and reading them back: what every store does
@@ -44,7 +44,61 @@ pub trait StreamStore: Send + Sync + 'static {
         stream_id: Uuid,
         query: StreamQuery,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// Folds the events of one stream that `query` selects, in its order,
+    /// into `state`: `fold` sees each event as it is read, borrowed from the
+    /// store's buffers, so a stream of any length is folded in memory
+    /// bounded by one page of rows and the state. The first error `fold`
+    /// returns ends the fold and is returned.
+    ///
+    /// This default reads pages of [`read_stream`](Self::read_stream); the
+    /// stores of this crate fold rows as they come, without copies.
+    fn fold_stream<T, E, F>(
+        &self,
+        stream_id: Uuid,
+        query: StreamQuery,
+        mut state: T,
+        mut fold: F,
+    ) -> impl Future<Output = Result<T, E>> + Send
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnMut(&mut T, EventRef<'_>) -> Result<(), E> + Send + 'static,
+    {
+        async move {
+            if query.descending {
+                for event in &self.read_stream(stream_id, query).await? {
+                    fold(&mut state, event.into())?;
+                }
+                return Ok(state);
+            }
+            let mut remaining = query.limit.unwrap_or(usize::MAX);
+            let mut from = query.from_version;
+            while remaining > 0 {
+                let page = StreamQuery {
+                    from_version: from,
+                    limit: Some(remaining.min(FOLD_PAGE)),
+                    ..query
+                };
+                let events = self.read_stream(stream_id, page).await?;
+                for event in &events {
+                    fold(&mut state, event.into())?;
+                }
+                match events.last() {
+                    Some(last) if events.len() == FOLD_PAGE.min(remaining) => {
+                        remaining -= events.len();
+                        from = last.version + 1;
+                    }
+                    _ => break,
+                }
+            }
+            Ok(state)
+        }
+    }
 }
+
+/// How many records a paged fold reads at a time.
+pub(crate) const FOLD_PAGE: usize = 1_000;
 
 /// The global log: every appended event at a position, and a signal when
 /// new ones arrive (Python eventsourcing's application recorder).

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::capability::{LogStore, SnapshotStore, StreamStore, TrackingStore};
 use super::decision::{decide, validate_request, StreamCheck};
 use super::error::StoreError;
-use super::record::StoredEvent;
+use super::record::{EventRef, StoredEvent};
 use super::request::{AppendOutcome, AppendRequest, LogQuery, Snapshot, StreamQuery, Tracking};
 
 /// Keeps encoded records in memory, exactly as a durable store would keep
@@ -151,23 +151,27 @@ impl Inner {
         })
     }
 
-    fn read_stream(&self, stream_id: Uuid, query: StreamQuery) -> Vec<StoredEvent> {
-        let Some(indexes) = self.streams.get(&stream_id) else {
-            return Vec::new();
-        };
+    /// The events of `stream_id` that `query` selects, in its order.
+    fn stream_events(
+        &self,
+        stream_id: Uuid,
+        query: StreamQuery,
+    ) -> impl Iterator<Item = &StoredEvent> {
+        let indexes = self.streams.get(&stream_id).map_or(&[][..], Vec::as_slice);
         // Versions are 1-based and dense, so bounds map straight to slice indexes.
         let start = usize::try_from(query.from_version.max(1) - 1).unwrap_or(usize::MAX);
         let end = query.to_version.map_or(indexes.len(), |to| {
             usize::try_from(to).unwrap_or(usize::MAX).min(indexes.len())
         });
         let window = indexes.get(start..end.max(start)).unwrap_or(&[]);
-        let limit = query.limit.unwrap_or(usize::MAX);
-        let pick = |&index: &usize| self.log[index].clone();
-        if query.descending {
-            window.iter().rev().take(limit).map(pick).collect()
+        let ordered: Box<dyn Iterator<Item = &usize>> = if query.descending {
+            Box::new(window.iter().rev())
         } else {
-            window.iter().take(limit).map(pick).collect()
-        }
+            Box::new(window.iter())
+        };
+        ordered
+            .take(query.limit.unwrap_or(usize::MAX))
+            .map(|&index| &self.log[index])
     }
 
     fn read_log(&self, query: &LogQuery) -> Vec<StoredEvent> {
@@ -193,7 +197,29 @@ impl StreamStore for MemoryStore {
         stream_id: Uuid,
         query: StreamQuery,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        Ok(self.read(|inner| inner.read_stream(stream_id, query)))
+        Ok(self.read(|inner| inner.stream_events(stream_id, query).cloned().collect()))
+    }
+
+    /// Folds the records in place, under the read lock (appends wait for
+    /// the fold): nothing is copied.
+    async fn fold_stream<T, E, F>(
+        &self,
+        stream_id: Uuid,
+        query: StreamQuery,
+        mut state: T,
+        mut fold: F,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnMut(&mut T, EventRef<'_>) -> Result<(), E> + Send + 'static,
+    {
+        self.read(|inner| {
+            inner
+                .stream_events(stream_id, query)
+                .try_for_each(|event| fold(&mut state, event.into()))
+        })?;
+        Ok(state)
     }
 }
 

@@ -56,3 +56,36 @@ pub struct StoredEvent {
     /// The encoded payload.
     pub payload: Vec<u8>,
 }
+
+/// One stored event as a fold over a stream sees it: what rebuilding an
+/// aggregate needs, borrowed from the store's own buffers (a database row,
+/// an in-memory record), so that a long stream is folded without copying
+/// or collecting its records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRef<'a> {
+    /// The stream (aggregate) it belongs to.
+    pub stream_id: Uuid,
+    /// Its version within the stream.
+    pub version: u64,
+    /// The stored type name.
+    pub event_type: &'a str,
+    /// The version of the event's schema.
+    pub schema_version: u32,
+    /// When the event was recorded.
+    pub timestamp: Timestamp,
+    /// The encoded payload.
+    pub payload: &'a [u8],
+}
+
+impl<'a> From<&'a StoredEvent> for EventRef<'a> {
+    fn from(event: &'a StoredEvent) -> Self {
+        EventRef {
+            stream_id: event.stream_id,
+            version: event.version,
+            event_type: &event.event_type,
+            schema_version: event.schema_version,
+            timestamp: event.timestamp,
+            payload: &event.payload,
+        }
+    }
+}

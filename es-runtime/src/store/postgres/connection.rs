@@ -9,7 +9,7 @@ use deadpool_postgres::{
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::{NoTls, Row, RowStream};
 
 use super::{PostgresStore, BACKEND};
 use crate::store::encoding::backend;
@@ -171,6 +171,49 @@ impl PostgresStore {
             .get()
             .await
             .map_err(|error| backend(BACKEND, error))
+    }
+
+    /// Starts one of the store's queries and returns its rows as they come,
+    /// with the connection they come on (keep it until the rows are read);
+    /// starting is retried on a fresh connection when the connection fails.
+    pub(super) async fn query_streaming(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<(Object, RowStream), StoreError> {
+        let mut attempt = 0;
+        loop {
+            let client = self
+                .inner
+                .pool
+                .get()
+                .await
+                .map_err(|error| backend(BACKEND, error));
+            let started = match client {
+                Ok(client) => match client.prepare_cached(sql).await {
+                    Ok(statement) => client
+                        .query_raw(&statement, params.iter().copied())
+                        .await
+                        .map(|rows| (client, rows))
+                        .map_err(Failure::from),
+                    Err(error) => {
+                        if client.is_closed() {
+                            drop(Object::take(client));
+                        }
+                        Err(Failure::from(error))
+                    }
+                },
+                Err(error) => Err(Failure::Retry(error)),
+            };
+            match started {
+                Ok(started) => return Ok(started),
+                Err(Failure::Retry(_)) if attempt + 1 < ATTEMPTS => {
+                    attempt += 1;
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(Failure::Retry(error) | Failure::Fail(error)) => return Err(error),
+            }
+        }
     }
 
     /// Runs one of the store's statements (prepared once per connection) and

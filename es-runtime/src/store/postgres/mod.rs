@@ -24,11 +24,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::Pool;
+use futures_util::TryStreamExt;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use self::connection::{retrying, Failure};
 use self::notify::{channel, Listener};
-use self::rows::{event_from_row, snapshot_from_row, split_payload, PgTime};
+use self::rows::{event_from_row, event_ref_from_row, snapshot_from_row, split_payload, PgTime};
 use self::statements::{Sql, LATEST_LAYOUT};
 use super::capability::{LogStore, ReadModelStore, SnapshotStore, StreamStore, TrackingStore};
 use super::encoding::{
@@ -36,7 +38,7 @@ use super::encoding::{
 };
 use super::error::StoreError;
 use super::layout::{plan, LayoutPlan};
-use super::record::StoredEvent;
+use super::record::{EventRef, StoredEvent};
 use super::request::{AppendOutcome, AppendRequest, LogQuery, Snapshot, StreamQuery, Tracking};
 
 pub(crate) use self::connection::{config, pool};
@@ -416,6 +418,46 @@ impl StreamStore for PostgresStore {
             .query_cached(sql, &[&stream_id, &from, &to, &limit])
             .await?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    /// Folds rows as they arrive from the server (`query_raw`), without
+    /// collecting them. Starting the query is retried on a fresh connection;
+    /// a connection lost once rows were folded ends the fold with its error
+    /// (the state is then partly folded, so it cannot be retried here).
+    async fn fold_stream<T, E, F>(
+        &self,
+        stream_id: Uuid,
+        query: StreamQuery,
+        mut state: T,
+        mut fold: F,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnMut(&mut T, EventRef<'_>) -> Result<(), E> + Send + 'static,
+    {
+        if query.limit == Some(0) {
+            return Ok(state);
+        }
+        let sql = if query.descending {
+            &self.inner.sql.fold_stream_descending
+        } else {
+            &self.inner.sql.fold_stream_ascending
+        };
+        let from = to_db(query.from_version);
+        let to = to_db(query.to_version.unwrap_or(u64::MAX));
+        let limit = query.limit.map(to_db);
+        let params: [&(dyn ToSql + Sync); 4] = [&stream_id, &from, &to, &limit];
+        let (_client, rows) = self.query_streaming(sql, &params).await?;
+        let mut rows = std::pin::pin!(rows);
+        while let Some(row) = rows
+            .try_next()
+            .await
+            .map_err(|error| E::from(backend(BACKEND, error)))?
+        {
+            fold(&mut state, event_ref_from_row(&row, stream_id)?)?;
+        }
+        Ok(state)
     }
 }
 

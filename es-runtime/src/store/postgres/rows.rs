@@ -17,7 +17,7 @@ use crate::store::encoding::{
     version_from_db,
 };
 use crate::store::error::StoreError;
-use crate::store::record::StoredEvent;
+use crate::store::record::{EventRef, StoredEvent};
 use crate::store::request::Snapshot;
 use crate::timestamp::Timestamp;
 
@@ -86,18 +86,18 @@ pub(super) fn split_payload(payload: &[u8], json_payloads: bool) -> (Option<&str
 }
 
 /// The payload from whichever of its two columns is set.
-fn join_payload(json: Option<&[u8]>, bytes: Option<&[u8]>) -> Result<Vec<u8>, String> {
+fn join_payload<'a>(json: Option<&'a [u8]>, bytes: Option<&'a [u8]>) -> Result<&'a [u8], String> {
     match (json, bytes) {
-        (Some(text), None) => Ok(text.to_vec()),
-        (None, Some(raw)) => Ok(raw.to_vec()),
+        (Some(text), None) => Ok(text),
+        (None, Some(raw)) => Ok(raw),
         (None, None) => Err("no payload (both payload columns are NULL)".into()),
         (Some(_), Some(_)) => Err("two payloads (both payload columns are set)".into()),
     }
 }
 
 /// The payload from its `json` (column `json`) or `bytea` (column `bytes`)
-/// column.
-fn payload_from_row(row: &Row, json: usize, bytes: usize) -> Result<Vec<u8>, String> {
+/// column, borrowed from the row.
+fn payload_from_row(row: &Row, json: usize, bytes: usize) -> Result<&[u8], String> {
     let text: Option<RawJson<'_>> = row
         .try_get(json)
         .map_err(|error| format!("payload: {error}"))?;
@@ -105,6 +105,36 @@ fn payload_from_row(row: &Row, json: usize, bytes: usize) -> Result<Vec<u8>, Str
         .try_get(bytes)
         .map_err(|error| format!("payload bytes: {error}"))?;
     join_payload(text.map(|text| text.0), raw)
+}
+
+/// Decodes one events row as a fold reads it (columns as
+/// `statements::FOLD_COLUMNS`) of `stream_id`, borrowing its text and
+/// payload from the row.
+pub(super) fn event_ref_from_row(row: &Row, stream_id: Uuid) -> Result<EventRef<'_>, StoreError> {
+    let raw_version: i64 = row
+        .try_get(0)
+        .map_err(|e| corrupt(stream_id, 0, format!("version: {e}")))?;
+    let version = version_from_db(raw_version, stream_id)?;
+    let fail = |what: &str, error: tokio_postgres::Error| {
+        corrupt(stream_id, version, format!("{what}: {error}"))
+    };
+    let PgTime(timestamp) = row.try_get(1).map_err(|e| fail("timestamp", e))?;
+    let event_type: &str = row.try_get(2).map_err(|e| fail("event type", e))?;
+    let schema_version = schema_version_from_db(
+        row.try_get(3).map_err(|e| fail("schema version", e))?,
+        stream_id,
+        version,
+    )?;
+    let payload =
+        payload_from_row(row, 4, 5).map_err(|reason| corrupt(stream_id, version, reason))?;
+    Ok(EventRef {
+        stream_id,
+        version,
+        event_type,
+        schema_version,
+        timestamp,
+        payload,
+    })
 }
 
 /// Decodes one events row (columns as `statements::EVENT_COLUMNS`).
@@ -132,8 +162,9 @@ pub(super) fn event_from_row(row: &Row) -> Result<StoredEvent, StoreError> {
     let PgTime(timestamp) = row.try_get(6).map_err(|e| fail("timestamp", e))?;
     let metadata: Option<RawJson<'_>> = row.try_get(7).map_err(|e| fail("metadata", e))?;
     let metadata = metadata_from_json(metadata.map(|json| json.0), stream_id, version)?;
-    let payload =
-        payload_from_row(row, 8, 9).map_err(|reason| corrupt(stream_id, version, reason))?;
+    let payload = payload_from_row(row, 8, 9)
+        .map_err(|reason| corrupt(stream_id, version, reason))?
+        .to_vec();
     let aggregate_type: Option<String> = row.try_get(10).map_err(|e| fail("aggregate type", e))?;
     Ok(StoredEvent {
         position,
@@ -167,7 +198,8 @@ pub(super) fn snapshot_from_row(row: &Row, stream_id: Uuid) -> Result<Snapshot, 
     )?;
     let PgTime(timestamp) = row.try_get(3).map_err(|e| fail("timestamp", e))?;
     let payload = payload_from_row(row, 4, 5)
-        .map_err(|reason| corrupt(stream_id, version, format!("snapshot {reason}")))?;
+        .map_err(|reason| corrupt(stream_id, version, format!("snapshot {reason}")))?
+        .to_vec();
     Ok(Snapshot {
         stream_id,
         version,

@@ -30,6 +30,11 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[(
 /// namespace takes the high 16.
 pub(super) const POSITION_BITS: u32 = 48;
 
+/// The columns of an events row a fold reads, in the order
+/// `rows::event_ref_from_row` reads them.
+const FOLD_COLUMNS: &str =
+    "version, recorded_at, event_type, schema_version, payload, payload_bytes";
+
 /// The columns of an events row, in the order `rows::event_from_row` reads them.
 const EVENT_COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, payload_bytes, aggregate_type";
 
@@ -60,6 +65,10 @@ pub(super) struct Sql {
     pub(super) read_stream_ascending: String,
     /// As `read_stream_ascending`, newest first.
     pub(super) read_stream_descending: String,
+    /// As `read_stream_ascending`, the columns a fold needs (`FOLD_COLUMNS`).
+    pub(super) fold_stream_ascending: String,
+    /// As `fold_stream_ascending`, newest first.
+    pub(super) fold_stream_descending: String,
     /// `$1` after, `$2` limit, `$3` event types and `$4` aggregate types
     /// (each NULL: all), below the horizon.
     pub(super) read_log: String,
@@ -111,6 +120,9 @@ impl Sql {
         let read_stream = format!(
             "SELECT {columns} FROM {s}.events WHERE stream_id = $1 AND version >= $2 AND version <= $3"
         );
+        let fold_stream = format!(
+            "SELECT {FOLD_COLUMNS} FROM {s}.events WHERE stream_id = $1 AND version >= $2 AND version <= $3"
+        );
         Self {
             lock_schema: format!(
                 "SELECT pg_catalog.pg_advisory_xact_lock(1667789360, {setup_key}); \
@@ -147,6 +159,8 @@ impl Sql {
             ),
             read_stream_ascending: format!("{read_stream} ORDER BY version ASC LIMIT $4"),
             read_stream_descending: format!("{read_stream} ORDER BY version DESC LIMIT $4"),
+            fold_stream_ascending: format!("{fold_stream} ORDER BY version ASC LIMIT $4"),
+            fold_stream_descending: format!("{fold_stream} ORDER BY version DESC LIMIT $4"),
             read_log: format!("SELECT {columns} FROM {s}.chronicle_read_log($1, $2, $3, $4)"),
             last_position: format!("SELECT {s}.chronicle_last_position()"),
             tracked: format!("SELECT position FROM {s}.tracking WHERE consumer = $1"),
@@ -204,6 +218,14 @@ mod tests {
             (
                 &sql.read_stream_descending,
                 format!(r#"{EVENTS} FROM "app".events WHERE stream_id = $1 AND version >= $2 AND version <= $3 ORDER BY version DESC LIMIT $4"#),
+            ),
+            (
+                &sql.fold_stream_ascending,
+                r#"SELECT version, recorded_at, event_type, schema_version, payload, payload_bytes FROM "app".events WHERE stream_id = $1 AND version >= $2 AND version <= $3 ORDER BY version ASC LIMIT $4"#.to_owned(),
+            ),
+            (
+                &sql.fold_stream_descending,
+                r#"SELECT version, recorded_at, event_type, schema_version, payload, payload_bytes FROM "app".events WHERE stream_id = $1 AND version >= $2 AND version <= $3 ORDER BY version DESC LIMIT $4"#.to_owned(),
             ),
             (
                 &sql.read_log,

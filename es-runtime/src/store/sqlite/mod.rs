@@ -25,13 +25,13 @@ use rusqlite::{params, Connection};
 use uuid::Uuid;
 
 use self::append::{blob, payload_value};
-use self::rows::{collect_events, snapshot_from_row, tracked_position};
+use self::rows::{collect_events, event_ref_from_row, snapshot_from_row, tracked_position};
 use self::statements::Sql;
 use self::threads::Threads;
 use super::capability::{LogStore, ReadModelStore, SnapshotStore, StreamStore, TrackingStore};
 use super::encoding::{backend, check_append, check_snapshot_fits, last_position_from_db, to_db};
 use super::error::StoreError;
-use super::record::StoredEvent;
+use super::record::{EventRef, StoredEvent};
 use super::request::{AppendOutcome, AppendRequest, LogQuery, Snapshot, StreamQuery, Tracking};
 
 /// The SQLite driver this store uses, for reading or repairing a database by
@@ -361,6 +361,52 @@ impl StreamStore for SqliteStore {
             collect_events(rows, Some(stream_id))
         })
         .await
+    }
+
+    /// Folds rows on a reader thread as SQLite steps through them: no
+    /// record is copied or collected, and the state travels to the thread
+    /// and back.
+    async fn fold_stream<T, E, F>(
+        &self,
+        stream_id: Uuid,
+        query: StreamQuery,
+        mut state: T,
+        mut fold: F,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnMut(&mut T, EventRef<'_>) -> Result<(), E> + Send + 'static,
+    {
+        if query.limit == Some(0) {
+            return Ok(state);
+        }
+        let folded = self
+            .read(move |connection, sql| {
+                let text = if query.descending {
+                    &sql.fold_stream_descending
+                } else {
+                    &sql.fold_stream_ascending
+                };
+                let mut statement = connection.prepare_cached(text).db()?;
+                let mut rows = statement
+                    .query(params![
+                        blob(&stream_id),
+                        to_db(query.from_version),
+                        to_db(query.to_version.unwrap_or(u64::MAX)),
+                        query.limit.map_or(-1, to_db),
+                    ])
+                    .db()?;
+                while let Some(row) = rows.next().db()? {
+                    let event = event_ref_from_row(row, stream_id)?;
+                    if let Err(error) = fold(&mut state, event) {
+                        return Ok(Err(error));
+                    }
+                }
+                Ok(Ok(state))
+            })
+            .await;
+        folded.map_err(E::from)?
     }
 }
 

@@ -14,7 +14,7 @@ use crate::store::encoding::{
     tracked_from_db, version_from_db,
 };
 use crate::store::error::StoreError;
-use crate::store::record::StoredEvent;
+use crate::store::record::{EventRef, StoredEvent};
 use crate::store::request::Snapshot;
 use crate::timestamp::Timestamp;
 
@@ -127,6 +127,44 @@ pub(super) fn event_from_row(
         schema_version,
         timestamp,
         metadata,
+        payload,
+    })
+}
+
+/// Decodes one events row as a fold reads it (columns as
+/// `statements::FOLD_COLUMNS`) of `stream_id`, borrowing its text and
+/// payload from the row.
+pub(super) fn event_ref_from_row<'a>(
+    row: &'a Row<'_>,
+    stream_id: Uuid,
+) -> Result<EventRef<'a>, StoreError> {
+    let version = match integer(row.get_ref(0).db()?) {
+        Some(version) => version_from_db(version, stream_id)?,
+        None => return Err(corrupt(stream_id, 0, "version is not an integer")),
+    };
+    let fail = |what: &str| corrupt(stream_id, version, what.to_owned());
+    let timestamp = Timestamp::from_unix_micros(
+        integer(row.get_ref(1).db()?).ok_or_else(|| fail("timestamp is not an integer"))?,
+    );
+    let event_type = match row.get_ref(2).db()? {
+        ValueRef::Text(text) => {
+            std::str::from_utf8(text).map_err(|_| fail("event type is not UTF-8"))?
+        }
+        _ => return Err(fail("event type is not text")),
+    };
+    let schema_version = schema_version_from_db(
+        integer(row.get_ref(3).db()?).ok_or_else(|| fail("schema version is not an integer"))?,
+        stream_id,
+        version,
+    )?;
+    let payload =
+        bytes(row.get_ref(4).db()?).ok_or_else(|| fail("payload is neither text nor a blob"))?;
+    Ok(EventRef {
+        stream_id,
+        version,
+        event_type,
+        schema_version,
+        timestamp,
         payload,
     })
 }

@@ -6,6 +6,10 @@
 //! here (see `read_models`); the tables and their migrations are in
 //! `layout`.
 
+/// The columns of an events row a fold reads, in the order
+/// `rows::event_ref_from_row` reads them.
+pub(super) const FOLD_COLUMNS: &str = "version, recorded_at, event_type, schema_version, payload";
+
 /// The columns of an events row, in the order `rows::event_from_row` reads them.
 pub(super) const EVENT_COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type";
 
@@ -31,6 +35,11 @@ pub(super) struct Sql {
     pub(super) read_stream_ascending: String,
     /// As `read_stream_ascending`, newest first.
     pub(super) read_stream_descending: String,
+    /// As `read_stream_ascending`, the columns a fold needs
+    /// (`FOLD_COLUMNS`).
+    pub(super) fold_stream_ascending: String,
+    /// As `fold_stream_ascending`, newest first.
+    pub(super) fold_stream_descending: String,
     /// `?1` after, `?2` limit.
     pub(super) read_log: String,
     /// `?1` after, `?2` limit, `?3` the event types and `?4` the aggregate
@@ -55,6 +64,9 @@ impl Sql {
         );
         let read_stream = format!(
             "SELECT {columns} FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3"
+        );
+        let fold_stream = format!(
+            "SELECT {FOLD_COLUMNS} FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3"
         );
         Self {
             stream_version: format!(
@@ -81,6 +93,8 @@ impl Sql {
             delete_tracking: format!("DELETE FROM {p}tracking WHERE consumer = ?1"),
             read_stream_ascending: format!("{read_stream} ORDER BY version ASC LIMIT ?4"),
             read_stream_descending: format!("{read_stream} ORDER BY version DESC LIMIT ?4"),
+            fold_stream_ascending: format!("{fold_stream} ORDER BY version ASC LIMIT ?4"),
+            fold_stream_descending: format!("{fold_stream} ORDER BY version DESC LIMIT ?4"),
             read_log: format!(
                 "SELECT {columns} FROM {p}events WHERE position > ?1 ORDER BY position LIMIT ?2"
             ),
@@ -108,7 +122,7 @@ impl Sql {
 
     /// Every statement but the schema, by name (for tests that check them all).
     #[cfg(test)]
-    fn statements(&self) -> [(&'static str, &str); 15] {
+    fn statements(&self) -> [(&'static str, &str); 17] {
         [
             ("stream_version", &self.stream_version),
             ("stored_ids", &self.stored_ids),
@@ -120,6 +134,8 @@ impl Sql {
             ("delete_tracking", &self.delete_tracking),
             ("read_stream_ascending", &self.read_stream_ascending),
             ("read_stream_descending", &self.read_stream_descending),
+            ("fold_stream_ascending", &self.fold_stream_ascending),
+            ("fold_stream_descending", &self.fold_stream_descending),
             ("read_log", &self.read_log),
             ("read_log_filtered", &self.read_log_filtered),
             ("last_position", &self.last_position),
@@ -137,7 +153,7 @@ mod tests {
     use super::*;
 
     /// What each statement must be, `{p}` standing for the table prefix.
-    const EXPECTED: [(&str, &str); 15] = [
+    const EXPECTED: [(&str, &str); 17] = [
         (
             "stream_version",
             "SELECT COALESCE(MAX(version), 0) FROM {p}events WHERE stream_id = ?1",
@@ -182,6 +198,16 @@ mod tests {
         (
             "read_stream_descending",
             "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type \
+             FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3 ORDER BY version DESC LIMIT ?4",
+        ),
+        (
+            "fold_stream_ascending",
+            "SELECT version, recorded_at, event_type, schema_version, payload \
+             FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3 ORDER BY version ASC LIMIT ?4",
+        ),
+        (
+            "fold_stream_descending",
+            "SELECT version, recorded_at, event_type, schema_version, payload \
              FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3 ORDER BY version DESC LIMIT ?4",
         ),
         (
