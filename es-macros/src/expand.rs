@@ -225,6 +225,9 @@ struct Attributes {
     debug: bool,
     hash: bool,
     serialize: bool,
+    /// A container `#[serde(...)]` attribute, which may store the state as
+    /// something else than a map of its fields (`transparent`, `into`).
+    serde_container: bool,
 }
 
 fn split_attributes(item: &ItemStruct) -> Attributes {
@@ -234,8 +237,10 @@ fn split_attributes(item: &ItemStruct) -> Attributes {
         debug: false,
         hash: false,
         serialize: false,
+        serde_container: false,
     };
     for attr in &item.attrs {
+        split.serde_container |= attr.path().is_ident("serde");
         if attr.path().is_ident("doc") {
             split.aggregate.push(attr.to_token_stream());
             continue;
@@ -301,7 +306,7 @@ fn struct_tokens(input: &AggregateStruct) -> TokenStream {
     let accessors = Accessor::ALL
         .iter()
         .map(|accessor| accessor_tokens(*accessor, vis, &private, &event));
-    let aggregate_impl = aggregate_trait_impl(input, &private);
+    let aggregate_impl = aggregate_trait_impl(input, &private, &attributes);
     let shown = shown_fields(fields);
     let debug = attributes
         .debug
@@ -376,7 +381,11 @@ fn accessor_tokens(
 
 /// `Aggregate` for the struct: its options from `#[aggregate(...)]`, its
 /// metadata and snapshots; creating and mutating go to the event enum.
-fn aggregate_trait_impl(input: &AggregateStruct, private: &TokenStream) -> TokenStream {
+fn aggregate_trait_impl(
+    input: &AggregateStruct,
+    private: &TokenStream,
+    attributes: &Attributes,
+) -> TokenStream {
     let name = &input.item.ident;
     let state = names::state_type(name);
     let event = names::event_type(name);
@@ -406,6 +415,7 @@ fn aggregate_trait_impl(input: &AggregateStruct, private: &TokenStream) -> Token
     let payload = names::local("__payload");
     let snapshot = names::local("__snapshot");
     let events = quote!(<#event as #private::AggregateEvents<Self>>);
+    let state_is_map = !attributes.serde_container;
     let (encode, decode) = if snapshots {
         // Both calls carry the `snapshots` argument's span, so a state without
         // serde is one error there, not one per call.
@@ -426,6 +436,7 @@ fn aggregate_trait_impl(input: &AggregateStruct, private: &TokenStream) -> Token
                     #schema_version,
                     <Self as #private::Aggregate>::STATE_VERSION,
                     #events::upcast_state,
+                    #state_is_map,
                 )?;
                 #private::Ok(Self {
                     #state_field: #snapshot.state,

@@ -48,7 +48,9 @@ pub struct SnapshotCodec<C, T> {
     /// Encodes the state and the creation time (microseconds).
     pub encode: fn(&C, i64, &T) -> Result<Vec<u8>, CodecError>,
     /// Decodes a snapshot stored at a schema version (the first `u32`) into
-    /// the current one (the second), with the state upcasters.
+    /// the current one (the second), with the state upcasters; the `bool`
+    /// says that the state is stored as a map of its fields (see
+    /// [`decode_snapshot`]).
     #[allow(clippy::type_complexity)]
     pub decode: fn(
         &C,
@@ -56,6 +58,7 @@ pub struct SnapshotCodec<C, T> {
         u32,
         u32,
         fn(u32, Value) -> Option<Value>,
+        bool,
     ) -> Result<SnapshotIn<T>, PayloadError>,
 }
 

@@ -125,6 +125,7 @@ impl ::platform::es::__private::Aggregate for Counter {
             <CounterEvent as ::platform::es::__private::AggregateEvents<
                 Self,
             >>::upcast_state,
+            true,
         )?;
         ::platform::es::__private::Ok(Self {
             __state: __snapshot.state,
