@@ -96,13 +96,26 @@ impl<T: Serialize> EventFieldSerialize for T {
     }
 }
 
-/// Writes one field of an event payload.
+/// Writes one field of an event payload. An error names the field.
 pub fn serialize_field<T: EventFieldSerialize, S: SerializeStruct>(
     fields: &mut S,
     name: &'static str,
     value: &T,
 ) -> Result<(), S::Error> {
-    value.serialize_field_into(fields, name)
+    value
+        .serialize_field_into(fields, name)
+        .map_err(|error| <S::Error as serde::ser::Error>::custom(InField(name, error)))
+}
+
+/// An error prefixed with the name of the payload field it concerns
+/// (`` field `reading`: invalid type: null, expected f64 ``). Made on the
+/// error path only, so reading and writing payloads cost nothing more.
+struct InField<E>(&'static str, E);
+
+impl<E: fmt::Display> fmt::Display for InField<E> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "field `{}`: {}", self.0, self.1)
+    }
 }
 
 /// Where the value of a payload field comes from.
@@ -115,25 +128,34 @@ pub trait FieldSource<'de> {
     fn value<T: Deserialize<'de>>(self) -> Result<Option<T>, Self::Error>;
 }
 
-/// The value of the map entry whose key was just read.
-pub struct MapValue<'a, A>(&'a mut A);
+/// The value of the map entry whose key (the field named) was just read.
+/// An error names the field.
+pub struct MapValue<'a, A>(&'a mut A, &'static str);
 
 impl<'de, A: MapAccess<'de>> FieldSource<'de> for MapValue<'_, A> {
     type Error = A::Error;
 
     fn value<T: Deserialize<'de>>(self) -> Result<Option<T>, A::Error> {
-        self.0.next_value().map(Some)
+        let name = self.1;
+        self.0
+            .next_value()
+            .map(Some)
+            .map_err(|error| de::Error::custom(InField(name, error)))
     }
 }
 
-/// The next element of a payload stored as a sequence of field values.
-pub struct SeqElement<'a, A>(&'a mut A);
+/// The next element of a payload stored as a sequence of field values (the
+/// field named). An error names the field.
+pub struct SeqElement<'a, A>(&'a mut A, &'static str);
 
 impl<'de, A: SeqAccess<'de>> FieldSource<'de> for SeqElement<'_, A> {
     type Error = A::Error;
 
     fn value<T: Deserialize<'de>>(self) -> Result<Option<T>, A::Error> {
-        self.0.next_element()
+        let name = self.1;
+        self.0
+            .next_element()
+            .map_err(|error| de::Error::custom(InField(name, error)))
     }
 }
 
@@ -265,7 +287,7 @@ impl<'de, P: PayloadFields<'de>> Visitor<'de> for PayloadVisitor<P> {
         })? {
             match key {
                 Some(index) => {
-                    P::read_field(&mut slots, index, MapValue(&mut map))?;
+                    P::read_field(&mut slots, index, MapValue(&mut map, P::FIELDS[index]))?;
                 }
                 None => {
                     map.next_value::<de::IgnoredAny>()?;
@@ -278,7 +300,7 @@ impl<'de, P: PayloadFields<'de>> Visitor<'de> for PayloadVisitor<P> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<P, A::Error> {
         let mut slots = P::empty_slots();
         for index in 0..P::FIELDS.len() {
-            if !P::read_field(&mut slots, index, SeqElement(&mut seq))? {
+            if !P::read_field(&mut slots, index, SeqElement(&mut seq, P::FIELDS[index]))? {
                 return Err(de::Error::invalid_length(index, &self));
             }
         }
