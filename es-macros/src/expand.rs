@@ -225,6 +225,8 @@ struct Attributes {
     debug: bool,
     hash: bool,
     serialize: bool,
+    /// `PartialEq` is derived: a save compares snapshots read back with it.
+    partial_eq: bool,
     /// A container `#[serde(...)]` attribute, which may store the state as
     /// something else than a map of its fields (`transparent`, `into`).
     serde_container: bool,
@@ -237,6 +239,7 @@ fn split_attributes(item: &ItemStruct) -> Attributes {
         debug: false,
         hash: false,
         serialize: false,
+        partial_eq: false,
         serde_container: false,
     };
     for attr in &item.attrs {
@@ -264,7 +267,11 @@ fn split_attributes(item: &ItemStruct) -> Attributes {
                 .map(|segment| segment.ident.to_string())
                 .unwrap_or_default();
             match name.as_str() {
-                "Clone" | "PartialEq" | "Eq" => both.push(path),
+                "PartialEq" => {
+                    split.partial_eq = true;
+                    both.push(path);
+                }
+                "Clone" | "Eq" => both.push(path),
                 "Debug" => split.debug = true,
                 "Hash" => split.hash = true,
                 "Serialize" => {
@@ -415,6 +422,16 @@ fn aggregate_trait_impl(
     let payload = names::local("__payload");
     let snapshot = names::local("__snapshot");
     let events = quote!(<#event as #private::AggregateEvents<Self>>);
+    // A snapshot read back is compared with the aggregate it was taken of,
+    // with the aggregate's own `PartialEq`.
+    let same_value = (snapshots && attributes.partial_eq).then(|| {
+        let other = names::local("__other");
+        quote! {
+            fn __same_value(&self, #other: &Self) -> #private::Option<#private::bool> {
+                #private::Some(::core::cmp::PartialEq::eq(self, #other))
+            }
+        }
+    });
     let state_is_map = !attributes.serde_container;
     let (encode, decode) = if snapshots {
         // Both calls carry the `snapshots` argument's span, so a state without
@@ -466,6 +483,10 @@ fn aggregate_trait_impl(
                 &self.#meta_field
             }
 
+            fn __plain_event(#event_local: &#event) -> #private::bool {
+                #events::plain(#event_local)
+            }
+
             fn meta_mut(&mut self) -> &mut #private::AggregateMeta<#event> {
                 &mut self.#meta_field
             }
@@ -496,6 +517,8 @@ fn aggregate_trait_impl(
             ) -> #private::Result<Self, #private::PayloadError> {
                 #decode
             }
+
+            #same_value
         }
     }
 }
@@ -1306,9 +1329,32 @@ fn aggregate_events_impl(
             let function = &upcaster.func.sig.ident;
             quote!(#from => #private::Some(#aggregate::#function(#document)),)
         });
+    // Whether every field's type is `Plain`, asked of each type by autoref
+    // specialization; constant per variant once optimized.
+    let plain_arms = events.iter().map(|method| {
+        let variant = &method.variant;
+        let probes = method
+            .args
+            .iter()
+            .map(|field| {
+                let ty = field.ty;
+                quote!((&&#private::PlainProbe::<#ty>::NEW).is_plain())
+            })
+            .reduce(|all, probe| quote!(#all && #probe))
+            .unwrap_or_else(|| quote!(true));
+        quote!(#event::#variant { .. } => #probes,)
+    });
     quote! {
         #[automatically_derived]
         impl #private::AggregateEvents<#aggregate> for #event {
+            fn plain(#event_local: &Self) -> #private::bool {
+                #[allow(unused_imports)]
+                use #private::{IsPlain as _, NotPlain as _};
+                match #event_local {
+                    #(#plain_arms)*
+                }
+            }
+
             fn create(
                 #header: &#private::EventHeader,
                 #event_local: Self,

@@ -84,6 +84,7 @@ mod metadata;
 #[cfg(feature = "msgpack")]
 mod msgpack;
 pub mod protect;
+mod round_trip;
 pub mod store;
 pub mod testing;
 mod timestamp;

@@ -41,7 +41,72 @@ pub trait AggregateEvents<A>: Sized {
     /// `from + 1` with the aggregate's `#[upcast(state, from = N)]` functions,
     /// or `None` when there is no such upcaster.
     fn upcast_state(from: u32, state: Value) -> Option<Value>;
+
+    /// True when every field of `event` has a [`Plain`] type, so that a
+    /// codec exact for those ([`Codec::EXACT_FOR_PLAIN_TYPES`]) needs no
+    /// round-trip check on a save.
+    fn plain(event: &Self) -> bool {
+        let _ = event;
+        false
+    }
 }
+
+/// Types whose every value JSON and MessagePack write exactly, and never
+/// as `null`: strings, booleans, chars, integers up to 64 bits, UUIDs, and
+/// vectors, boxes, pairs and string-keyed maps of [`Plain`] values.
+pub trait NonNull {}
+
+/// [`NonNull`] types and options of them: the event fields a save trusts an
+/// exact codec with (an option of an option is not one: `Some(None)` and
+/// `None` are both `null` in JSON).
+pub trait Plain {}
+
+impl<T: NonNull> Plain for T {}
+impl<T: NonNull> Plain for Option<T> {}
+
+macro_rules! non_null {
+    ($($ty:ty),*) => {
+        $(impl NonNull for $ty {})*
+    };
+}
+
+non_null!(String, bool, char, u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, uuid::Uuid);
+
+impl<T: Plain> NonNull for Vec<T> {}
+impl<T: NonNull> NonNull for Box<T> {}
+impl<A: Plain, B: Plain> NonNull for (A, B) {}
+impl<V: Plain> NonNull for std::collections::BTreeMap<String, V> {}
+impl<V: Plain> NonNull for std::collections::HashMap<String, V> {}
+
+/// Asks whether `T` is [`Plain`] without requiring it, by autoref
+/// specialization: `(&&PlainProbe::<T>::NEW).is_plain()`, with [`IsPlain`]
+/// and [`NotPlain`] in scope, is true exactly when `T: Plain`.
+pub struct PlainProbe<T: ?Sized>(PhantomData<T>);
+
+impl<T: ?Sized> PlainProbe<T> {
+    /// The probe.
+    pub const NEW: Self = PlainProbe(PhantomData);
+}
+
+/// The answer for [`Plain`] types (see [`PlainProbe`]).
+pub trait IsPlain {
+    /// True.
+    fn is_plain(&self) -> bool {
+        true
+    }
+}
+
+impl<T: Plain + ?Sized> IsPlain for &PlainProbe<T> {}
+
+/// The answer for other types (see [`PlainProbe`]).
+pub trait NotPlain {
+    /// False.
+    fn is_plain(&self) -> bool {
+        false
+    }
+}
+
+impl<T: ?Sized> NotPlain for PlainProbe<T> {}
 
 /// How an aggregate's state is stored in snapshots.
 pub struct SnapshotCodec<C, T> {
@@ -506,6 +571,31 @@ mod tests {
 
     fn decode(json: &str) -> Result<Added, String> {
         serde_json::from_str(json).map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn plain_types_are_told_apart_by_the_probe() {
+        use std::collections::{BTreeMap, HashMap};
+        #[allow(unused_imports)]
+        use super::{IsPlain as _, NotPlain as _};
+        macro_rules! plain {
+            ($ty:ty) => {
+                (&&PlainProbe::<$ty>::NEW).is_plain()
+            };
+        }
+        assert!(plain!(String));
+        assert!(plain!(Option<u64>));
+        assert!(plain!(Vec<Option<String>>));
+        assert!(plain!(Option<Vec<(uuid::Uuid, Option<i32>)>>));
+        assert!(plain!(BTreeMap<String, Option<char>>));
+        assert!(plain!(HashMap<String, Vec<bool>>));
+        assert!(!plain!(f64));
+        assert!(!plain!(Option<Option<String>>));
+        assert!(!plain!(Box<Option<String>>));
+        assert!(!plain!(HashMap<u32, String>));
+        assert!(!plain!(u128));
+        assert!(!plain!(()));
+        assert!(!plain!(Vec<Added>));
     }
 
     #[test]
