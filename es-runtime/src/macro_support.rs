@@ -70,7 +70,22 @@ macro_rules! non_null {
     };
 }
 
-non_null!(String, bool, char, u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, uuid::Uuid);
+non_null!(
+    String,
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    isize,
+    uuid::Uuid
+);
 
 impl<T: Plain> NonNull for Vec<T> {}
 impl<T: NonNull> NonNull for Box<T> {}
@@ -575,9 +590,9 @@ mod tests {
 
     #[test]
     fn plain_types_are_told_apart_by_the_probe() {
-        use std::collections::{BTreeMap, HashMap};
         #[allow(unused_imports)]
         use super::{IsPlain as _, NotPlain as _};
+        use std::collections::{BTreeMap, HashMap};
         macro_rules! plain {
             ($ty:ty) => {
                 (&&PlainProbe::<$ty>::NEW).is_plain()

@@ -44,11 +44,17 @@ pub(crate) fn check_event<C: Codec, A: Aggregate>(
     if C::EXACT_FOR_PLAIN_TYPES && A::__plain_event(event) {
         return Ok(());
     }
-    let decoded = match <A::Event as DomainEvent>::decode_payload(codec, event.event_type(), event.schema_version(), payload)
-    {
+    let decoded = match <A::Event as DomainEvent>::decode_payload(
+        codec,
+        event.event_type(),
+        event.schema_version(),
+        payload,
+    ) {
         Ok(decoded) => decoded,
         Err(error) => {
-            return Err(does_not_decode::<C>(&error, |tree| event.encode_payload(tree)));
+            return Err(does_not_decode::<C>(&error, |tree| {
+                event.encode_payload(tree)
+            }));
         }
     };
     if decoded == *event
@@ -202,15 +208,13 @@ impl Tree {
             }
             (Tree::Map(a), Tree::Map(b)) => {
                 a.len() == b.len()
-                    && a
-                        .iter()
+                    && a.iter()
                         .zip(b)
                         .all(|((ka, va), (kb, vb))| ka.same(kb) && va.same(vb))
             }
             (Tree::Struct(a), Tree::Struct(b)) => {
                 a.len() == b.len()
-                    && a
-                        .iter()
+                    && a.iter()
                         .zip(b)
                         .all(|((na, va), (nb, vb))| na == nb && va.same(vb))
             }
@@ -369,10 +373,12 @@ impl Codec for TreeCodec {
     const NAME: &'static str = "tree";
 
     fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, CodecError> {
-        let tree = value.serialize(TreeSerializer).map_err(|error| CodecError {
-            codec: Self::NAME,
-            message: error.0,
-        })?;
+        let tree = value
+            .serialize(TreeSerializer)
+            .map_err(|error| CodecError {
+                codec: Self::NAME,
+                message: error.0,
+            })?;
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(tree);
         Ok(Vec::new())
     }

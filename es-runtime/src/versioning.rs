@@ -145,9 +145,14 @@ pub fn decode_snapshot<C: Codec, T: SnapshotState>(
         return Err(PayloadError::NewerSchema { stored, current });
     }
     let mut document: Value = codec.decode(payload)?;
-    expect_map(&document, "a map of the snapshot's `created_on` and `state`")?;
+    expect_map(
+        &document,
+        "a map of the snapshot's `created_on` and `state`",
+    )?;
     let Some(state) = document.get_mut("state") else {
-        return Err(PayloadError::Upcast("the snapshot has no `state`".to_owned()));
+        return Err(PayloadError::Upcast(
+            "the snapshot has no `state`".to_owned(),
+        ));
     };
     if state_is_map {
         expect_map(state, "a map of the state's fields")?;
