@@ -33,8 +33,9 @@ pub fn check_schema_version(stored: u32, current: u32) -> Result<(), PayloadErro
 ///
 /// Stored data never makes this panic: an older document that is not a map
 /// (the form every event's fields are stored in) is refused before any
-/// upcaster sees it, and an upcaster that panics anyway is contained (see
-/// [`upcast_from`]).
+/// upcaster sees it ([`PayloadError::Shape`]), and an upcaster that panics
+/// anyway is contained ([`PayloadError::UpcasterPanicked`]; this needs
+/// `panic = "unwind"`, Rust's default).
 pub fn decode_versioned<C: Codec, T: DeserializeOwned>(
     codec: &C,
     payload: &[u8],
