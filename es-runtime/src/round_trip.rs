@@ -156,6 +156,9 @@ fn differs<C: Codec>(
         (Some(original), Some(decoded)) => {
             let mut path = String::new();
             match original.first_difference(&decoded, &mut path) {
+                Some((was, is)) if path.is_empty() => {
+                    format!("does not read back: it was {was}, reads back as {is}")
+                }
                 Some((was, is)) => format!(
                     "does not read back: field `{}` was {was}, reads back as {is}",
                     path.trim_start_matches('.')
@@ -431,6 +434,18 @@ fn wrap(variant: Option<&'static str>, tree: Tree) -> Tree {
     }
 }
 
+/// `fn serialize_i8(self, v: i8) -> Result<Tree, TreeError>` and the like:
+/// the value, widened, in a variant of [`Tree`].
+macro_rules! scalars {
+    ($($method:ident($ty:ty) => $variant:ident),*) => {
+        $(
+            fn $method(self, v: $ty) -> Result<Tree, TreeError> {
+                Ok(Tree::$variant(v.into()))
+            }
+        )*
+    };
+}
+
 impl ser::Serializer for TreeSerializer {
     type Ok = Tree;
     type Error = TreeError;
@@ -442,48 +457,22 @@ impl ser::Serializer for TreeSerializer {
     type SerializeStruct = Fields;
     type SerializeStructVariant = Fields;
 
-    fn serialize_bool(self, v: bool) -> Result<Tree, TreeError> {
-        Ok(Tree::Bool(v))
-    }
-    fn serialize_i8(self, v: i8) -> Result<Tree, TreeError> {
-        Ok(Tree::Int(v.into()))
-    }
-    fn serialize_i16(self, v: i16) -> Result<Tree, TreeError> {
-        Ok(Tree::Int(v.into()))
-    }
-    fn serialize_i32(self, v: i32) -> Result<Tree, TreeError> {
-        Ok(Tree::Int(v.into()))
-    }
-    fn serialize_i64(self, v: i64) -> Result<Tree, TreeError> {
-        Ok(Tree::Int(v.into()))
-    }
-    fn serialize_i128(self, v: i128) -> Result<Tree, TreeError> {
-        Ok(Tree::Int(v))
-    }
-    fn serialize_u8(self, v: u8) -> Result<Tree, TreeError> {
-        Ok(Tree::Uint(v.into()))
-    }
-    fn serialize_u16(self, v: u16) -> Result<Tree, TreeError> {
-        Ok(Tree::Uint(v.into()))
-    }
-    fn serialize_u32(self, v: u32) -> Result<Tree, TreeError> {
-        Ok(Tree::Uint(v.into()))
-    }
-    fn serialize_u64(self, v: u64) -> Result<Tree, TreeError> {
-        Ok(Tree::Uint(v.into()))
-    }
-    fn serialize_u128(self, v: u128) -> Result<Tree, TreeError> {
-        Ok(Tree::Uint(v))
-    }
-    fn serialize_f32(self, v: f32) -> Result<Tree, TreeError> {
-        Ok(Tree::Float(v.into()))
-    }
-    fn serialize_f64(self, v: f64) -> Result<Tree, TreeError> {
-        Ok(Tree::Float(v))
-    }
-    fn serialize_char(self, v: char) -> Result<Tree, TreeError> {
-        Ok(Tree::Char(v))
-    }
+    scalars!(
+        serialize_bool(bool) => Bool,
+        serialize_i8(i8) => Int,
+        serialize_i16(i16) => Int,
+        serialize_i32(i32) => Int,
+        serialize_i64(i64) => Int,
+        serialize_i128(i128) => Int,
+        serialize_u8(u8) => Uint,
+        serialize_u16(u16) => Uint,
+        serialize_u32(u32) => Uint,
+        serialize_u64(u64) => Uint,
+        serialize_u128(u128) => Uint,
+        serialize_f32(f32) => Float,
+        serialize_f64(f64) => Float,
+        serialize_char(char) => Char
+    );
     fn serialize_str(self, v: &str) -> Result<Tree, TreeError> {
         Ok(Tree::Str(v.to_owned()))
     }
@@ -584,49 +573,30 @@ impl Items {
     }
 }
 
-impl ser::SerializeSeq for Items {
-    type Ok = Tree;
-    type Error = TreeError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), TreeError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Tree, TreeError> {
-        Ok(self.seq())
-    }
+/// The compound serializers that push each element: `Trait::method`.
+macro_rules! pushing {
+    ($($compound:ident :: $method:ident),*) => {
+        $(
+            impl ser::$compound for Items {
+                type Ok = Tree;
+                type Error = TreeError;
+                fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), TreeError> {
+                    self.push(value)
+                }
+                fn end(self) -> Result<Tree, TreeError> {
+                    Ok(self.seq())
+                }
+            }
+        )*
+    };
 }
 
-impl ser::SerializeTuple for Items {
-    type Ok = Tree;
-    type Error = TreeError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), TreeError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Tree, TreeError> {
-        Ok(self.seq())
-    }
-}
-
-impl ser::SerializeTupleStruct for Items {
-    type Ok = Tree;
-    type Error = TreeError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), TreeError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Tree, TreeError> {
-        Ok(self.seq())
-    }
-}
-
-impl ser::SerializeTupleVariant for Items {
-    type Ok = Tree;
-    type Error = TreeError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), TreeError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Tree, TreeError> {
-        Ok(self.seq())
-    }
-}
+pushing!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl ser::SerializeMap for Items {
     type Ok = Tree;
@@ -665,35 +635,29 @@ impl Fields {
     }
 }
 
-impl ser::SerializeStruct for Fields {
-    type Ok = Tree;
-    type Error = TreeError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        name: &'static str,
-        value: &T,
-    ) -> Result<(), TreeError> {
-        self.push(name, value)
-    }
-    fn end(self) -> Result<Tree, TreeError> {
-        Ok(wrap(self.variant, Tree::Struct(self.fields)))
-    }
+/// Structs and struct variants alike.
+macro_rules! fields {
+    ($($compound:ident),*) => {
+        $(
+            impl ser::$compound for Fields {
+                type Ok = Tree;
+                type Error = TreeError;
+                fn serialize_field<T: Serialize + ?Sized>(
+                    &mut self,
+                    name: &'static str,
+                    value: &T,
+                ) -> Result<(), TreeError> {
+                    self.push(name, value)
+                }
+                fn end(self) -> Result<Tree, TreeError> {
+                    Ok(wrap(self.variant, Tree::Struct(self.fields)))
+                }
+            }
+        )*
+    };
 }
 
-impl ser::SerializeStructVariant for Fields {
-    type Ok = Tree;
-    type Error = TreeError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        name: &'static str,
-        value: &T,
-    ) -> Result<(), TreeError> {
-        self.push(name, value)
-    }
-    fn end(self) -> Result<Tree, TreeError> {
-        Ok(wrap(self.variant, Tree::Struct(self.fields)))
-    }
-}
+fields!(SerializeStruct, SerializeStructVariant);
 
 #[cfg(test)]
 mod tests {
