@@ -225,6 +225,11 @@ struct Attributes {
     debug: bool,
     hash: bool,
     serialize: bool,
+    /// `PartialEq` is derived: a save compares snapshots read back with it.
+    partial_eq: bool,
+    /// A container `#[serde(...)]` attribute, which may store the state as
+    /// something else than a map of its fields (`transparent`, `into`).
+    serde_container: bool,
 }
 
 fn split_attributes(item: &ItemStruct) -> Attributes {
@@ -234,8 +239,11 @@ fn split_attributes(item: &ItemStruct) -> Attributes {
         debug: false,
         hash: false,
         serialize: false,
+        partial_eq: false,
+        serde_container: false,
     };
     for attr in &item.attrs {
+        split.serde_container |= attr.path().is_ident("serde");
         if attr.path().is_ident("doc") {
             split.aggregate.push(attr.to_token_stream());
             continue;
@@ -259,7 +267,11 @@ fn split_attributes(item: &ItemStruct) -> Attributes {
                 .map(|segment| segment.ident.to_string())
                 .unwrap_or_default();
             match name.as_str() {
-                "Clone" | "PartialEq" | "Eq" => both.push(path),
+                "PartialEq" => {
+                    split.partial_eq = true;
+                    both.push(path);
+                }
+                "Clone" | "Eq" => both.push(path),
                 "Debug" => split.debug = true,
                 "Hash" => split.hash = true,
                 "Serialize" => {
@@ -301,7 +313,7 @@ fn struct_tokens(input: &AggregateStruct) -> TokenStream {
     let accessors = Accessor::ALL
         .iter()
         .map(|accessor| accessor_tokens(*accessor, vis, &private, &event));
-    let aggregate_impl = aggregate_trait_impl(input, &private);
+    let aggregate_impl = aggregate_trait_impl(input, &private, &attributes);
     let shown = shown_fields(fields);
     let debug = attributes
         .debug
@@ -376,7 +388,11 @@ fn accessor_tokens(
 
 /// `Aggregate` for the struct: its options from `#[aggregate(...)]`, its
 /// metadata and snapshots; creating and mutating go to the event enum.
-fn aggregate_trait_impl(input: &AggregateStruct, private: &TokenStream) -> TokenStream {
+fn aggregate_trait_impl(
+    input: &AggregateStruct,
+    private: &TokenStream,
+    attributes: &Attributes,
+) -> TokenStream {
     let name = &input.item.ident;
     let state = names::state_type(name);
     let event = names::event_type(name);
@@ -406,6 +422,17 @@ fn aggregate_trait_impl(input: &AggregateStruct, private: &TokenStream) -> Token
     let payload = names::local("__payload");
     let snapshot = names::local("__snapshot");
     let events = quote!(<#event as #private::AggregateEvents<Self>>);
+    // A snapshot read back is compared with the aggregate it was taken of,
+    // with the aggregate's own `PartialEq`.
+    let same_value = (snapshots && attributes.partial_eq).then(|| {
+        let other = names::local("__other");
+        quote! {
+            fn __same_value(&self, #other: &Self) -> #private::Option<#private::bool> {
+                #private::Some(::core::cmp::PartialEq::eq(self, #other))
+            }
+        }
+    });
+    let state_is_map = !attributes.serde_container;
     let (encode, decode) = if snapshots {
         // Both calls carry the `snapshots` argument's span, so a state without
         // serde is one error there, not one per call.
@@ -426,6 +453,7 @@ fn aggregate_trait_impl(input: &AggregateStruct, private: &TokenStream) -> Token
                     #schema_version,
                     <Self as #private::Aggregate>::STATE_VERSION,
                     #events::upcast_state,
+                    #state_is_map,
                 )?;
                 #private::Ok(Self {
                     #state_field: #snapshot.state,
@@ -453,6 +481,10 @@ fn aggregate_trait_impl(input: &AggregateStruct, private: &TokenStream) -> Token
 
             fn meta(&self) -> &#private::AggregateMeta<#event> {
                 &self.#meta_field
+            }
+
+            fn __plain_event(#event_local: &#event) -> #private::bool {
+                #events::plain(#event_local)
             }
 
             fn meta_mut(&mut self) -> &mut #private::AggregateMeta<#event> {
@@ -485,6 +517,8 @@ fn aggregate_trait_impl(input: &AggregateStruct, private: &TokenStream) -> Token
             ) -> #private::Result<Self, #private::PayloadError> {
                 #decode
             }
+
+            #same_value
         }
     }
 }
@@ -1301,9 +1335,32 @@ fn aggregate_events_impl(
             let function = &upcaster.func.sig.ident;
             quote!(#from => #private::Some(#aggregate::#function(#document)),)
         });
+    // Whether every field's type is `Plain`, asked of each type by autoref
+    // specialization; constant per variant once optimized.
+    let plain_arms = events.iter().map(|method| {
+        let variant = &method.variant;
+        let probes = method
+            .args
+            .iter()
+            .map(|field| {
+                let ty = field.ty;
+                quote!((&&#private::PlainProbe::<#ty>::NEW).is_plain())
+            })
+            .reduce(|all, probe| quote!(#all && #probe))
+            .unwrap_or_else(|| quote!(true));
+        quote!(#event::#variant { .. } => #probes,)
+    });
     quote! {
         #[automatically_derived]
         impl #private::AggregateEvents<#aggregate> for #event {
+            fn plain(#event_local: &Self) -> #private::bool {
+                #[allow(unused_imports)]
+                use #private::{IsPlain as _, NotPlain as _};
+                match #event_local {
+                    #(#plain_arms)*
+                }
+            }
+
             fn create(
                 #header: &#private::EventHeader,
                 #event_local: Self,

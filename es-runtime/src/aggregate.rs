@@ -15,8 +15,9 @@ pub trait Aggregate: Sized + Send + Sync + 'static {
     /// The aggregate's type name (`"Dog"`).
     const TYPE_NAME: &'static str;
 
-    /// The generated event enum (`DogEvent`).
-    type Event: DomainEvent;
+    /// The generated event enum (`DogEvent`). `PartialEq`, so that a save
+    /// can check that each event reads back as it was recorded.
+    type Event: DomainEvent + PartialEq;
 
     /// Identity, version, timestamps and pending events.
     fn meta(&self) -> &AggregateMeta<Self::Event>;
@@ -51,6 +52,24 @@ pub trait Aggregate: Sized + Send + Sync + 'static {
     /// Encodes the state (and creation time) as a snapshot payload. Only
     /// called when [`SNAPSHOTS`](Self::SNAPSHOTS) is true.
     fn encode_snapshot<C: Codec>(&self, codec: &C) -> Result<Vec<u8>, CodecError>;
+
+    /// True when every field of `event` has a plain type (see
+    /// [`Codec::EXACT_FOR_PLAIN_TYPES`]): a save with such a codec need not
+    /// check that it reads back.
+    #[doc(hidden)]
+    fn __plain_event(event: &Self::Event) -> bool {
+        let _ = event;
+        false
+    }
+
+    /// Whether `other` is the same aggregate value (identity, version,
+    /// timestamps and state): `Some` when the aggregate derives `PartialEq`,
+    /// `None` when it cannot tell. A save compares a snapshot read back with
+    /// the aggregate it was taken of.
+    #[doc(hidden)]
+    fn __same_value(&self, _other: &Self) -> Option<bool> {
+        None
+    }
 
     /// Rebuilds the aggregate from a snapshot payload stored at
     /// `schema_version`, upcasting older states. `header` gives the stream,

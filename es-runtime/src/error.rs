@@ -42,7 +42,11 @@ pub enum Error {
         /// The version the store holds.
         actual: u64,
     },
-    /// A pending event could not be encoded.
+    /// A pending event could not be encoded, or would not read back as it
+    /// was recorded (a NaN that JSON would store as `null`, a type whose
+    /// `Deserialize` disagrees with its `Serialize`): the source names the
+    /// field. Nothing of the save was stored, and the aggregates keep their
+    /// pending events.
     #[error(
         "cannot encode event `{event_type}` (stream {stream_id}, version {version}): {source}"
     )]
@@ -53,7 +57,7 @@ pub enum Error {
         version: u64,
         /// The event type.
         event_type: &'static str,
-        /// The codec's error.
+        /// The codec's error, or why the payload would not read back.
         source: CodecError,
     },
     /// A stored event could not be decoded.
@@ -116,7 +120,8 @@ pub enum Error {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SnapshotError {
-    /// The state did not encode.
+    /// The state did not encode, or would not read back as it is (the
+    /// snapshot was not stored).
     #[error("cannot encode the state: {0}")]
     Encode(CodecError),
     /// The stored state did not decode (or upcast).

@@ -87,6 +87,25 @@ pub enum PayloadError {
     /// The upcast document did not decode into the current shape.
     #[error("upcast payload does not decode: {0}")]
     Upcast(String),
+    /// A payload stored at an older schema version is not the shape its
+    /// upcasters read (an event's fields, a snapshot and a struct state are
+    /// stored as maps): the upcasters were not run on it.
+    #[error("the stored document is {found}, but the upcasters read {expected}")]
+    Shape {
+        /// What the upcasters read (`"a map of the event's fields"`).
+        expected: &'static str,
+        /// What is stored (`"an array"`).
+        found: &'static str,
+    },
+    /// An upcaster panicked on the stored document. The panic was contained
+    /// (which needs `panic = "unwind"`, Rust's default).
+    #[error("the upcaster from version {from} panicked: {message}")]
+    UpcasterPanicked {
+        /// The version the upcaster reads.
+        from: u32,
+        /// The panic's message.
+        message: String,
+    },
 }
 
 /// Where an event sits in its stream, and when it happened.

@@ -34,6 +34,14 @@
 //! application, the cache, subscriptions, projections and process
 //! applications all go through it.
 //!
+//! What it encodes, it checks it can decode: each event payload (and each
+//! snapshot) is decoded back and compared with the original before anything
+//! is stored, so that a save never stores what a load could not return
+//! (a NaN that JSON writes as `null`); events whose fields all have plain
+//! types skip the check with an exact codec
+//! ([`Codec::EXACT_FOR_PLAIN_TYPES`]). On the way back, stored data never
+//! makes it panic: upcasters only see maps, and a panicking one is contained.
+//!
 //! ```text
 //!  dog.add_trick("sit")                         app.get::<Dog>(id), followers
 //!     │ #[event] method: body runs, event        ▲ Aggregate::create / mutate
@@ -84,6 +92,7 @@ mod metadata;
 #[cfg(feature = "msgpack")]
 mod msgpack;
 pub mod protect;
+mod round_trip;
 pub mod store;
 pub mod testing;
 mod timestamp;

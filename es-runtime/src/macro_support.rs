@@ -41,14 +41,96 @@ pub trait AggregateEvents<A>: Sized {
     /// `from + 1` with the aggregate's `#[upcast(state, from = N)]` functions,
     /// or `None` when there is no such upcaster.
     fn upcast_state(from: u32, state: Value) -> Option<Value>;
+
+    /// True when every field of `event` has a [`Plain`] type, so that a
+    /// codec exact for those ([`Codec::EXACT_FOR_PLAIN_TYPES`]) needs no
+    /// round-trip check on a save.
+    fn plain(event: &Self) -> bool {
+        let _ = event;
+        false
+    }
 }
+
+/// Types whose every value JSON and MessagePack write exactly, and never
+/// as `null`: strings, booleans, chars, integers up to 64 bits, UUIDs, and
+/// vectors, boxes, pairs and string-keyed maps of [`Plain`] values.
+pub trait NonNull {}
+
+/// [`NonNull`] types and options of them: the event fields a save trusts an
+/// exact codec with (an option of an option is not one: `Some(None)` and
+/// `None` are both `null` in JSON).
+pub trait Plain {}
+
+impl<T: NonNull> Plain for T {}
+impl<T: NonNull> Plain for Option<T> {}
+
+macro_rules! non_null {
+    ($($ty:ty),*) => {
+        $(impl NonNull for $ty {})*
+    };
+}
+
+non_null!(
+    String,
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    isize,
+    uuid::Uuid
+);
+
+impl<T: Plain> NonNull for Vec<T> {}
+impl<T: NonNull> NonNull for Box<T> {}
+impl<A: Plain, B: Plain> NonNull for (A, B) {}
+impl<V: Plain> NonNull for std::collections::BTreeMap<String, V> {}
+impl<V: Plain> NonNull for std::collections::HashMap<String, V> {}
+
+/// Asks whether `T` is [`Plain`] without requiring it, by autoref
+/// specialization: `(&&PlainProbe::<T>::NEW).is_plain()`, with [`IsPlain`]
+/// and [`NotPlain`] in scope, is true exactly when `T: Plain`.
+pub struct PlainProbe<T: ?Sized>(PhantomData<T>);
+
+impl<T: ?Sized> PlainProbe<T> {
+    /// The probe.
+    pub const NEW: Self = PlainProbe(PhantomData);
+}
+
+/// The answer for [`Plain`] types (see [`PlainProbe`]).
+pub trait IsPlain {
+    /// True.
+    fn is_plain(&self) -> bool {
+        true
+    }
+}
+
+impl<T: Plain + ?Sized> IsPlain for &PlainProbe<T> {}
+
+/// The answer for other types (see [`PlainProbe`]).
+pub trait NotPlain {
+    /// False.
+    fn is_plain(&self) -> bool {
+        false
+    }
+}
+
+impl<T: ?Sized> NotPlain for PlainProbe<T> {}
 
 /// How an aggregate's state is stored in snapshots.
 pub struct SnapshotCodec<C, T> {
     /// Encodes the state and the creation time (microseconds).
     pub encode: fn(&C, i64, &T) -> Result<Vec<u8>, CodecError>,
     /// Decodes a snapshot stored at a schema version (the first `u32`) into
-    /// the current one (the second), with the state upcasters.
+    /// the current one (the second), with the state upcasters; the `bool`
+    /// says that the state is stored as a map of its fields (see
+    /// [`decode_snapshot`]).
     #[allow(clippy::type_complexity)]
     pub decode: fn(
         &C,
@@ -56,6 +138,7 @@ pub struct SnapshotCodec<C, T> {
         u32,
         u32,
         fn(u32, Value) -> Option<Value>,
+        bool,
     ) -> Result<SnapshotIn<T>, PayloadError>,
 }
 
@@ -93,13 +176,26 @@ impl<T: Serialize> EventFieldSerialize for T {
     }
 }
 
-/// Writes one field of an event payload.
+/// Writes one field of an event payload. An error names the field.
 pub fn serialize_field<T: EventFieldSerialize, S: SerializeStruct>(
     fields: &mut S,
     name: &'static str,
     value: &T,
 ) -> Result<(), S::Error> {
-    value.serialize_field_into(fields, name)
+    value
+        .serialize_field_into(fields, name)
+        .map_err(|error| <S::Error as serde::ser::Error>::custom(InField(name, error)))
+}
+
+/// An error prefixed with the name of the payload field it concerns
+/// (`` field `reading`: invalid type: null, expected f64 ``). Made on the
+/// error path only, so reading and writing payloads cost nothing more.
+struct InField<E>(&'static str, E);
+
+impl<E: fmt::Display> fmt::Display for InField<E> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "field `{}`: {}", self.0, self.1)
+    }
 }
 
 /// Where the value of a payload field comes from.
@@ -112,25 +208,34 @@ pub trait FieldSource<'de> {
     fn value<T: Deserialize<'de>>(self) -> Result<Option<T>, Self::Error>;
 }
 
-/// The value of the map entry whose key was just read.
-pub struct MapValue<'a, A>(&'a mut A);
+/// The value of the map entry whose key (the field named) was just read.
+/// An error names the field.
+pub struct MapValue<'a, A>(&'a mut A, &'static str);
 
 impl<'de, A: MapAccess<'de>> FieldSource<'de> for MapValue<'_, A> {
     type Error = A::Error;
 
     fn value<T: Deserialize<'de>>(self) -> Result<Option<T>, A::Error> {
-        self.0.next_value().map(Some)
+        let name = self.1;
+        self.0
+            .next_value()
+            .map(Some)
+            .map_err(|error| de::Error::custom(InField(name, error)))
     }
 }
 
-/// The next element of a payload stored as a sequence of field values.
-pub struct SeqElement<'a, A>(&'a mut A);
+/// The next element of a payload stored as a sequence of field values (the
+/// field named). An error names the field.
+pub struct SeqElement<'a, A>(&'a mut A, &'static str);
 
 impl<'de, A: SeqAccess<'de>> FieldSource<'de> for SeqElement<'_, A> {
     type Error = A::Error;
 
     fn value<T: Deserialize<'de>>(self) -> Result<Option<T>, A::Error> {
-        self.0.next_element()
+        let name = self.1;
+        self.0
+            .next_element()
+            .map_err(|error| de::Error::custom(InField(name, error)))
     }
 }
 
@@ -262,7 +367,7 @@ impl<'de, P: PayloadFields<'de>> Visitor<'de> for PayloadVisitor<P> {
         })? {
             match key {
                 Some(index) => {
-                    P::read_field(&mut slots, index, MapValue(&mut map))?;
+                    P::read_field(&mut slots, index, MapValue(&mut map, P::FIELDS[index]))?;
                 }
                 None => {
                     map.next_value::<de::IgnoredAny>()?;
@@ -275,7 +380,7 @@ impl<'de, P: PayloadFields<'de>> Visitor<'de> for PayloadVisitor<P> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<P, A::Error> {
         let mut slots = P::empty_slots();
         for index in 0..P::FIELDS.len() {
-            if !P::read_field(&mut slots, index, SeqElement(&mut seq))? {
+            if !P::read_field(&mut slots, index, SeqElement(&mut seq, P::FIELDS[index]))? {
                 return Err(de::Error::invalid_length(index, &self));
             }
         }
@@ -481,6 +586,31 @@ mod tests {
 
     fn decode(json: &str) -> Result<Added, String> {
         serde_json::from_str(json).map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn plain_types_are_told_apart_by_the_probe() {
+        #[allow(unused_imports)]
+        use super::{IsPlain as _, NotPlain as _};
+        use std::collections::{BTreeMap, HashMap};
+        macro_rules! plain {
+            ($ty:ty) => {
+                (&&PlainProbe::<$ty>::NEW).is_plain()
+            };
+        }
+        assert!(plain!(String));
+        assert!(plain!(Option<u64>));
+        assert!(plain!(Vec<Option<String>>));
+        assert!(plain!(Option<Vec<(uuid::Uuid, Option<i32>)>>));
+        assert!(plain!(BTreeMap<String, Option<char>>));
+        assert!(plain!(HashMap<String, Vec<bool>>));
+        assert!(!plain!(f64));
+        assert!(!plain!(Option<Option<String>>));
+        assert!(!plain!(Box<Option<String>>));
+        assert!(!plain!(HashMap<u32, String>));
+        assert!(!plain!(u128));
+        assert!(!plain!(()));
+        assert!(!plain!(Vec<Added>));
     }
 
     #[test]

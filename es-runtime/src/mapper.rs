@@ -11,6 +11,7 @@ use crate::error::{Error, SnapshotError};
 use crate::event::{DomainEvent, Envelope, EventHeader};
 use crate::metadata::Metadata;
 use crate::protect::{PayloadProtection, ProtectionError};
+use crate::round_trip;
 use crate::store::{EventRef, NewEvent, Snapshot, StoredEvent, StreamAppend};
 
 /// Turns domain events into the records stores keep, and records back into
@@ -132,6 +133,10 @@ impl<C: Codec> Mapper<C> {
     /// Appends `aggregate`'s pending events, encoded, to `out` (one append
     /// expecting the saved version). Payloads are protected later, by
     /// [`protect_appends`](Self::protect_appends).
+    ///
+    /// Each payload must read back as the event it was encoded from
+    /// ([`round_trip`](crate::round_trip)); one that would not is an
+    /// [`Error::Encode`] naming the field, before anything is stored.
     pub(crate) fn encode_pending<A: Aggregate>(
         &self,
         aggregate: &A,
@@ -149,6 +154,10 @@ impl<C: Codec> Mapper<C> {
             let payload = envelope
                 .event
                 .encode_payload(&self.codec)
+                .and_then(|payload| {
+                    round_trip::check_event::<C, A>(&self.codec, &envelope.event, &payload)?;
+                    Ok(payload)
+                })
                 .map_err(|source| Error::Encode {
                     stream_id: envelope.stream_id,
                     version: envelope.version,
@@ -188,11 +197,22 @@ impl<C: Codec> Mapper<C> {
     }
 
     /// A snapshot of `aggregate` at its current version, encoded; protected
-    /// later, by [`protect_snapshot`](Self::protect_snapshot).
+    /// later, by [`protect_snapshot`](Self::protect_snapshot). It must read
+    /// back as `aggregate` ([`round_trip`](crate::round_trip)): one that
+    /// would not is a [`SnapshotError::Encode`].
     pub(crate) fn encode_snapshot<A: Aggregate>(&self, aggregate: &A) -> Result<Snapshot, Error> {
         let meta = aggregate.meta();
+        let header = EventHeader {
+            stream_id: meta.id(),
+            version: meta.version(),
+            timestamp: meta.modified_on(),
+        };
         let payload = aggregate
             .encode_snapshot(&self.codec)
+            .and_then(|payload| {
+                round_trip::check_snapshot(&self.codec, aggregate, &header, &payload)?;
+                Ok(payload)
+            })
             .map_err(|source| Error::Snapshot {
                 aggregate: A::TYPE_NAME,
                 stream_id: meta.id(),

@@ -17,6 +17,7 @@ pub struct MsgPackCodec;
 
 impl Codec for MsgPackCodec {
     const NAME: &'static str = "msgpack";
+    const EXACT_FOR_PLAIN_TYPES: bool = true;
 
     fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, CodecError> {
         rmp_serde::to_vec_named(value).map_err(|e| CodecError {

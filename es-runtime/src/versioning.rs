@@ -30,6 +30,12 @@ pub fn check_schema_version(stored: u32, current: u32) -> Result<(), PayloadErro
 /// Decodes a payload stored at schema version `stored` into the shape of
 /// version `current`: directly when they are equal, otherwise through
 /// `upcast(version, document)` for each version from `stored` up.
+///
+/// Stored data never makes this panic: an older document that is not a map
+/// (the form every event's fields are stored in) is refused before any
+/// upcaster sees it ([`PayloadError::Shape`]), and an upcaster that panics
+/// anyway is contained ([`PayloadError::UpcasterPanicked`]; this needs
+/// `panic = "unwind"`, Rust's default).
 pub fn decode_versioned<C: Codec, T: DeserializeOwned>(
     codec: &C,
     payload: &[u8],
@@ -43,12 +49,62 @@ pub fn decode_versioned<C: Codec, T: DeserializeOwned>(
     if stored > current {
         return Err(PayloadError::NewerSchema { stored, current });
     }
-    let mut document: Value = codec.decode(payload)?;
+    let document: Value = codec.decode(payload)?;
+    expect_map(&document, "a map of the event's fields")?;
+    from_value(upcast_from(document, stored, current, upcast)?)
+}
+
+/// Runs `upcast(version, document)` for each version from `stored` up to
+/// `current`. A panicking upcaster (an index into a document of another
+/// shape, an `unwrap`) is caught and reported as
+/// [`PayloadError::UpcasterPanicked`], so that a stored row cannot take a
+/// task down. This relies on `panic = "unwind"` (Rust's default): with
+/// `panic = "abort"` the process still aborts. The panic hook runs as usual
+/// (by default it prints the message to stderr).
+fn upcast_from(
+    mut document: Value,
+    stored: u32,
+    current: u32,
+    upcast: impl Fn(u32, Value) -> Option<Value>,
+) -> Result<Value, PayloadError> {
     for version in stored..current {
-        document = upcast(version, document)
-            .ok_or_else(|| PayloadError::Upcast(format!("no upcaster reads version {version}")))?;
+        // Unwind safety: the upcaster owns the document it was given, which
+        // is dropped with the panic, and nothing else is observed after it.
+        let upcast = std::panic::AssertUnwindSafe(|| upcast(version, document));
+        document = match std::panic::catch_unwind(upcast) {
+            Ok(Some(document)) => document,
+            Ok(None) => {
+                return Err(PayloadError::Upcast(format!(
+                    "no upcaster reads version {version}"
+                )))
+            }
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|message| (*message).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(a panic without a message)".to_owned());
+                return Err(PayloadError::UpcasterPanicked {
+                    from: version,
+                    message,
+                });
+            }
+        };
     }
-    from_value(document)
+    Ok(document)
+}
+
+/// Fails unless `document` is a map, the form upcasters of `expected` read.
+fn expect_map(document: &Value, expected: &'static str) -> Result<(), PayloadError> {
+    let found = match document {
+        Value::Object(_) => return Ok(()),
+        Value::Array(_) => "an array",
+        Value::String(_) => "a string",
+        Value::Number(_) => "a number",
+        Value::Bool(_) => "a boolean",
+        Value::Null => "null",
+    };
+    Err(PayloadError::Shape { expected, found })
 }
 
 /// Bound on the state of aggregates with snapshots.
@@ -71,19 +127,39 @@ pub fn encode_snapshot<C: Codec, T: SnapshotState>(
 }
 
 /// Decodes a snapshot payload, upcasting its `state` from `stored` to
-/// `current` with the aggregate's state upcasters.
+/// `current` with the aggregate's state upcasters. `state_is_map` says that
+/// the state is stored as a map of its fields (a struct without container
+/// serde attributes, which could store it otherwise): an older state of
+/// another shape is then refused before the upcasters see it.
 pub fn decode_snapshot<C: Codec, T: SnapshotState>(
     codec: &C,
     payload: &[u8],
     stored: u32,
     current: u32,
     upcast_state: fn(u32, Value) -> Option<Value>,
+    state_is_map: bool,
 ) -> Result<SnapshotIn<T>, PayloadError> {
-    decode_versioned(codec, payload, stored, current, |version, mut document| {
-        let state = document.get_mut("state")?.take();
-        *document.get_mut("state")? = upcast_state(version, state)?;
-        Some(document)
-    })
+    if stored == current {
+        return Ok(codec.decode(payload)?);
+    }
+    if stored > current {
+        return Err(PayloadError::NewerSchema { stored, current });
+    }
+    let mut document: Value = codec.decode(payload)?;
+    expect_map(
+        &document,
+        "a map of the snapshot's `created_on` and `state`",
+    )?;
+    let Some(state) = document.get_mut("state") else {
+        return Err(PayloadError::Upcast(
+            "the snapshot has no `state`".to_owned(),
+        ));
+    };
+    if state_is_map {
+        expect_map(state, "a map of the state's fields")?;
+    }
+    *state = upcast_from(state.take(), stored, current, upcast_state)?;
+    from_value(document)
 }
 
 /// The error of encoding a snapshot of an aggregate declared without them.

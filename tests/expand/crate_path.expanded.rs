@@ -73,6 +73,11 @@ impl ::platform::es::__private::Aggregate for Counter {
     fn meta(&self) -> &::platform::es::__private::AggregateMeta<CounterEvent> {
         &self.__meta
     }
+    fn __plain_event(__event: &CounterEvent) -> ::platform::es::__private::bool {
+        <CounterEvent as ::platform::es::__private::AggregateEvents<
+            Self,
+        >>::plain(__event)
+    }
     fn meta_mut(
         &mut self,
     ) -> &mut ::platform::es::__private::AggregateMeta<CounterEvent> {
@@ -125,6 +130,7 @@ impl ::platform::es::__private::Aggregate for Counter {
             <CounterEvent as ::platform::es::__private::AggregateEvents<
                 Self,
             >>::upcast_state,
+            true,
         )?;
         ::platform::es::__private::Ok(Self {
             __state: __snapshot.state,
@@ -133,6 +139,12 @@ impl ::platform::es::__private::Aggregate for Counter {
                 __snapshot.created_on,
             ),
         })
+    }
+    fn __same_value(
+        &self,
+        __other: &Self,
+    ) -> ::platform::es::__private::Option<::platform::es::__private::bool> {
+        ::platform::es::__private::Some(::core::cmp::PartialEq::eq(self, __other))
     }
 }
 
@@ -553,6 +565,16 @@ const _: () = {
     }
     #[automatically_derived]
     impl ::platform::es::__private::AggregateEvents<Counter> for CounterEvent {
+        fn plain(__event: &Self) -> ::platform::es::__private::bool {
+            #[allow(unused_imports)]
+            use ::platform::es::__private::{IsPlain as _, NotPlain as _};
+            match __event {
+                CounterEvent::Started { .. } => true,
+                CounterEvent::Incremented { .. } => {
+                    (&&::platform::es::__private::PlainProbe::<u64>::NEW).is_plain()
+                }
+            }
+        }
         fn create(
             __header: &::platform::es::__private::EventHeader,
             __event: Self,

@@ -70,6 +70,11 @@ impl ::chronicle_es::__private::Aggregate for Customer {
     fn meta(&self) -> &::chronicle_es::__private::AggregateMeta<CustomerEvent> {
         &self.__meta
     }
+    fn __plain_event(__event: &CustomerEvent) -> ::chronicle_es::__private::bool {
+        <CustomerEvent as ::chronicle_es::__private::AggregateEvents<
+            Self,
+        >>::plain(__event)
+    }
     fn meta_mut(
         &mut self,
     ) -> &mut ::chronicle_es::__private::AggregateMeta<CustomerEvent> {
@@ -689,6 +694,23 @@ const _: () = {
     }
     #[automatically_derived]
     impl ::chronicle_es::__private::AggregateEvents<Customer> for CustomerEvent {
+        fn plain(__event: &Self) -> ::chronicle_es::__private::bool {
+            #[allow(unused_imports)]
+            use ::chronicle_es::__private::{IsPlain as _, NotPlain as _};
+            match __event {
+                CustomerEvent::SignedUp { .. } => {
+                    (&&::chronicle_es::__private::PlainProbe::<String>::NEW).is_plain()
+                        && (&&::chronicle_es::__private::PlainProbe::<
+                            Option<String>,
+                        >::NEW)
+                            .is_plain()
+                }
+                CustomerEvent::Imported { .. } => {
+                    (&&::chronicle_es::__private::PlainProbe::<String>::NEW).is_plain()
+                }
+                CustomerEvent::Activate { .. } => true,
+            }
+        }
         fn create(
             __header: &::chronicle_es::__private::EventHeader,
             __event: Self,

@@ -68,6 +68,9 @@ impl ::chronicle_es::__private::Aggregate for Dog {
     fn meta(&self) -> &::chronicle_es::__private::AggregateMeta<DogEvent> {
         &self.__meta
     }
+    fn __plain_event(__event: &DogEvent) -> ::chronicle_es::__private::bool {
+        <DogEvent as ::chronicle_es::__private::AggregateEvents<Self>>::plain(__event)
+    }
     fn meta_mut(&mut self) -> &mut ::chronicle_es::__private::AggregateMeta<DogEvent> {
         &mut self.__meta
     }
@@ -544,6 +547,18 @@ const _: () = {
     }
     #[automatically_derived]
     impl ::chronicle_es::__private::AggregateEvents<Dog> for DogEvent {
+        fn plain(__event: &Self) -> ::chronicle_es::__private::bool {
+            #[allow(unused_imports)]
+            use ::chronicle_es::__private::{IsPlain as _, NotPlain as _};
+            match __event {
+                DogEvent::Registered { .. } => {
+                    (&&::chronicle_es::__private::PlainProbe::<String>::NEW).is_plain()
+                }
+                DogEvent::TrickAdded { .. } => {
+                    (&&::chronicle_es::__private::PlainProbe::<String>::NEW).is_plain()
+                }
+            }
+        }
         fn create(
             __header: &::chronicle_es::__private::EventHeader,
             __event: Self,

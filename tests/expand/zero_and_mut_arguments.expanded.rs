@@ -69,6 +69,11 @@ impl ::chronicle_es::__private::Aggregate for Counter {
     fn meta(&self) -> &::chronicle_es::__private::AggregateMeta<CounterEvent> {
         &self.__meta
     }
+    fn __plain_event(__event: &CounterEvent) -> ::chronicle_es::__private::bool {
+        <CounterEvent as ::chronicle_es::__private::AggregateEvents<
+            Self,
+        >>::plain(__event)
+    }
     fn meta_mut(
         &mut self,
     ) -> &mut ::chronicle_es::__private::AggregateMeta<CounterEvent> {
@@ -622,6 +627,19 @@ const _: () = {
     }
     #[automatically_derived]
     impl ::chronicle_es::__private::AggregateEvents<Counter> for CounterEvent {
+        fn plain(__event: &Self) -> ::chronicle_es::__private::bool {
+            #[allow(unused_imports)]
+            use ::chronicle_es::__private::{IsPlain as _, NotPlain as _};
+            match __event {
+                CounterEvent::Start { .. } => true,
+                CounterEvent::Increment { .. } => true,
+                CounterEvent::Labelled { .. } => {
+                    (&&::chronicle_es::__private::PlainProbe::<String>::NEW).is_plain()
+                        && (&&::chronicle_es::__private::PlainProbe::<u8>::NEW)
+                            .is_plain()
+                }
+            }
+        }
         fn create(
             __header: &::chronicle_es::__private::EventHeader,
             __event: Self,
