@@ -224,6 +224,118 @@ mod cases {
         assert_eq!(versions(&read_all(&*store, other).await), [1, 2]);
     }
 
+    /// `fold_stream` sees exactly what `read_stream` reads, for every query,
+    /// across more than one page of a long stream, and stops at the first
+    /// error the fold returns.
+    pub async fn fold_stream_reads_what_read_stream_reads<S: EventStore>(store: Arc<S>) {
+        let stream = Uuid::new_v4();
+        let mut expected_version = 0;
+        for size in [3, 1_200, 900, 397] {
+            store
+                .append(one(stream, expected_version, events(size)))
+                .await
+                .unwrap();
+            expected_version += size;
+        }
+        store
+            .append(one(Uuid::new_v4(), 0, events(2)))
+            .await
+            .unwrap();
+
+        type Seen = Vec<(Uuid, u64, String, u32, Timestamp, Vec<u8>)>;
+        let fold = |query: StreamQuery| {
+            let store = Arc::clone(&store);
+            async move {
+                store
+                    .fold_stream(stream, query, Seen::new(), |seen, event| {
+                        seen.push((
+                            event.stream_id,
+                            event.version,
+                            event.event_type.to_owned(),
+                            event.schema_version,
+                            event.timestamp,
+                            event.payload.to_vec(),
+                        ));
+                        Ok::<_, StoreError>(())
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+        let read = |query: StreamQuery| {
+            let store = Arc::clone(&store);
+            async move {
+                store
+                    .read_stream(stream, query)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|event| {
+                        (
+                            event.stream_id,
+                            event.version,
+                            event.event_type,
+                            event.schema_version,
+                            event.timestamp,
+                            event.payload,
+                        )
+                    })
+                    .collect::<Seen>()
+            }
+        };
+        let queries = [
+            StreamQuery::all(),
+            StreamQuery::all().from_version(999),
+            StreamQuery::all().from_version(1_001).to_version(2_200),
+            StreamQuery::all().to_version(1_000),
+            StreamQuery::all().limit(1_000),
+            StreamQuery::all().limit(1_001),
+            StreamQuery::all().from_version(2).limit(2_000),
+            StreamQuery::all().limit(0),
+            StreamQuery::all().descending(),
+            StreamQuery::all().descending().limit(1_500),
+            StreamQuery::all()
+                .from_version(10)
+                .to_version(20)
+                .descending(),
+            StreamQuery::all().from_version(2_501),
+            StreamQuery::all().from_version(u64::MAX),
+            StreamQuery::all().to_version(u64::MAX),
+            StreamQuery::all().from_version(5).to_version(4),
+        ];
+        for query in queries {
+            let folded = fold(query).await;
+            assert_eq!(folded, read(query).await, "{query:?}");
+        }
+        assert_eq!(fold(StreamQuery::all()).await.len(), 2_500);
+
+        let unknown = store
+            .fold_stream(Uuid::new_v4(), StreamQuery::all(), 7u64, |_, _| {
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(unknown, 7);
+
+        // The first error ends the fold: nothing after it is seen.
+        let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = Arc::clone(&seen);
+        let stopped = store
+            .fold_stream(stream, StreamQuery::all(), (), move |_, event| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                if event.version == 1_500 {
+                    return Err(StoreError::InvalidRequest("stop at 1500".into()));
+                }
+                Ok(())
+            })
+            .await;
+        assert!(
+            matches!(&stopped, Err(StoreError::InvalidRequest(message)) if message == "stop at 1500"),
+            "{stopped:?}"
+        );
+        assert_eq!(seen.load(Ordering::SeqCst), 1_500);
+    }
+
     /// A stale (or future) expected version writes nothing.
     pub async fn stale_expected_version_conflicts<S: EventStore>(store: Arc<S>) {
         let stream = Uuid::new_v4();
@@ -849,6 +961,7 @@ macro_rules! conformance {
                 conformance!(@cases $harness;
                     fields_round_trip,
                     stream_queries,
+                    fold_stream_reads_what_read_stream_reads,
                     stale_expected_version_conflicts,
                     multi_stream_append_is_atomic,
                     idempotent_retry,

@@ -1,4 +1,5 @@
 //! Stores chosen at run time: [`AnyStore`] and [`AnySqlStore`].
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,12 +7,12 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::capability::{
-    EventStore, LogStore, ReadModelStore, SnapshotStore, StreamStore, TrackingStore,
+    fold_pages, EventStore, LogStore, ReadModelStore, SnapshotStore, StreamStore, TrackingStore,
 };
 use super::error::StoreError;
 use super::memory::MemoryStore;
 use super::model::{ModelWrite, SqlValue};
-use super::record::StoredEvent;
+use super::record::{EventRef, StoredEvent};
 use super::request::{AppendOutcome, AppendRequest, LogQuery, Snapshot, StreamQuery, Tracking};
 #[cfg(feature = "postgres")]
 use super::PostgresStore;
@@ -397,6 +398,9 @@ trait DynEventStore: Send + Sync {
         stream_id: Uuid,
         max_version: Option<u64>,
     ) -> BoxFuture<'_, Result<Option<Snapshot>, StoreError>>;
+    /// The store itself, to fold through a known store's own
+    /// `fold_stream` (generic, so not part of this object-safe form).
+    fn as_any(&self) -> &dyn Any;
 }
 
 impl<S: EventStore> DynEventStore for S {
@@ -442,6 +446,41 @@ impl<S: EventStore> DynEventStore for S {
     ) -> BoxFuture<'_, Result<Option<Snapshot>, StoreError>> {
         Box::pin(SnapshotStore::latest_snapshot(self, stream_id, max_version))
     }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Folds a stream of the store behind an `AnyStore` or `AnySqlStore`: with
+/// the store's own `fold_stream` when it is one of this crate's stores,
+/// else by pages of `read_stream` (the trait's default).
+async fn fold_behind<W, T, E, F>(
+    wrapper: &W,
+    store: &dyn DynEventStore,
+    stream_id: Uuid,
+    query: StreamQuery,
+    state: T,
+    fold: F,
+) -> Result<T, E>
+where
+    W: StreamStore,
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnMut(&mut T, EventRef<'_>) -> Result<(), E> + Send + 'static,
+{
+    let store = store.as_any();
+    if let Some(memory) = store.downcast_ref::<MemoryStore>() {
+        return memory.fold_stream(stream_id, query, state, fold).await;
+    }
+    #[cfg(feature = "sqlite")]
+    if let Some(sqlite) = store.downcast_ref::<SqliteStore>() {
+        return sqlite.fold_stream(stream_id, query, state, fold).await;
+    }
+    #[cfg(feature = "postgres")]
+    if let Some(postgres) = store.downcast_ref::<PostgresStore>() {
+        return postgres.fold_stream(stream_id, query, state, fold).await;
+    }
+    fold_pages(wrapper, stream_id, query, state, fold).await
 }
 
 /// The object-safe form of [`ReadModelStore`]'s own methods.
@@ -506,6 +545,22 @@ macro_rules! event_store_through {
             ) -> Result<Vec<StoredEvent>, StoreError> {
                 let $this = self;
                 $target.read_stream(stream_id, query).await
+            }
+
+            async fn fold_stream<T, E, F>(
+                &self,
+                stream_id: Uuid,
+                query: StreamQuery,
+                state: T,
+                fold: F,
+            ) -> Result<T, E>
+            where
+                T: Send + 'static,
+                E: From<StoreError> + Send + 'static,
+                F: FnMut(&mut T, EventRef<'_>) -> Result<(), E> + Send + 'static,
+            {
+                let $this = self;
+                fold_behind(self, &*$target, stream_id, query, state, fold).await
             }
         }
 

@@ -57,44 +57,59 @@ pub trait StreamStore: Send + Sync + 'static {
         &self,
         stream_id: Uuid,
         query: StreamQuery,
-        mut state: T,
-        mut fold: F,
+        state: T,
+        fold: F,
     ) -> impl Future<Output = Result<T, E>> + Send
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
         F: FnMut(&mut T, EventRef<'_>) -> Result<(), E> + Send + 'static,
     {
-        async move {
-            if query.descending {
-                for event in &self.read_stream(stream_id, query).await? {
-                    fold(&mut state, event.into())?;
-                }
-                return Ok(state);
+        fold_pages(self, stream_id, query, state, fold)
+    }
+}
+
+/// [`StreamStore::fold_stream`] by pages of [`StreamStore::read_stream`]:
+/// the default, and the fallback of stores that dispatch at run time.
+pub(crate) async fn fold_pages<S, T, E, F>(
+    store: &S,
+    stream_id: Uuid,
+    query: StreamQuery,
+    mut state: T,
+    mut fold: F,
+) -> Result<T, E>
+where
+    S: StreamStore + ?Sized,
+    E: From<StoreError>,
+    F: FnMut(&mut T, EventRef<'_>) -> Result<(), E>,
+{
+    if query.descending {
+        for event in &store.read_stream(stream_id, query).await? {
+            fold(&mut state, event.into())?;
+        }
+        return Ok(state);
+    }
+    let mut remaining = query.limit.unwrap_or(usize::MAX);
+    let mut from = query.from_version;
+    while remaining > 0 {
+        let page = StreamQuery {
+            from_version: from,
+            limit: Some(remaining.min(FOLD_PAGE)),
+            ..query
+        };
+        let events = store.read_stream(stream_id, page).await?;
+        for event in &events {
+            fold(&mut state, event.into())?;
+        }
+        match events.last() {
+            Some(last) if events.len() == FOLD_PAGE.min(remaining) => {
+                remaining -= events.len();
+                from = last.version + 1;
             }
-            let mut remaining = query.limit.unwrap_or(usize::MAX);
-            let mut from = query.from_version;
-            while remaining > 0 {
-                let page = StreamQuery {
-                    from_version: from,
-                    limit: Some(remaining.min(FOLD_PAGE)),
-                    ..query
-                };
-                let events = self.read_stream(stream_id, page).await?;
-                for event in &events {
-                    fold(&mut state, event.into())?;
-                }
-                match events.last() {
-                    Some(last) if events.len() == FOLD_PAGE.min(remaining) => {
-                        remaining -= events.len();
-                        from = last.version + 1;
-                    }
-                    _ => break,
-                }
-            }
-            Ok(state)
+            _ => break,
         }
     }
+    Ok(state)
 }
 
 /// How many records a paged fold reads at a time.
@@ -235,3 +250,74 @@ pub trait ReadModelStore: TrackingStore {
 pub trait EventStore: StreamStore + SnapshotStore + LogStore + TrackingStore {}
 
 impl<S: StreamStore + SnapshotStore + LogStore + TrackingStore> EventStore for S {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::Metadata;
+    use crate::store::{MemoryStore, NewEvent, StreamAppend};
+    use crate::timestamp::Timestamp;
+
+    fn versions_read(events: &[StoredEvent]) -> Vec<u64> {
+        events.iter().map(|event| event.version).collect()
+    }
+
+    /// The default fold pages through `read_stream` and sees what it reads,
+    /// across page boundaries, and stops at the first error.
+    #[tokio::test]
+    async fn paged_fold_sees_what_read_stream_reads() {
+        let store = MemoryStore::new();
+        let stream = Uuid::new_v4();
+        let events = (1..=2_345u64)
+            .map(|n| NewEvent {
+                event_id: Uuid::new_v4(),
+                aggregate_type: "Thing".into(),
+                event_type: "Happened".into(),
+                schema_version: 1,
+                timestamp: Timestamp::now(),
+                metadata: Metadata::new(),
+                payload: n.to_string().into_bytes(),
+            })
+            .collect();
+        store
+            .append(AppendRequest {
+                streams: vec![StreamAppend {
+                    stream_id: stream,
+                    expected_version: 0,
+                    events,
+                }],
+            })
+            .await
+            .unwrap();
+        for query in [
+            StreamQuery::all(),
+            StreamQuery::all().limit(FOLD_PAGE),
+            StreamQuery::all().limit(FOLD_PAGE + 1),
+            StreamQuery::all().from_version(7).to_version(2_001),
+            StreamQuery::all().descending().limit(3),
+            StreamQuery::all().limit(0),
+        ] {
+            let folded = fold_pages(&store, stream, query, Vec::new(), |seen, event| {
+                assert_eq!(event.payload, event.version.to_string().as_bytes());
+                seen.push(event.version);
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+            let read = store.read_stream(stream, query).await.unwrap();
+            assert_eq!(folded, versions_read(&read), "{query:?}");
+        }
+        let stopped = fold_pages(&store, stream, StreamQuery::all(), 0, |seen, event| {
+            *seen += 1;
+            match event.version {
+                1_001 => Err(StoreError::InvalidRequest(format!("seen {seen}"))),
+                _ => Ok(()),
+            }
+        })
+        .await;
+        assert!(
+            matches!(&stopped, Err(StoreError::InvalidRequest(m)) if m == "seen 1001"),
+            "{stopped:?}"
+        );
+    }
+}
