@@ -75,6 +75,22 @@ pub enum StoreError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The outcome of an append is unknown: it reached the server, but the
+    /// answer was lost (the connection or the server failed, the commit
+    /// waited longer than the store's commit timeout for a synchronous
+    /// standby, or the server cut that wait short with a warning) and the
+    /// store could not settle it within its retry budget. The events may or
+    /// may not be stored. Appending the same request again (same event ids
+    /// and expected versions) settles it: written once, or reported as
+    /// already written (`written: false`), never twice.
+    #[error("{backend}: outcome of the append unknown: {source}")]
+    InDoubt {
+        /// Which store (`"postgres"`).
+        backend: &'static str,
+        /// The last failure seen while settling.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The database or its driver failed.
     #[error("{backend} error: {source}")]
     Backend {

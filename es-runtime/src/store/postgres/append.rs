@@ -7,6 +7,7 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::connection::{retrying, Failure};
+use super::failover::settle_error;
 use super::rows::{split_payload, PgTime};
 use super::{PostgresStore, BACKEND};
 use crate::store::decision::{decide, StreamCheck};
@@ -156,8 +157,11 @@ impl PostgresStore {
         }
         let mut params = AppendParams::new(&request, tracking.as_ref(), self.inner.json_payloads)?;
         let mut as_bytes = false;
+        // Set once an attempt's outcome was lost (see `failover`).
+        let mut in_doubt = false;
         for _ in 0..APPEND_ROUNDS {
-            match self.try_append(&params).await? {
+            let attempt = self.try_append(&params, &mut in_doubt).await;
+            match attempt.map_err(|error| settle_error(in_doubt, error))? {
                 Attempt::Written(position) => {
                     return Ok(AppendOutcome {
                         last_position: position.and_then(|p| u64::try_from(p).ok()),
@@ -171,7 +175,11 @@ impl PostgresStore {
                 Attempt::NotJson => {
                     return Err(backend(BACKEND, "the server refused the payloads as bytes"))
                 }
-                Attempt::NotFresh => match self.decide_again(&request, tracking.as_ref()).await? {
+                Attempt::NotFresh => match self
+                    .decide_again(&request, tracking.as_ref(), in_doubt)
+                    .await
+                    .map_err(|error| settle_error(in_doubt, error))?
+                {
                     Decision::Done(outcome) => return Ok(outcome),
                     Decision::TryAgain => {}
                 },
@@ -183,11 +191,17 @@ impl PostgresStore {
         ))
     }
 
-    async fn try_append(&self, params: &AppendParams<'_>) -> Result<Attempt, StoreError> {
+    async fn try_append(
+        &self,
+        params: &AppendParams<'_>,
+        in_doubt: &mut bool,
+    ) -> Result<Attempt, StoreError> {
         let sql = &self.inner.sql.append;
         retrying!(self, |client| {
             let statement = client.prepare_cached(sql).await?;
-            match client.query_one(&statement, &params.as_params()).await {
+            let values = params.as_params();
+            let answer = client.query_one(&statement, &values);
+            match self.committed(in_doubt, answer).await? {
                 Ok(row) => Ok(Attempt::Written(row.try_get(0)?)),
                 Err(error) => match error.code().map(SqlState::code).and_then(attempt_after) {
                     Some(attempt) => Ok(attempt),
@@ -198,11 +212,13 @@ impl PostgresStore {
     }
 
     /// Reads every stream of the request (and the tracking record) in one
-    /// snapshot and decides as every store does.
+    /// snapshot and decides as every store does; after an in-doubt attempt,
+    /// from a read the synchronous standby confirms (`failover`).
     async fn decide_again(
         &self,
         request: &AppendRequest,
         tracking: Option<&Tracking>,
+        in_doubt: bool,
     ) -> Result<Decision, StoreError> {
         let streams: Vec<Uuid> = request.streams.iter().map(|s| s.stream_id).collect();
         let low: Vec<i64> = request
@@ -217,9 +233,12 @@ impl PostgresStore {
             .collect();
         let consumer = tracking.map(|t| t.consumer.as_str());
         let sql = &self.inner.sql.state;
-        let rows = self
-            .query_cached(sql, &[&streams, &low, &high, &consumer])
-            .await?;
+        let params: [&(dyn ToSql + Sync); 4] = [&streams, &low, &high, &consumer];
+        let rows = if in_doubt {
+            self.query_durable(sql, &params).await?
+        } else {
+            self.query_cached(sql, &params).await?
+        };
 
         let mut actual: Vec<(Uuid, i64)> = Vec::new();
         let mut stored: Vec<(Uuid, i64, Uuid, i64)> = Vec::new();

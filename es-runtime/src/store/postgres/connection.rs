@@ -2,7 +2,7 @@
 //! one retry loop every operation of the store goes through.
 
 use std::error::Error as StdError;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use deadpool_postgres::{
     Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
@@ -11,12 +11,15 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row, RowStream};
 
+use super::cluster::ClusterConnect;
 use super::{PostgresStore, BACKEND};
 use crate::store::encoding::backend;
 use crate::store::error::StoreError;
 
-/// Attempts per operation when connections fail.
-pub(super) const ATTEMPTS: usize = 5;
+/// How long an operation keeps trying on fresh connections unless the
+/// builder says otherwise: longer than a Patroni failover with its default
+/// `ttl` of 30 s takes to promote a standby.
+pub(super) const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(40);
 
 /// The connection settings of `url`, reporting `application_name` unless
 /// the URL names one, and giving up connecting after 10 s unless it says
@@ -35,14 +38,32 @@ pub(crate) fn config(url: &str, application_name: &str) -> Result<tokio_postgres
 }
 
 /// A pool of at most `max_size` connections (no TLS; tokio runtime).
+#[cfg(feature = "encryption")]
 pub(crate) fn pool(config: tokio_postgres::Config, max_size: usize) -> Result<Pool, String> {
-    let manager = Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
+    let manager = Manager::from_config(config, NoTls, manager_config());
+    pool_of(manager, max_size)
+}
+
+/// The store's pool: connections made by `connect` (hosts in order, see
+/// `cluster`).
+pub(super) fn cluster_pool(
+    config: tokio_postgres::Config,
+    connect: ClusterConnect,
+    max_size: usize,
+) -> Result<Pool, String> {
+    pool_of(
+        Manager::from_connect(config, connect, manager_config()),
+        max_size,
+    )
+}
+
+fn manager_config() -> ManagerConfig {
+    ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+    }
+}
+
+fn pool_of(manager: Manager, max_size: usize) -> Result<Pool, String> {
     Pool::builder(manager)
         .max_size(max_size)
         .runtime(Runtime::Tokio1)
@@ -127,6 +148,45 @@ pub(super) fn backoff(attempt: usize) -> Duration {
     Duration::from_millis([0, 20, 100, 300, 800].get(attempt).copied().unwrap_or(800))
 }
 
+/// The attempts of one operation: another one after each transient failure
+/// until the retry budget is spent (at least two in all, so that a connection
+/// a server closed while it sat in the pool never fails a call by itself).
+pub(super) struct Attempts {
+    started: Instant,
+    budget: Duration,
+    attempt: usize,
+}
+
+impl Attempts {
+    pub(super) fn new(budget: Duration) -> Self {
+        Attempts {
+            started: Instant::now(),
+            budget,
+            attempt: 0,
+        }
+    }
+
+    /// Sleeps before the next attempt and answers true, or answers false
+    /// when the budget does not leave room for one.
+    pub(super) async fn another(&mut self) -> bool {
+        match self.delay(self.started.elapsed()) {
+            Some(delay) => {
+                tokio::time::sleep(delay).await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The pause before the next attempt when `elapsed` has passed since
+    /// the first, or `None` when the budget is spent.
+    fn delay(&mut self, elapsed: Duration) -> Option<Duration> {
+        self.attempt += 1;
+        let delay = backoff(self.attempt);
+        (self.attempt == 1 || elapsed + delay <= self.budget).then_some(delay)
+    }
+}
+
 /// Runs `$body` with a pooled client bound to `$client`, again on a fresh
 /// connection when it fails with a transient error. `$body` evaluates to
 /// `Result<T, Failure>`. A macro, not a function taking an async closure:
@@ -135,13 +195,20 @@ pub(super) fn backoff(attempt: usize) -> Duration {
 macro_rules! retrying {
     ($store:expr, |$client:ident| $body:expr) => {{
         use $crate::store::postgres::connection;
-        let mut attempt = 0;
+        let mut attempts = connection::Attempts::new($store.inner.retry_budget);
         loop {
             let result: Result<_, connection::Failure> = async {
                 #[allow(unused_mut)]
                 let mut $client = $store.inner.pool.get().await?;
                 let outcome = $body;
-                if outcome.is_err() && $client.is_closed() {
+                let discard = match &outcome {
+                    Err(failure) => {
+                        $client.is_closed()
+                            || $crate::store::postgres::failover::discards_connection(failure)
+                    }
+                    Ok(_) => false,
+                };
+                if discard {
                     drop(::deadpool_postgres::Object::take($client));
                 }
                 outcome
@@ -149,11 +216,12 @@ macro_rules! retrying {
             .await;
             match result {
                 Ok(value) => break Ok(value),
-                Err(connection::Failure::Retry(_)) if attempt + 1 < connection::ATTEMPTS => {
-                    attempt += 1;
-                    tokio::time::sleep(connection::backoff(attempt)).await;
+                Err(connection::Failure::Retry(error)) => {
+                    if !attempts.another().await {
+                        break Err(error);
+                    }
                 }
-                Err(connection::Failure::Retry(error) | connection::Failure::Fail(error)) => {
+                Err(connection::Failure::Fail(error)) => {
                     break Err(error)
                 }
             }
@@ -181,7 +249,7 @@ impl PostgresStore {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<(Object, RowStream), StoreError> {
-        let mut attempt = 0;
+        let mut attempts = Attempts::new(self.inner.retry_budget);
         loop {
             let client = self
                 .inner
@@ -207,11 +275,12 @@ impl PostgresStore {
             };
             match started {
                 Ok(started) => return Ok(started),
-                Err(Failure::Retry(_)) if attempt + 1 < ATTEMPTS => {
-                    attempt += 1;
-                    tokio::time::sleep(backoff(attempt)).await;
+                Err(Failure::Retry(error)) => {
+                    if !attempts.another().await {
+                        return Err(error);
+                    }
                 }
-                Err(Failure::Retry(error) | Failure::Fail(error)) => return Err(error),
+                Err(Failure::Fail(error)) => return Err(error),
             }
         }
     }
@@ -261,7 +330,23 @@ mod tests {
     fn backoff_grows_then_stays() {
         let delays: Vec<u64> = (0..7).map(|n| backoff(n).as_millis() as u64).collect();
         assert_eq!(delays, [0, 20, 100, 300, 800, 800, 800]);
-        assert!(ATTEMPTS <= delays.len());
+    }
+
+    #[test]
+    fn attempts_last_the_budget_and_at_least_two() {
+        let mut none = Attempts::new(Duration::ZERO);
+        assert_eq!(none.delay(Duration::ZERO), Some(Duration::from_millis(20)));
+        assert_eq!(none.delay(Duration::from_millis(20)), None);
+        let mut attempts = Attempts::new(Duration::from_secs(5));
+        let mut elapsed = Duration::ZERO;
+        let mut count = 1;
+        while let Some(delay) = attempts.delay(elapsed) {
+            elapsed += delay;
+            count += 1;
+        }
+        // 20 + 100 + 300 ms, then 800 ms apart up to 5 s.
+        assert_eq!(count, 9);
+        assert_eq!(elapsed, Duration::from_millis(4420));
     }
 
     #[test]

@@ -5,6 +5,9 @@
 //! - `statements`: every statement, and the set-up script (`schema.sql`)
 //!   rendered for the schema;
 //! - `connection`: the pool, transient failures and the retry loop;
+//! - `cluster`: connecting to a replicated cluster (hosts in order, a primary
+//!   that can commit preferred, commit warnings watched);
+//! - `failover`: appends whose outcome was lost, and how they are settled;
 //! - `rows`: column types and row decoding;
 //! - `append`: the append fast path and the second look after a failed check;
 //! - `notify`: `LISTEN` for followers' wake-ups;
@@ -12,7 +15,9 @@
 //! - `held`: a test hook (feature `test-hooks`).
 
 mod append;
+mod cluster;
 mod connection;
+mod failover;
 #[cfg(feature = "test-hooks")]
 mod held;
 mod notify;
@@ -28,7 +33,8 @@ use futures_util::TryStreamExt;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use self::connection::{retrying, Failure};
+use self::cluster::{ClusterConnect, CommitWarnings};
+use self::connection::{cluster_pool, retrying, Failure, DEFAULT_RETRY_BUDGET};
 use self::notify::{channel, Listener};
 use self::rows::{event_from_row, event_ref_from_row, snapshot_from_row, split_payload, PgTime};
 use self::statements::{Sql, LATEST_LAYOUT};
@@ -41,7 +47,12 @@ use super::layout::{plan, LayoutPlan};
 use super::record::{EventRef, StoredEvent};
 use super::request::{AppendOutcome, AppendRequest, LogQuery, Snapshot, StreamQuery, Tracking};
 
-pub(crate) use self::connection::{config, pool};
+pub(crate) use self::connection::config;
+#[cfg(feature = "encryption")]
+pub(crate) use self::connection::pool;
+
+/// How long an append waits for its commit unless the builder says otherwise.
+const DEFAULT_COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The driver this store uses, for connecting by hand with the same version.
 pub use tokio_postgres;
@@ -58,6 +69,8 @@ pub struct PostgresStoreBuilder {
     max_connections: usize,
     application_name: Option<String>,
     migrate: bool,
+    retry_budget: Duration,
+    commit_timeout: Duration,
 }
 
 impl PostgresStoreBuilder {
@@ -90,6 +103,28 @@ impl PostgresStoreBuilder {
         self
     }
 
+    /// How long an operation keeps trying on fresh connections after
+    /// connection failures and in-doubt commits before it returns the error
+    /// (default 40 s). In a replicated cluster, make it longer than a
+    /// failover takes (Patroni: about its `ttl` plus `loop_wait`), so that
+    /// calls ride out a failover instead of failing.
+    pub fn retry_budget(mut self, budget: Duration) -> Self {
+        self.retry_budget = budget;
+        self
+    }
+
+    /// How long an append waits for its commit before its outcome counts as
+    /// unknown (default 10 s): the connection is dropped and the append is
+    /// settled by its event ids within the retry budget (see "Replicated
+    /// clusters" on [`PostgresStore`]). A primary cut off from its
+    /// synchronous standby holds every commit; this bound is what keeps a
+    /// writer from waiting on it forever. Make it longer than your largest
+    /// append takes.
+    pub fn commit_timeout(mut self, timeout: Duration) -> Self {
+        self.commit_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
     /// Connects, creates the schema, tables and functions if missing and
     /// migrates an older layout (safe when several processes start at once:
     /// they take turns, and only the first migrates).
@@ -100,7 +135,13 @@ impl PostgresStoreBuilder {
             config.application_name(name);
         }
         let listener = Listener::new(config.clone(), channel(&self.schema));
-        let pool = pool(config, self.max_connections).map_err(StoreError::Config)?;
+        let commit_warnings = CommitWarnings::default();
+        // Several hosts: a replicated cluster, whose primary should be one
+        // that can commit.
+        let prefer_synchronous = config.get_hosts().len() > 1;
+        let connect = ClusterConnect::new(&config, prefer_synchronous, commit_warnings.clone());
+        let pool =
+            cluster_pool(config, connect, self.max_connections).map_err(StoreError::Config)?;
         let mut store = PostgresStore {
             inner: Arc::new(Inner {
                 pool,
@@ -108,6 +149,9 @@ impl PostgresStoreBuilder {
                 schema: self.schema,
                 json_payloads: false,
                 listener,
+                retry_budget: self.retry_budget,
+                commit_timeout: self.commit_timeout,
+                commit_warnings,
             }),
         };
         let json_payloads = store.set_up(self.migrate).await?;
@@ -294,6 +338,12 @@ struct Inner {
     json_payloads: bool,
     /// LISTEN for new events, started by the first waiter.
     listener: Listener,
+    /// How long operations keep trying after transient failures.
+    retry_budget: Duration,
+    /// How long an append waits for its commit.
+    commit_timeout: Duration,
+    /// The synchronous-replication warnings the connections received.
+    commit_warnings: CommitWarnings,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -313,6 +363,8 @@ impl PostgresStore {
             max_connections: 8,
             application_name: None,
             migrate: true,
+            retry_budget: DEFAULT_RETRY_BUDGET,
+            commit_timeout: DEFAULT_COMMIT_TIMEOUT,
         }
     }
 

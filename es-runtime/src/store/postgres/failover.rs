@@ -1,0 +1,167 @@
+//! Appends whose outcome was lost, and how they are settled.
+//!
+//! An append is *in doubt* when its statement reached the server but its
+//! answer cannot be trusted: the connection or the server failed before
+//! answering, no answer came within the commit timeout (a primary cut off
+//! from its synchronous standby holds every commit), or the server answered
+//! success after ending the commit's wait for synchronous replication early
+//! (a warning: that commit is local only and is lost when the node is
+//! rewound). Such an answer is never reported as written. The append is sent
+//! again, on a fresh connection, which may reach a new primary; when its
+//! checks then find the stream moved, the decision reads what is stored in a
+//! transaction whose own commit must be acknowledged by the synchronous
+//! standby first, so that events seen there survive a failover: the append
+//! is then reported as already written (`written: false`) only if its own
+//! event ids are stored, written again if they are not, and never written
+//! twice (a stream version is unique).
+
+use std::future::Future;
+
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+use super::connection::{is_transient, retrying, Failure};
+use super::{PostgresStore, BACKEND};
+use crate::store::error::StoreError;
+
+/// Assigns the transaction an id, so that its commit writes a commit record
+/// and waits for the synchronous standby to confirm everything before it.
+const TAKE_XID: &str = "SELECT pg_catalog.pg_current_xact_id()";
+
+/// An in-doubt failure: retried on a fresh connection (the one it came on is
+/// dropped: it may still be waiting for a standby).
+fn doubtful(reason: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Failure {
+    Failure::Retry(StoreError::InDoubt {
+        backend: BACKEND,
+        source: reason.into(),
+    })
+}
+
+/// Whether a failed statement may have committed: the connection or the
+/// server went away before answering (no SQLSTATE, class 08, or a shutdown).
+fn outcome_unknown(error: &tokio_postgres::Error) -> bool {
+    match error.code() {
+        None => is_transient(error),
+        Some(code) => {
+            let code = code.code();
+            code.starts_with("08") || code.starts_with("57P")
+        }
+    }
+}
+
+impl PostgresStore {
+    /// Awaits a statement that commits (an append in its own implicit
+    /// transaction), bounded by the commit timeout. Its result is returned
+    /// as is when the outcome is certain; otherwise `in_doubt` is set and the
+    /// attempt fails as in doubt (retried within the budget).
+    pub(super) async fn committed<T>(
+        &self,
+        in_doubt: &mut bool,
+        statement: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<Result<T, tokio_postgres::Error>, Failure> {
+        let warnings = self.inner.commit_warnings.seen();
+        let Ok(result) = tokio::time::timeout(self.inner.commit_timeout, statement).await else {
+            *in_doubt = true;
+            self.forget_idle_connections();
+            return Err(doubtful(format!(
+                "no answer to the commit within {:?}: the primary may be cut off from its synchronous standby",
+                self.inner.commit_timeout
+            )));
+        };
+        match &result {
+            Ok(_) if self.inner.commit_warnings.seen() != warnings => {
+                *in_doubt = true;
+                Err(doubtful(
+                    "the server ended the commit's wait for synchronous replication early",
+                ))
+            }
+            Err(error) if outcome_unknown(error) => {
+                *in_doubt = true;
+                Ok(result)
+            }
+            _ => Ok(result),
+        }
+    }
+
+    /// Runs one of the store's reads in a transaction that commits through
+    /// the synchronous standby, bounded by the commit timeout: rows it
+    /// returns are on a standby that a failover promotes. For settling an
+    /// in-doubt append.
+    pub(super) async fn query_durable(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        retrying!(self, |client| {
+            let warnings = self.inner.commit_warnings.seen();
+            let transaction = client.transaction().await?;
+            transaction.execute(TAKE_XID, &[]).await?;
+            let statement = transaction.prepare_cached(sql).await?;
+            let rows = transaction.query(&statement, params).await?;
+            match tokio::time::timeout(self.inner.commit_timeout, transaction.commit()).await {
+                Err(_) => {
+                    self.forget_idle_connections();
+                    Err(doubtful(format!(
+                        "settling: no answer to the commit within {:?}",
+                        self.inner.commit_timeout
+                    )))
+                }
+                Ok(Err(error)) => Err(Failure::from(error)),
+                Ok(Ok(())) if self.inner.commit_warnings.seen() != warnings => Err(doubtful(
+                    "settling: the server ended the commit's wait for synchronous replication early",
+                )),
+                Ok(Ok(())) => Ok(rows),
+            }
+        })
+    }
+
+    /// Drops the pool's idle connections: after a commit went unanswered,
+    /// new connections look for a primary that can commit (see `cluster`).
+    fn forget_idle_connections(&self) {
+        self.inner.pool.retain(|_, _| false);
+    }
+}
+
+/// The error an append ends with: after an in-doubt attempt, a failure of
+/// the database (the budget spent) says the outcome is unknown.
+pub(super) fn settle_error(in_doubt: bool, error: StoreError) -> StoreError {
+    match error {
+        StoreError::Backend { source, .. } if in_doubt => StoreError::InDoubt {
+            backend: BACKEND,
+            source,
+        },
+        other => other,
+    }
+}
+
+/// Whether a failure means the connection it came on must not be reused.
+pub(super) fn discards_connection(failure: &Failure) -> bool {
+    matches!(
+        failure,
+        Failure::Retry(StoreError::InDoubt { .. }) | Failure::Fail(StoreError::InDoubt { .. })
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_backend_failures_become_in_doubt() {
+        let refused = || crate::store::encoding::backend(BACKEND, "refused");
+        assert!(matches!(settle_error(false, refused()), StoreError::Backend { .. }));
+        let settled = settle_error(true, refused());
+        assert!(matches!(settled, StoreError::InDoubt { .. }), "{settled}");
+        assert!(settled.to_string().contains("outcome of the append unknown"));
+        let conflict = settle_error(true, StoreError::Conflict {
+            stream_id: uuid::Uuid::nil(),
+            expected: 1,
+            actual: 2,
+        });
+        assert!(matches!(conflict, StoreError::Conflict { .. }));
+        assert!(discards_connection(&doubtful("x")));
+        assert!(!discards_connection(&Failure::Retry(
+            crate::store::encoding::backend(BACKEND, "x")
+        )));
+    }
+}
