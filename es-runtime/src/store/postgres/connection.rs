@@ -9,7 +9,9 @@ use deadpool_postgres::{
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row, RowStream};
+#[cfg(feature = "encryption")]
+use tokio_postgres::NoTls;
+use tokio_postgres::{Row, RowStream};
 
 use super::cluster::ClusterConnect;
 use super::{PostgresStore, BACKEND};
@@ -199,7 +201,7 @@ macro_rules! retrying {
         loop {
             let result: Result<_, connection::Failure> = async {
                 #[allow(unused_mut)]
-                let mut $client = $store.inner.pool.get().await?;
+                let mut $client = $store.checkout().await?;
                 let outcome = $body;
                 let discard = match &outcome {
                     Err(failure) => {
@@ -234,9 +236,7 @@ pub(super) use retrying;
 impl PostgresStore {
     /// A pooled connection, for work that must not be retried.
     pub(super) async fn client(&self) -> Result<Object, StoreError> {
-        self.inner
-            .pool
-            .get()
+        self.checkout()
             .await
             .map_err(|error| backend(BACKEND, error))
     }
@@ -252,9 +252,7 @@ impl PostgresStore {
         let mut attempts = Attempts::new(self.inner.retry_budget);
         loop {
             let client = self
-                .inner
-                .pool
-                .get()
+                .checkout()
                 .await
                 .map_err(|error| backend(BACKEND, error));
             let started = match client {

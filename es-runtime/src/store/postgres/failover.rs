@@ -16,6 +16,10 @@
 //! twice (a stream version is unique).
 
 use std::future::Future;
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
+
+use deadpool_postgres::{Object, PoolError};
 
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
@@ -62,7 +66,7 @@ impl PostgresStore {
         let warnings = self.inner.commit_warnings.seen();
         let Ok(result) = tokio::time::timeout(self.inner.commit_timeout, statement).await else {
             *in_doubt = true;
-            self.forget_idle_connections();
+            self.forget_connections();
             return Err(doubtful(format!(
                 "no answer to the commit within {:?}: the primary may be cut off from its synchronous standby",
                 self.inner.commit_timeout
@@ -100,7 +104,7 @@ impl PostgresStore {
             let rows = transaction.query(&statement, params).await?;
             match tokio::time::timeout(self.inner.commit_timeout, transaction.commit()).await {
                 Err(_) => {
-                    self.forget_idle_connections();
+                    self.forget_connections();
                     Err(doubtful(format!(
                         "settling: no answer to the commit within {:?}",
                         self.inner.commit_timeout
@@ -115,10 +119,44 @@ impl PostgresStore {
         })
     }
 
-    /// Drops the pool's idle connections: after a commit went unanswered,
-    /// new connections look for a primary that can commit (see `cluster`).
-    fn forget_idle_connections(&self) {
+    /// Forgets every connection made so far (idle ones now, busy ones when
+    /// next checked out): after a commit went unanswered, new connections
+    /// look for a primary that can commit (see `cluster`), and reads stop
+    /// going to a primary that no longer is one.
+    fn forget_connections(&self) {
+        self.inner.forgotten.set(Instant::now());
         self.inner.pool.retain(|_, _| false);
+    }
+
+    /// A pooled connection made after the last time the store forgot its
+    /// connections.
+    pub(super) async fn checkout(&self) -> Result<Object, PoolError> {
+        loop {
+            let client = self.inner.pool.get().await?;
+            if self.inner.forgotten.covers(Object::metrics(&client).created) {
+                drop(Object::take(client));
+                continue;
+            }
+            return Ok(client);
+        }
+    }
+}
+
+/// When the store last forgot its connections.
+#[derive(Debug, Default)]
+pub(super) struct Forgotten(Mutex<Option<Instant>>);
+
+impl Forgotten {
+    fn set(&self, at: Instant) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(at);
+    }
+
+    /// Whether a connection made at `created` was forgotten.
+    fn covers(&self, created: Instant) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|at| created <= at)
     }
 }
 
@@ -163,5 +201,15 @@ mod tests {
         assert!(!discards_connection(&Failure::Retry(
             crate::store::encoding::backend(BACKEND, "x")
         )));
+    }
+
+    #[test]
+    fn forgetting_covers_connections_made_until_then() {
+        let forgotten = Forgotten::default();
+        let before = Instant::now();
+        assert!(!forgotten.covers(before));
+        forgotten.set(Instant::now());
+        assert!(forgotten.covers(before));
+        assert!(!forgotten.covers(Instant::now() + std::time::Duration::from_millis(1)));
     }
 }

@@ -35,6 +35,7 @@ use uuid::Uuid;
 
 use self::cluster::{ClusterConnect, CommitWarnings};
 use self::connection::{cluster_pool, retrying, Failure, DEFAULT_RETRY_BUDGET};
+use self::failover::Forgotten;
 use self::notify::{channel, Listener};
 use self::rows::{event_from_row, event_ref_from_row, snapshot_from_row, split_payload, PgTime};
 use self::statements::{Sql, LATEST_LAYOUT};
@@ -138,8 +139,8 @@ impl PostgresStoreBuilder {
         let commit_warnings = CommitWarnings::default();
         // Several hosts: a replicated cluster, whose primary should be one
         // that can commit.
-        let prefer_synchronous = config.get_hosts().len() > 1;
-        let connect = ClusterConnect::new(&config, prefer_synchronous, commit_warnings.clone());
+        let cluster = config.get_hosts().len() > 1;
+        let connect = ClusterConnect::new(&config, cluster, commit_warnings.clone());
         let pool =
             cluster_pool(config, connect, self.max_connections).map_err(StoreError::Config)?;
         let mut store = PostgresStore {
@@ -152,6 +153,8 @@ impl PostgresStoreBuilder {
                 retry_budget: self.retry_budget,
                 commit_timeout: self.commit_timeout,
                 commit_warnings,
+                forgotten: Forgotten::default(),
+                cluster,
             }),
         };
         let json_payloads = store.set_up(self.migrate).await?;
@@ -344,6 +347,11 @@ struct Inner {
     commit_timeout: Duration,
     /// The synchronous-replication warnings the connections received.
     commit_warnings: CommitWarnings,
+    /// Connections made before this are not used again.
+    forgotten: Forgotten,
+    /// The URL names several hosts: log reads are confirmed by the
+    /// synchronous standby.
+    cluster: bool,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -523,9 +531,13 @@ impl LogStore for PostgresStore {
         let types = &query.event_types;
         let aggregates = &query.aggregate_types;
         let sql = &self.inner.sql.read_log;
-        let rows = self
-            .query_cached(sql, &[&after, &limit, types, aggregates])
-            .await?;
+        let params: [&(dyn ToSql + Sync); 4] = [&after, &limit, types, aggregates];
+        let rows = if self.inner.cluster {
+            // Only events a failover keeps (see "Replicated clusters").
+            self.query_durable(sql, &params).await?
+        } else {
+            self.query_cached(sql, &params).await?
+        };
         rows.iter().map(event_from_row).collect()
     }
 
