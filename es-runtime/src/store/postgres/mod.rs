@@ -8,6 +8,7 @@
 //! - `cluster`: connecting to a replicated cluster (hosts in order, a primary
 //!   that can commit preferred, commit warnings watched);
 //! - `failover`: appends whose outcome was lost, and how they are settled;
+//! - `replicas`: reads from read replicas, read-your-writes;
 //! - `rows`: column types and row decoding;
 //! - `append`: the append fast path and the second look after a failed check;
 //! - `notify`: `LISTEN` for followers' wake-ups;
@@ -22,6 +23,7 @@ mod failover;
 mod held;
 mod notify;
 mod read_models;
+mod replicas;
 mod rows;
 mod statements;
 
@@ -37,6 +39,7 @@ use self::cluster::{ClusterConnect, CommitWarnings};
 use self::connection::{cluster_pool, retrying, Failure, DEFAULT_RETRY_BUDGET};
 use self::failover::Forgotten;
 use self::notify::{channel, Listener};
+use self::replicas::Replicas;
 use self::rows::{event_from_row, event_ref_from_row, snapshot_from_row, split_payload, PgTime};
 use self::statements::{Sql, LATEST_LAYOUT};
 use super::capability::{LogStore, ReadModelStore, SnapshotStore, StreamStore, TrackingStore};
@@ -54,6 +57,10 @@ pub(crate) use self::connection::pool;
 
 /// How long an append waits for its commit unless the builder says otherwise.
 const DEFAULT_COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a read waits for a replica to catch up unless the builder says otherwise.
+const DEFAULT_REPLICA_WAIT: Duration = Duration::from_millis(100);
+/// Connections per replica pool.
+const REPLICA_CONNECTIONS: usize = 8;
 
 /// The driver this store uses, for connecting by hand with the same version.
 pub use tokio_postgres;
@@ -72,6 +79,8 @@ pub struct PostgresStoreBuilder {
     migrate: bool,
     retry_budget: Duration,
     commit_timeout: Duration,
+    replicas: Vec<String>,
+    replica_wait: Duration,
 }
 
 impl PostgresStoreBuilder {
@@ -126,6 +135,23 @@ impl PostgresStoreBuilder {
         self
     }
 
+    /// Adds a read replica (a standby of the primary's cluster; its URL may
+    /// list several hosts, tried in order). Stream reads, aggregate loads
+    /// and snapshot reads then go to the replicas in turn, with
+    /// read-your-writes (see "Read replicas" on [`PostgresStore`]); the
+    /// log, tracking records and read models are read from the primary.
+    pub fn replica(mut self, url: impl Into<String>) -> Self {
+        self.replicas.push(url.into());
+        self
+    }
+
+    /// How long a read waits for a replica to replay this store's last
+    /// write before it reads from the primary instead (default 100 ms).
+    pub fn replica_wait(mut self, wait: Duration) -> Self {
+        self.replica_wait = wait;
+        self
+    }
+
     /// Connects, creates the schema, tables and functions if missing and
     /// migrates an older layout (safe when several processes start at once:
     /// they take turns, and only the first migrates).
@@ -143,6 +169,20 @@ impl PostgresStoreBuilder {
         let connect = ClusterConnect::new(&config, cluster, commit_warnings.clone());
         let pool =
             cluster_pool(config, connect, self.max_connections).map_err(StoreError::Config)?;
+        let mut replica_pools = Vec::with_capacity(self.replicas.len());
+        for url in &self.replicas {
+            let mut replica = self::connection::config(url, "chronicle")
+                .map_err(|error| StoreError::Config(format!("replica {error}")))?;
+            if let Some(name) = &self.application_name {
+                replica.application_name(name);
+            }
+            let connect = ClusterConnect::new(&replica, false, commit_warnings.clone());
+            replica_pools.push(
+                cluster_pool(replica, connect, REPLICA_CONNECTIONS).map_err(StoreError::Config)?,
+            );
+        }
+        let replicas =
+            (!replica_pools.is_empty()).then(|| Replicas::new(replica_pools, self.replica_wait));
         let mut store = PostgresStore {
             inner: Arc::new(Inner {
                 pool,
@@ -155,6 +195,7 @@ impl PostgresStoreBuilder {
                 commit_warnings,
                 forgotten: Forgotten::default(),
                 cluster,
+                replicas,
             }),
         };
         let json_payloads = store.set_up(self.migrate).await?;
@@ -352,6 +393,8 @@ struct Inner {
     /// The URL names several hosts: log reads are confirmed by the
     /// synchronous standby.
     cluster: bool,
+    /// Read replicas, if any.
+    replicas: Option<Replicas>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -373,6 +416,8 @@ impl PostgresStore {
             migrate: true,
             retry_budget: DEFAULT_RETRY_BUDGET,
             commit_timeout: DEFAULT_COMMIT_TIMEOUT,
+            replicas: Vec::new(),
+            replica_wait: DEFAULT_REPLICA_WAIT,
         }
     }
 
@@ -455,7 +500,9 @@ impl PostgresStore {
 
 impl StreamStore for PostgresStore {
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
-        self.append_now(request, None).await
+        let outcome = self.append_now(request, None).await?;
+        self.wrote();
+        Ok(outcome)
     }
 
     async fn read_stream(
@@ -475,7 +522,7 @@ impl StreamStore for PostgresStore {
         let to = to_db(query.to_version.unwrap_or(u64::MAX));
         let limit = query.limit.map(to_db);
         let rows = self
-            .query_cached(sql, &[&stream_id, &from, &to, &limit])
+            .query_replica(sql, &[&stream_id, &from, &to, &limit])
             .await?;
         rows.iter().map(event_from_row).collect()
     }
@@ -508,7 +555,7 @@ impl StreamStore for PostgresStore {
         let to = to_db(query.to_version.unwrap_or(u64::MAX));
         let limit = query.limit.map(to_db);
         let params: [&(dyn ToSql + Sync); 4] = [&stream_id, &from, &to, &limit];
-        let (_client, rows) = self.query_streaming(sql, &params).await?;
+        let (_client, rows) = self.stream_replica(sql, &params).await?;
         let mut rows = std::pin::pin!(rows);
         while let Some(row) = rows
             .try_next()
@@ -580,7 +627,9 @@ impl TrackingStore for PostgresStore {
         request: AppendRequest,
         tracking: Tracking,
     ) -> Result<AppendOutcome, StoreError> {
-        self.append_now(request, Some(tracking)).await
+        let outcome = self.append_now(request, Some(tracking)).await?;
+        self.wrote();
+        Ok(outcome)
     }
 
     async fn reset_tracking(&self, consumer: &str) -> Result<(), StoreError> {
@@ -609,6 +658,7 @@ impl SnapshotStore for PostgresStore {
             ],
         )
         .await?;
+        self.wrote();
         Ok(())
     }
 
@@ -619,7 +669,7 @@ impl SnapshotStore for PostgresStore {
     ) -> Result<Option<Snapshot>, StoreError> {
         let max = to_db(max_version.unwrap_or(u64::MAX));
         let sql = &self.inner.sql.latest_snapshot;
-        let rows = self.query_cached(sql, &[&stream_id, &max]).await?;
+        let rows = self.query_replica(sql, &[&stream_id, &max]).await?;
         rows.first()
             .map(|row| snapshot_from_row(row, stream_id))
             .transpose()
