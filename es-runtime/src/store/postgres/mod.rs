@@ -308,12 +308,83 @@ fn namespace(schema: &str) -> u16 {
 /// # Connections
 /// Connections that fail (a terminated backend, a restarted server, a
 /// network error) are dropped from the pool and the call is retried on a
-/// fresh connection, a few times with a short backoff. Every operation is
-/// safe to retry: appends are idempotent by event id. (An append with a
-/// tracking record whose commit was lost with the connection comes back as
-/// a tracking conflict, which says the same: already done.) Connections use
-/// no TLS. A `PostgresKeyStore` (feature `encryption`) made with
-/// `PostgresKeyStore::for_store` shares the pool and the schema.
+/// fresh connection, with a short backoff (up to 800 ms apart), for as long
+/// as the retry budget lasts ([`PostgresStoreBuilder::retry_budget`],
+/// default 40 s). Every operation is safe to retry: appends are idempotent by
+/// event id. (An append with a tracking record whose commit was lost with the
+/// connection comes back as a tracking conflict, which says the same: already
+/// done.) Connections use no TLS. A `PostgresKeyStore` (feature `encryption`)
+/// made with `PostgresKeyStore::for_store` shares the pool and the schema.
+///
+/// # Replicated clusters
+/// A URL may list several hosts, `postgres://u@h1:5432,h2:5432,h3:5432/db?target_session_attrs=read-write`;
+/// each new connection tries them in order and takes the first read-write
+/// one that has a synchronous standby streaming from it (in
+/// `pg_stat_replication`, which needs a superuser or `pg_monitor`), or,
+/// when none has, the first read-write one. After a failover the store finds
+/// the new primary by itself: calls retry within the retry budget, so set it
+/// longer than your failover takes. What the store guarantees, with the
+/// cluster in *strict synchronous* replication (Patroni's
+/// `synchronous_mode_strict`, or `synchronous_standby_names` with
+/// `synchronous_commit = on` or stronger, and failover only to a synchronous
+/// standby):
+///
+/// * **An append reported written survives a failover.** A commit is
+///   acknowledged only once the synchronous standby has it. An append whose
+///   answer was lost is *in doubt*: the connection or server failed after it
+///   was sent; no answer came within the commit timeout
+///   ([`PostgresStoreBuilder::commit_timeout`], default 10 s: a primary cut
+///   off from its standby holds every commit, and PostgreSQL's
+///   `statement_timeout` does not end that wait); or the server answered
+///   success with the warning that it cancelled the wait for synchronous
+///   replication (that commit is local only, and is lost when the node is
+///   rewound). The store never reports such an append as written and never
+///   cancels a commit's wait itself. It forgets its connections (a new
+///   connection looks for a primary that can commit) and sends the append
+///   again. If the stream has moved, it decides by the event ids, from a read
+///   made in a transaction whose own commit the synchronous standby must
+///   confirm: the append is reported as already written (`written: false`)
+///   when its events are there, written when they are not, and never written
+///   twice (versions are unique per stream). If the budget runs out first,
+///   the append fails with [`StoreError::InDoubt`]; saving the same changes
+///   again settles it the same way.
+/// * **No position is reissued, none is skipped by a follower.** Positions
+///   come from a sequence whose WAL record precedes every commit that uses
+///   it, so a promoted standby continues above every acknowledged position.
+///   Followers read the log **from the primary**: the in-flight horizon needs
+///   the primary's `pg_locks`, which standbys do not see (a standby would
+///   let a follower pass an append still in flight on the primary). With a
+///   multi-host URL each log read also runs in a
+///   transaction whose commit the synchronous standby confirms, so a
+///   follower never reads an event that a failover then loses (such as the
+///   locally committed one of a cancelled wait on a cut-off primary).
+///
+/// Without synchronous replication, a failover may lose acknowledged
+/// appends (the standby had not received them), the promoted node may
+/// reissue their positions, and a follower that read them will not see the
+/// events that take those positions: use strict synchronous replication.
+/// Also not covered: a network partition that leaves a TCP connection
+/// hanging (set `keepalives` and `tcp_user_timeout` in the URL), the
+/// follower wake-up connection (`LISTEN`), which may stay on a cut-off
+/// primary until it fails (followers then poll), and the schema's set-up
+/// and read-model writes, which are retried but not settled as appends are.
+///
+/// # Read replicas
+/// [`PostgresStoreBuilder::replica`] adds standbys to read from. Stream
+/// reads, aggregate loads ([`StreamStore::read_stream`],
+/// [`StreamStore::fold_stream`]) and snapshot reads go to them in turn; the
+/// log, tracking records, read models and the decisions of appends stay on
+/// the primary. **Read-your-writes:** a read through this store (or any
+/// clone of it, so any `Application` built on it) sees every append and
+/// snapshot the store acknowledged before the read began. After a write,
+/// the first replica read fetches the primary's flushed WAL position (one
+/// round trip); a replica is used once it has replayed past it. A replica
+/// that has not is asked again every 5 ms for at most the replica wait
+/// ([`PostgresStoreBuilder::replica_wait`], default 100 ms), then the read
+/// goes to the primary. A replica that fails, or that is not in recovery
+/// (promoted, or an old primary cut off from the cluster), is passed over
+/// and the primary answers. Writes made by other processes are seen as the
+/// replica replays them (no cross-process guarantee).
 ///
 /// # Read models: parameters and results
 /// [`SqlValue`](crate::SqlValue) parameters are bound as the type the server
