@@ -14,11 +14,11 @@
 //! replicas add no CPU here: the read figures show the cost of the replica
 //! path, not the gain a cluster of separate machines would give.
 
-#[path = "../tests/common/cluster.rs"]
-mod cluster;
 #[allow(dead_code)]
 #[path = "workloads/baseline.rs"]
 mod baseline;
+#[path = "../tests/common/cluster.rs"]
+mod cluster;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -135,7 +135,14 @@ fn main() {
     let mut bare = baseline::postgres::Postgres::new(primary, format!("bench_base_{suffix}"));
     let baseline = time(|| bare.one_event_per_transaction(W1));
     let events = W1.dogs * W1.events_per_dog;
-    report("W1 cluster", events, "events", library, baseline, "bare driver");
+    report(
+        "W1 cluster",
+        events,
+        "events",
+        library,
+        baseline,
+        "bare driver",
+    );
 
     let long = rt.block_on(async {
         let mut dog = Dog::register("Fido".into());
@@ -152,7 +159,14 @@ fn main() {
     bare.fresh();
     let bare_id = bare.long_stream(W3_EVENTS);
     let baseline = time(|| bare.load_stream(bare_id, W3_EVENTS));
-    report("W3 cluster", W3_EVENTS, "events", library, baseline, "bare driver");
+    report(
+        "W3 cluster",
+        W3_EVENTS,
+        "events",
+        library,
+        baseline,
+        "bare driver",
+    );
 
     // Read scaling: the same loads on the primary, then on replicas.
     let ids: Vec<Uuid> = rt.block_on(async {
@@ -191,7 +205,14 @@ fn main() {
     };
     let total = READERS * LOADS_PER_READER;
     let on_primary = loads(&open(&schema, &[]));
-    report("W3 reads, primary", total, "loads", on_primary, on_primary, "primary");
+    report(
+        "W3 reads, primary",
+        total,
+        "loads",
+        on_primary,
+        on_primary,
+        "primary",
+    );
     for count in 1..=replicas.len().min(2) {
         let measured = loads(&open(&schema, &replicas[..count]));
         let what = format!("W3 reads, {count} replica(s)");

@@ -85,7 +85,11 @@ impl Load {
                         n += 1;
                         let mut dog = Dog::register(format!("w{writer}-{n}"));
                         let started = Instant::now();
-                        let result = app.save(&mut dog).await.map(drop).map_err(|e| e.to_string());
+                        let result = app
+                            .save(&mut dog)
+                            .await
+                            .map(drop)
+                            .map_err(|e| e.to_string());
                         if result.is_err() {
                             tokio::time::sleep(Duration::from_millis(50)).await;
                         }
@@ -110,7 +114,11 @@ impl Load {
         let followed = Arc::new(Mutex::new(Vec::new()));
         let seen = followed.clone();
         let follower = rt.spawn(async move {
-            while let Some(batch) = subscription.next_batch().await.expect("the follower failed") {
+            while let Some(batch) = subscription
+                .next_batch()
+                .await
+                .expect("the follower failed")
+            {
                 let mut seen = seen.lock().expect("the follower's list");
                 seen.extend(batch.iter().map(|e| (e.position, e.event_id)));
             }
@@ -194,7 +202,10 @@ fn check(
         match &save.result {
             Ok(()) => {
                 ok += 1;
-                assert_eq!(stored, 1, "acknowledged save {save:?} stored {stored} times");
+                assert_eq!(
+                    stored, 1,
+                    "acknowledged save {save:?} stored {stored} times"
+                );
             }
             Err(_) => {
                 failed += 1;
@@ -214,7 +225,10 @@ fn check(
         followed.len(),
         logged.len()
     );
-    assert!(followed == logged, "the follower's sequence differs from the log");
+    assert!(
+        followed == logged,
+        "the follower's sequence differs from the log"
+    );
     for writer in 0..WRITERS {
         assert!(
             saves
@@ -294,7 +308,10 @@ fn a_planned_switchover_is_invisible_to_writers() {
     let log = whole_log(&rt, &app);
     let (gap, longest) = check(&saves, &followed, &log, switched + took);
     let failed: Vec<&Save> = saves.iter().filter(|s| s.result.is_err()).collect();
-    assert!(failed.is_empty(), "saves failed in a switchover: {failed:?}");
+    assert!(
+        failed.is_empty(),
+        "saves failed in a switchover: {failed:?}"
+    );
     println!(
         "switchover: node{leader} -> node{new_leader} in {took:.1?}; \
          writes unavailable for {gap:.1?}; longest save {longest:.1?}"
@@ -326,7 +343,10 @@ fn an_isolated_primary_loses_no_acknowledged_save() {
     // attempt that started just before the budget ran out), and the pool's
     // wait for a connection.
     let bound = RETRY_BUDGET + COMMIT_TIMEOUT + Duration::from_secs(5);
-    assert!(longest <= bound, "a save took {longest:?} (bound {bound:?})");
+    assert!(
+        longest <= bound,
+        "a save took {longest:?} (bound {bound:?})"
+    );
     println!(
         "isolated primary: node{leader}'s Patroni killed, node{new_leader} leader after \
          {elected:.1?}; writes unavailable for {gap:.1?}; longest save {longest:.1?}"

@@ -164,7 +164,9 @@ impl<S, C: Codec> Application<S, C> {
     /// `&mut Vec<A>` and tuples of these (`(&mut dog, &mut school)`).
     ///
     /// On error nothing is written and the aggregates keep their pending
-    /// events. Aggregates whose new events cross a multiple of their
+    /// events; after [`StoreError::InDoubt`](crate::store::StoreError::InDoubt)
+    /// (PostgreSQL: an answer lost in a failover) the events may be stored,
+    /// and saving again settles it by their ids. Aggregates whose new events cross a multiple of their
     /// snapshot interval are snapshotted after the append.
     pub async fn save<T: Changes>(&self, changes: T) -> Result<AppendOutcome, Error>
     where

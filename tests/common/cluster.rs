@@ -368,6 +368,18 @@ impl Cluster {
         self.run(&["release-replay", &check_node(i).to_string()]);
     }
 
+    /// Stop replica `i` from receiving WAL (SIGSTOP of its walreceiver): as
+    /// the sync standby, it then acknowledges no commit, and the primary's
+    /// commits wait.
+    pub fn hold_receive(&self, i: usize) {
+        self.run(&["hold-receive", &check_node(i).to_string()]);
+    }
+
+    /// Let replica `i` receive WAL again.
+    pub fn release_receive(&self, i: usize) {
+        self.run(&["release-receive", &check_node(i).to_string()]);
+    }
+
     /// Wait until the cluster has settled: a running leader, a sync standby,
     /// all members running and streaming on the leader's timeline.
     pub fn wait_healthy(&self, timeout: Duration) {

@@ -233,7 +233,10 @@ mod tests {
                 one.get_connect_timeout(),
                 Some(&std::time::Duration::from_secs(3))
             );
-            assert_eq!(one.get_target_session_attrs(), TargetSessionAttrs::ReadWrite);
+            assert_eq!(
+                one.get_target_session_attrs(),
+                TargetSessionAttrs::ReadWrite
+            );
         }
         let shared_port: Config = "host=a,b port=7 user=u".parse().unwrap();
         let hosts = per_host(&shared_port);

@@ -223,9 +223,7 @@ macro_rules! retrying {
                         break Err(error);
                     }
                 }
-                Err(connection::Failure::Fail(error)) => {
-                    break Err(error)
-                }
+                Err(connection::Failure::Fail(error)) => break Err(error),
             }
         }
     }};

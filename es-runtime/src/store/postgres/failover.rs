@@ -133,7 +133,11 @@ impl PostgresStore {
     pub(super) async fn checkout(&self) -> Result<Object, PoolError> {
         loop {
             let client = self.inner.pool.get().await?;
-            if self.inner.forgotten.covers(Object::metrics(&client).created) {
+            if self
+                .inner
+                .forgotten
+                .covers(Object::metrics(&client).created)
+            {
                 drop(Object::take(client));
                 continue;
             }
@@ -187,15 +191,23 @@ mod tests {
     #[test]
     fn only_backend_failures_become_in_doubt() {
         let refused = || crate::store::encoding::backend(BACKEND, "refused");
-        assert!(matches!(settle_error(false, refused()), StoreError::Backend { .. }));
+        assert!(matches!(
+            settle_error(false, refused()),
+            StoreError::Backend { .. }
+        ));
         let settled = settle_error(true, refused());
         assert!(matches!(settled, StoreError::InDoubt { .. }), "{settled}");
-        assert!(settled.to_string().contains("outcome of the append unknown"));
-        let conflict = settle_error(true, StoreError::Conflict {
-            stream_id: uuid::Uuid::nil(),
-            expected: 1,
-            actual: 2,
-        });
+        assert!(settled
+            .to_string()
+            .contains("outcome of the append unknown"));
+        let conflict = settle_error(
+            true,
+            StoreError::Conflict {
+                stream_id: uuid::Uuid::nil(),
+                expected: 1,
+                actual: 2,
+            },
+        );
         assert!(matches!(conflict, StoreError::Conflict { .. }));
         assert!(discards_connection(&doubtful("x")));
         assert!(!discards_connection(&Failure::Retry(

@@ -25,8 +25,7 @@ use super::PostgresStore;
 /// acknowledged (standbys receive flushed WAL only).
 const PRIMARY_LSN: &str = "SELECT pg_catalog.pg_current_wal_flush_lsn()";
 /// Whether a server is a standby, and how far it has replayed.
-const REPLAYED: &str =
-    "SELECT pg_catalog.pg_is_in_recovery(), pg_catalog.pg_last_wal_replay_lsn()";
+const REPLAYED: &str = "SELECT pg_catalog.pg_is_in_recovery(), pg_catalog.pg_last_wal_replay_lsn()";
 /// How often a replica behind the fence is asked again.
 const POLL: Duration = Duration::from_millis(5);
 
