@@ -28,9 +28,12 @@ use super::connection::{is_transient, retrying, Failure};
 use super::{PostgresStore, BACKEND};
 use crate::store::error::StoreError;
 
-/// Assigns the transaction an id, so that its commit writes a commit record
-/// and waits for the synchronous standby to confirm everything before it.
-const TAKE_XID: &str = "SELECT pg_catalog.pg_current_xact_id()";
+/// Makes the transaction write WAL (a transactional logical-decoding
+/// message of a few bytes, which needs no table and no privilege), so that
+/// its commit waits for the synchronous standby to confirm everything before
+/// it. Only taking a transaction id is not enough: PostgreSQL commits a
+/// transaction that wrote no WAL without waiting for the standby.
+const WRITE_WAL: &str = "SELECT pg_catalog.pg_logical_emit_message(true, 'chronicle', ''::text)";
 
 /// An in-doubt failure: retried on a fresh connection (the one it came on is
 /// dropped: it may still be waiting for a standby).
@@ -99,7 +102,7 @@ impl PostgresStore {
         retrying!(self, |client| {
             let warnings = self.inner.commit_warnings.seen();
             let transaction = client.transaction().await?;
-            transaction.execute(TAKE_XID, &[]).await?;
+            transaction.execute(WRITE_WAL, &[]).await?;
             let statement = transaction.prepare_cached(sql).await?;
             let rows = transaction.query(&statement, params).await?;
             match tokio::time::timeout(self.inner.commit_timeout, transaction.commit()).await {
