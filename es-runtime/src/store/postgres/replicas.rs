@@ -164,3 +164,23 @@ impl PostgresStore {
         self.query_streaming(sql, params).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fence_only_moves_forward() {
+        let replicas = Replicas::new(Vec::new(), Duration::ZERO);
+        assert_eq!(replicas.fence(), (0, 0));
+        replicas.wrote();
+        replicas.wrote();
+        assert_eq!(replicas.writes.load(Ordering::SeqCst), 2);
+        replicas.raise_fence(2, 100);
+        // A reader that fetched its position earlier, for fewer writes.
+        replicas.raise_fence(1, 50);
+        assert_eq!(replicas.fence(), (2, 100));
+        replicas.raise_fence(3, 120);
+        assert_eq!(replicas.fence(), (3, 120));
+    }
+}
