@@ -10,9 +10,8 @@
 //!
 //! `CHRONICLE_TEST_CLUSTER=1 cargo bench --bench cluster --all-features`
 //! (needs root and `scripts/pg-cluster install`, as the cluster tests do).
-//! All three nodes share this machine's cores with the benchmark, so
-//! replicas add no CPU here: the read figures show the cost of the replica
-//! path, not the gain a cluster of separate machines would give.
+//! All three nodes share this machine's cores with the benchmark, so the
+//! read figures do not predict scaling across machines.
 
 #[allow(dead_code)]
 #[path = "workloads/baseline.rs"]

@@ -357,7 +357,9 @@ fn namespace(schema: &str) -> u16 {
 ///   multi-host URL each log read also runs in a
 ///   transaction whose commit the synchronous standby confirms, so a
 ///   follower never reads an event that a failover then loses (such as the
-///   locally committed one of a cancelled wait on a cut-off primary).
+///   locally committed one of a cancelled wait on a cut-off primary). The
+///   cost: each log read commits a few bytes of WAL and waits for the
+///   standby, and followers pause while the primary cannot commit.
 ///
 /// Without synchronous replication, a failover may lose acknowledged
 /// appends (the standby had not received them), the promoted node may
