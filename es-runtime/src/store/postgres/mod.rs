@@ -117,7 +117,8 @@ impl PostgresStoreBuilder {
     /// connection failures and in-doubt commits before it returns the error
     /// (default 40 s). In a replicated cluster, make it longer than a
     /// failover takes (Patroni: about its `ttl` plus `loop_wait`), so that
-    /// calls ride out a failover instead of failing.
+    /// calls ride out a failover instead of failing. It also bounds how
+    /// long [`connect`](Self::connect) keeps trying a server that is down.
     pub fn retry_budget(mut self, budget: Duration) -> Self {
         self.retry_budget = budget;
         self
