@@ -1531,6 +1531,24 @@ mod pg {
         ));
     }
 
+    /// The cluster options in store URLs: checked, then used (a server that
+    /// is down fails the connection at once with no retry budget).
+    #[tokio::test]
+    async fn cluster_options_in_urls() {
+        for bad in ["retry_budget_ms=soon", "commit_timeout_ms=-1"] {
+            let url = format!("postgres://nobody@127.0.0.1:1/none?{bad}");
+            match AnyStore::from_url(&url).await {
+                Err(StoreError::Config(message)) => assert!(message.contains("milliseconds")),
+                other => panic!("{bad}: expected a configuration error, got {other:?}"),
+            }
+        }
+        let down = "postgres://nobody@127.0.0.1:1,127.0.0.1:2/none?retry_budget_ms=0&commit_timeout_ms=500";
+        assert!(matches!(
+            AnyStore::from_url(down).await,
+            Err(StoreError::Backend { .. })
+        ));
+    }
+
     /// JSON payloads and metadata answer psql's JSON operators.
     #[tokio::test]
     async fn json_is_queryable() {

@@ -37,8 +37,12 @@ pub const STORE_URL_ENV: &str = "CHRONICLE_STORE_URL";
 /// | `postgres://user@host:5432/db?schema=app` | a [`PostgresStore`] in schema `app` (default `chronicle`; feature `postgres`) |
 ///
 /// SQLite URLs take the query parameters `synchronous=full|normal` and
-/// `table_prefix=NAME`. PostgreSQL URLs take `schema=NAME` and
-/// `max_connections=N`; every other parameter goes to the driver. Both take
+/// `table_prefix=NAME`. PostgreSQL URLs take `schema=NAME`,
+/// `max_connections=N`, and `retry_budget_ms=N` and `commit_timeout_ms=N`
+/// (see [`PostgresStoreBuilder`](super::PostgresStoreBuilder); for a
+/// replicated cluster, with several hosts and
+/// `target_session_attrs=read-write`); every other parameter goes to the
+/// driver. Both take
 /// `migrate=false`, which refuses to upgrade an older stored layout (see
 /// the stores' `migrate` option).
 ///
@@ -141,11 +145,15 @@ async fn open_postgres(url: &str) -> Result<super::PostgresStore, StoreError> {
     let mut schema = None;
     let mut max_connections = None;
     let mut migrate = true;
+    let mut retry_budget = None;
+    let mut commit_timeout = None;
     let mut passed = Vec::new();
     for (key, value) in parameters {
         match key {
             "schema" => schema = Some(value),
             "migrate" => migrate = parse_migrate(value)?,
+            "retry_budget_ms" => retry_budget = Some(parse_millis(key, value)?),
+            "commit_timeout_ms" => commit_timeout = Some(parse_millis(key, value)?),
             "max_connections" => {
                 max_connections = Some(value.parse::<usize>().map_err(|_| {
                     StoreError::Config(format!("max_connections={value} is not a number"))
@@ -166,7 +174,22 @@ async fn open_postgres(url: &str) -> Result<super::PostgresStore, StoreError> {
     if let Some(count) = max_connections {
         builder = builder.max_connections(count);
     }
+    if let Some(budget) = retry_budget {
+        builder = builder.retry_budget(budget);
+    }
+    if let Some(timeout) = commit_timeout {
+        builder = builder.commit_timeout(timeout);
+    }
     builder.migrate(migrate).connect().await
+}
+
+/// A duration URL parameter in milliseconds.
+#[cfg(feature = "postgres")]
+fn parse_millis(key: &str, value: &str) -> Result<std::time::Duration, StoreError> {
+    value
+        .parse::<u64>()
+        .map(std::time::Duration::from_millis)
+        .map_err(|_| StoreError::Config(format!("{key}={value} is not a number of milliseconds")))
 }
 
 /// The value of a `migrate` URL parameter.
