@@ -235,7 +235,7 @@ impl PostgresStore {
         let sql = &self.inner.sql.state;
         let params: [&(dyn ToSql + Sync); 4] = [&streams, &low, &high, &consumer];
         let rows = if in_doubt {
-            self.query_durable(sql, &params).await?
+            self.query_durable(None, sql, &params).await?
         } else {
             self.query_cached(sql, &params).await?
         };

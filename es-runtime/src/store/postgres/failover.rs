@@ -90,12 +90,14 @@ impl PostgresStore {
         }
     }
 
-    /// Runs one of the store's reads in a transaction that commits through
-    /// the synchronous standby, bounded by the commit timeout: rows it
-    /// returns are on a standby that a failover promotes. For settling an
-    /// in-doubt append.
+    /// Runs one of the store's reads (after `first`, a statement without
+    /// parameters, if given) in a transaction that commits through the
+    /// synchronous standby, bounded by the commit timeout: rows it returns
+    /// are on a standby that a failover promotes. For settling an in-doubt
+    /// append, and for log reads through a multi-host URL.
     pub(super) async fn query_durable(
         &self,
+        first: Option<&str>,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, StoreError> {
@@ -103,6 +105,10 @@ impl PostgresStore {
             let warnings = self.inner.commit_warnings.seen();
             let transaction = client.transaction().await?;
             transaction.execute(WRITE_WAL, &[]).await?;
+            if let Some(first) = first {
+                let statement = transaction.prepare_cached(first).await?;
+                transaction.query(&statement, &[]).await?;
+            }
             let statement = transaction.prepare_cached(sql).await?;
             let rows = transaction.query(&statement, params).await?;
             match tokio::time::timeout(self.inner.commit_timeout, transaction.commit()).await {

@@ -116,6 +116,29 @@ BEGIN
 END
 $fn$;
 
+-- The horizon for the statement that follows on the same connection: kept
+-- in the session setting `chronicle.horizon`, which `Sql::read_log` reads.
+-- The store sends both in one pipeline; the read, a statement of its own,
+-- takes its snapshot after the horizon was computed, as `chronicle_read_log`
+-- does inside a function, but streams its rows instead of collecting them
+-- first. A setting left by an earlier read is an older horizon, which is
+-- still safe (only smaller).
+CREATE OR REPLACE FUNCTION {schema}.chronicle_mark_horizon() RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+    v_horizon bigint;
+BEGIN
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'chronicle: read the log at READ COMMITTED isolation';
+    END IF;
+    v_horizon := {schema}.chronicle_horizon();
+    PERFORM pg_catalog.set_config('chronicle.horizon', v_horizon::text, false);
+    RETURN v_horizon;
+END
+$fn$;
+
+-- The log as one function (kept for processes of earlier versions, which
+-- call it during a rolling upgrade).
 CREATE OR REPLACE FUNCTION {schema}.chronicle_read_log(
     p_after bigint, p_limit bigint, p_types text[], p_aggregates text[])
 RETURNS SETOF {schema}.events
