@@ -12,7 +12,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chronicle_es::prelude::*;
-use chronicle_es::store::{PostgresStore, StoreError};
+use chronicle_es::store::{LogQuery, PostgresStore, StoreError};
 use chronicle_es::Error;
 
 use cluster::{psql, Cluster};
@@ -113,11 +113,22 @@ fn a_cancelled_synchronous_wait_is_not_reported_as_written() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    // A follower's read of the log must not see it either: the read waits
+    // for the standby to confirm what it saw.
+    let read = rt.spawn({
+        let app = app.clone();
+        async move { app.read_log(LogQuery::after(0, 100)).await }
+    });
     std::thread::sleep(Duration::from_secs(2));
     assert!(
         !save.is_finished(),
         "the save returned although the standby had not confirmed it: {:?}",
         rt.block_on(save)
+    );
+    assert!(
+        !read.is_finished(),
+        "the log was read although the standby had not confirmed it: {:?}",
+        rt.block_on(read)
     );
 
     // Once the standby acknowledges again, the store settles the save by its
@@ -126,6 +137,10 @@ fn a_cancelled_synchronous_wait_is_not_reported_as_written() {
     let outcome = rt.block_on(save).expect("the save task").expect("the save");
     assert!(!outcome.written, "settled as already written");
     assert_eq!(stored(&leader, &schema, id), "1");
+    let log = rt.block_on(read).expect("the read task").expect("the read");
+    let streams: Vec<Uuid> = log.iter().map(|e| e.stream_id).collect();
+    assert_eq!(streams.len(), 2, "{streams:?}");
+    assert_eq!(streams[1], id);
 }
 
 /// A commit that the primary holds longer than the commit timeout is in
