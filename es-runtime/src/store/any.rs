@@ -206,7 +206,7 @@ fn parse_migrate(value: &str) -> Result<bool, StoreError> {
 
 /// What a URL named, opened.
 enum Opened {
-    // Boxed: the memory store is much larger than the others' handles.
+    // Boxed: the memory store is held inline, the others are handles.
     Memory(Box<MemoryStore>),
     #[cfg(feature = "sqlite")]
     Sqlite(SqliteStore),

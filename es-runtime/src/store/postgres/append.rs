@@ -1,6 +1,9 @@
-//! Appends: one `chronicle_append` call in the common case (the fast path),
+//! Appends: one `chronicle_append` call in the common case (the fast path,
+//! committed with concurrent appends: see `group.rs`),
 //! and when one of its checks fails or a concurrent writer wins, a second
 //! look at what is stored, decided with the rules every store shares.
+
+use std::sync::Arc;
 
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -83,7 +86,7 @@ impl<'a> AppendParams<'a> {
     }
 
     /// Stores every payload as bytes (for a database that refused one as JSON).
-    fn all_bytes(&mut self, request: &'a AppendRequest) {
+    pub(super) fn all_bytes(&mut self, request: &'a AppendRequest) {
         self.json.iter_mut().for_each(|json| *json = None);
         self.bytes = request
             .streams
@@ -115,7 +118,7 @@ impl<'a> AppendParams<'a> {
 }
 
 /// How one attempt at the fast path ended.
-enum Attempt {
+pub(super) enum Attempt {
     Written(Option<i64>),
     /// A check failed or a concurrent writer won: decide on fresh state.
     NotFresh,
@@ -132,7 +135,7 @@ enum Decision {
 /// What `chronicle_append`'s error code says about an attempt: its own
 /// checks (CH001 stream, CH002 tracking), a unique violation or deadlock with
 /// a concurrent writer, or a payload the server would not take as JSON.
-fn attempt_after(code: &str) -> Option<Attempt> {
+pub(super) fn attempt_after(code: &str) -> Option<Attempt> {
     match code {
         "CH001" | "CH002" | "23505" | "40P01" => Some(Attempt::NotFresh),
         "22P02" | "22P05" | "22021" => Some(Attempt::NotJson),
@@ -155,30 +158,32 @@ impl PostgresStore {
                 written: true,
             });
         }
-        let mut params = AppendParams::new(&request, tracking.as_ref(), self.inner.json_payloads)?;
+        // Checked here, where the error belongs to this append alone.
+        AppendParams::new(&request, tracking.as_ref(), self.inner.json_payloads)?;
+        let request = Arc::new(request);
         let mut as_bytes = false;
-        // Set once an attempt's outcome was lost (see `failover`).
-        let mut in_doubt = false;
+        // In a cluster, "not fresh" may stand for an attempt whose outcome
+        // was lost (see `group`): decide from what the standby confirms.
+        let settle = self.inner.cluster;
         for _ in 0..APPEND_ROUNDS {
-            let attempt = self.try_append(&params, &mut in_doubt).await;
-            match attempt.map_err(|error| settle_error(in_doubt, error))? {
+            match self
+                .attempt_in_group(&request, tracking.as_ref(), as_bytes)
+                .await?
+            {
                 Attempt::Written(position) => {
                     return Ok(AppendOutcome {
                         last_position: position.and_then(|p| u64::try_from(p).ok()),
                         written: true,
                     })
                 }
-                Attempt::NotJson if !as_bytes => {
-                    as_bytes = true;
-                    params.all_bytes(&request);
-                }
+                Attempt::NotJson if !as_bytes => as_bytes = true,
                 Attempt::NotJson => {
                     return Err(backend(BACKEND, "the server refused the payloads as bytes"))
                 }
                 Attempt::NotFresh => match self
-                    .decide_again(&request, tracking.as_ref(), in_doubt)
+                    .decide_again(&request, tracking.as_ref(), settle)
                     .await
-                    .map_err(|error| settle_error(in_doubt, error))?
+                    .map_err(|error| settle_error(settle, error))?
                 {
                     Decision::Done(outcome) => return Ok(outcome),
                     Decision::TryAgain => {}
@@ -191,7 +196,9 @@ impl PostgresStore {
         ))
     }
 
-    async fn try_append(
+    /// One attempt as one autocommit statement, bounded by the commit
+    /// timeout; `in_doubt` is set when its outcome was lost (`failover`).
+    pub(super) async fn try_append(
         &self,
         params: &AppendParams<'_>,
         in_doubt: &mut bool,
@@ -212,8 +219,9 @@ impl PostgresStore {
     }
 
     /// Reads every stream of the request (and the tracking record) in one
-    /// snapshot and decides as every store does; after an in-doubt attempt,
-    /// from a read the synchronous standby confirms (`failover`).
+    /// snapshot and decides as every store does; when `in_doubt` (an
+    /// attempt's outcome may have been lost), from a read the synchronous
+    /// standby confirms (`failover`).
     async fn decide_again(
         &self,
         request: &AppendRequest,

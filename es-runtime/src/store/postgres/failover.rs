@@ -132,7 +132,7 @@ impl PostgresStore {
     /// next checked out): after a commit went unanswered, new connections
     /// look for a primary that can commit (see `cluster`), and reads stop
     /// going to a primary that no longer is one.
-    fn forget_connections(&self) {
+    pub(super) fn forget_connections(&self) {
         self.inner.forgotten.set(Instant::now());
         self.inner.pool.retain(|_, _| false);
     }

@@ -19,6 +19,7 @@ mod append;
 mod cluster;
 mod connection;
 mod failover;
+mod group;
 #[cfg(feature = "test-hooks")]
 mod held;
 mod notify;
@@ -38,6 +39,7 @@ use uuid::Uuid;
 use self::cluster::{ClusterConnect, CommitWarnings};
 use self::connection::{cluster_pool, retrying, Failure, DEFAULT_RETRY_BUDGET};
 use self::failover::Forgotten;
+use self::group::GroupCommit;
 use self::notify::{channel, Listener};
 use self::replicas::Replicas;
 use self::rows::{event_from_row, event_ref_from_row, snapshot_from_row, split_payload, PgTime};
@@ -197,6 +199,7 @@ impl PostgresStoreBuilder {
                 forgotten: Forgotten::default(),
                 cluster,
                 replicas,
+                group: GroupCommit::default(),
             }),
         };
         let json_payloads = store.set_up(self.migrate).await?;
@@ -472,6 +475,8 @@ struct Inner {
     cluster: bool,
     /// Read replicas, if any.
     replicas: Option<Replicas>,
+    /// Concurrent appends, committed together.
+    group: GroupCommit,
 }
 
 impl std::fmt::Debug for PostgresStore {
