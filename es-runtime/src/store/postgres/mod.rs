@@ -352,7 +352,10 @@ fn namespace(schema: &str) -> u16 {
 ///   made in a transaction whose own commit the synchronous standby must
 ///   confirm: the append is reported as already written (`written: false`)
 ///   when its events are there, written when they are not, and never written
-///   twice (versions are unique per stream). If the budget runs out first,
+///   twice (versions are unique per stream). Appends committed together
+///   (group commit) are bounded and checked the same way; one whose
+///   group's outcome was lost decides the same way, from the confirmed read
+///   when the URL lists several hosts. If the budget runs out first,
 ///   the append fails with [`StoreError::InDoubt`]; saving the same changes
 ///   again settles it the same way.
 /// * **No position is reissued, none is skipped by a follower.** Positions
