@@ -168,6 +168,11 @@ impl Attempts {
         }
     }
 
+    /// How many attempts were allowed after the first.
+    pub(super) fn count(&self) -> usize {
+        self.attempt
+    }
+
     /// Sleeps before the next attempt and answers true, or answers false
     /// when the budget does not leave room for one.
     pub(super) async fn another(&mut self) -> bool {
@@ -222,6 +227,12 @@ macro_rules! retrying {
                     if !attempts.another().await {
                         break Err(error);
                     }
+                    ::tracing::warn!(
+                        store = "PostgresStore",
+                        attempt = attempts.count(),
+                        %error,
+                        "PostgreSQL operation failed; retrying on a fresh connection"
+                    );
                 }
                 Err(connection::Failure::Fail(error)) => break Err(error),
             }
@@ -275,6 +286,12 @@ impl PostgresStore {
                     if !attempts.another().await {
                         return Err(error);
                     }
+                    tracing::warn!(
+                        store = "PostgresStore",
+                        attempt = attempts.count(),
+                        %error,
+                        "PostgreSQL read failed to start; retrying on a fresh connection"
+                    );
                 }
                 Err(Failure::Fail(error)) => return Err(error),
             }
