@@ -39,6 +39,7 @@ fn event(event_type: &str, n: u64) -> NewEvent {
         timestamp: Timestamp::now(),
         metadata: Metadata::new(),
         payload: format!(r#"{{"n":{n}}}"#).into_bytes(),
+        chain_hash: None,
     }
 }
 

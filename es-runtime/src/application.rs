@@ -6,6 +6,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::aggregate::Aggregate;
+use crate::chain::{self, ChainVerifier, StreamHead};
 use crate::codec::{Codec, JsonCodec};
 use crate::error::Error;
 use crate::event::{DomainEvent, Envelope};
@@ -36,6 +37,7 @@ struct Inner<S, C> {
     store: S,
     mapper: Mapper<C>,
     snapshot_intervals: SnapshotIntervals,
+    hash_chain: bool,
 }
 
 /// Per aggregate type, how often to snapshot: the application's overrides of
@@ -68,6 +70,7 @@ pub struct ApplicationBuilder<S, C = JsonCodec> {
     codec: C,
     protection: Option<Arc<dyn PayloadProtection>>,
     snapshot_intervals: SnapshotIntervals,
+    hash_chain: bool,
 }
 
 impl<S, C: Codec> ApplicationBuilder<S, C> {
@@ -78,6 +81,7 @@ impl<S, C: Codec> ApplicationBuilder<S, C> {
             codec,
             protection: self.protection,
             snapshot_intervals: self.snapshot_intervals,
+            hash_chain: self.hash_chain,
         }
     }
 
@@ -99,6 +103,18 @@ impl<S, C: Codec> ApplicationBuilder<S, C> {
         self
     }
 
+    /// Makes the streams this application writes tamper-evident (off by
+    /// default): each event it stores carries a hash of its predecessor's
+    /// hash and its own stored fields, and each load checks the chain of the
+    /// events it reads, failing with [`Error::Chain`] at the first bad
+    /// version. Saving an event to an existing stream costs one read of the
+    /// stream's last event. See [`chain`](crate::chain) for what it detects
+    /// and what it does not.
+    pub fn hash_chain(mut self, on: bool) -> Self {
+        self.hash_chain = on;
+        self
+    }
+
     /// The application.
     pub fn build(self) -> Application<S, C> {
         Application {
@@ -106,6 +122,7 @@ impl<S, C: Codec> ApplicationBuilder<S, C> {
                 store: self.store,
                 mapper: Mapper::from_parts(self.codec, self.protection),
                 snapshot_intervals: self.snapshot_intervals,
+                hash_chain: self.hash_chain,
             }),
         }
     }
@@ -139,6 +156,7 @@ impl<S> Application<S, JsonCodec> {
             codec: JsonCodec,
             protection: None,
             snapshot_intervals: SnapshotIntervals::default(),
+            hash_chain: false,
         }
     }
 }
@@ -223,9 +241,16 @@ impl<S, C: Codec> Application<S, C> {
         Ok(pending.out)
     }
 
-    /// Protects encoded appends and makes them one request.
-    async fn protected(&self, mut streams: Vec<StreamAppend>) -> Result<AppendRequest, Error> {
+    /// Protects encoded appends, links them to their streams' hash chains
+    /// (when on: over the payloads as stored) and makes them one request.
+    async fn protected(&self, mut streams: Vec<StreamAppend>) -> Result<AppendRequest, Error>
+    where
+        S: StreamStore,
+    {
         self.inner.mapper.protect_appends(&mut streams).await?;
+        if self.inner.hash_chain {
+            chain::link_appends(&self.inner.store, &mut streams).await?;
+        }
         Ok(AppendRequest::new(streams))
     }
 
@@ -280,6 +305,39 @@ impl<S, C: Codec> Application<S, C> {
         S: StreamStore + SnapshotStore,
     {
         self.repository().get(id).await
+    }
+
+    /// The last event of stream `id` (its version and hash-chain link), to
+    /// keep outside the database and pass to
+    /// [`verify_stream`](Self::verify_stream) later; `None` for a stream
+    /// with no events.
+    pub async fn stream_head(&self, id: Uuid) -> Result<Option<StreamHead>, Error>
+    where
+        S: StreamStore,
+    {
+        chain::read_head(&self.inner.store, id).await
+    }
+
+    /// Checks the whole hash chain of stream `id` (whether or not this
+    /// application links new events), and that the stream still holds
+    /// `anchor` (a head kept since, with [`stream_head`](Self::stream_head)),
+    /// which reveals a truncated end. Returns the stream's head; a broken
+    /// chain is [`Error::Chain`] naming the first bad version. Payloads are
+    /// not decoded: a crypto-shredded stream verifies.
+    pub async fn verify_stream(
+        &self,
+        id: Uuid,
+        anchor: Option<StreamHead>,
+    ) -> Result<Option<StreamHead>, Error>
+    where
+        S: StreamStore,
+    {
+        let verifier = ChainVerifier::new(id);
+        let verifier = match anchor {
+            Some(anchor) => verifier.anchored(anchor),
+            None => verifier,
+        };
+        chain::verify_stored(&self.inner.store, id, verifier).await
     }
 
     /// Decodes a record read from the log with this application's mapper
@@ -411,6 +469,9 @@ impl<S, C: Codec> Repository<'_, S, C> {
         S: StreamStore,
     {
         let inner = &self.app.inner;
+        if inner.hash_chain {
+            return self.fold_checked(id, start, query).await;
+        }
         if !inner.mapper.protects() {
             let app = Arc::clone(inner);
             return inner
@@ -428,6 +489,52 @@ impl<S, C: Codec> Repository<'_, S, C> {
             aggregate = inner.mapper.fold(aggregate, records).await?;
             match &aggregate {
                 Some(folded) if full => query = query.from_version(folded.meta().version() + 1),
+                _ => return Ok(aggregate),
+            }
+        }
+    }
+
+    /// [`fold_onto`](Self::fold_onto) for an application with hash chains:
+    /// records are read a page at a time, their chain checked from the event
+    /// before the first one folded (read with the first page), then folded.
+    async fn fold_checked<A: Aggregate>(
+        &self,
+        id: Uuid,
+        start: Option<A>,
+        query: StreamQuery,
+    ) -> Result<Option<A>, Error>
+    where
+        S: StreamStore,
+    {
+        let inner = &self.app.inner;
+        let from = query.from_version.max(1);
+        let mut verifier = ChainVerifier::new(id);
+        let mut seed = from - 1;
+        let mut aggregate = start;
+        let mut query = query.from_version(seed.max(1)).limit(PROTECTED_PAGE);
+        loop {
+            let mut records = inner.store.read_stream(id, query).await?;
+            let full = records.len() == PROTECTED_PAGE;
+            if seed > 0 {
+                // The event the chain continues from: trusted, not folded.
+                let hash = match records.first() {
+                    Some(first) if first.version == seed => records.remove(0).chain_hash,
+                    _ => None,
+                };
+                verifier = ChainVerifier::after(StreamHead {
+                    stream_id: id,
+                    version: seed,
+                    hash,
+                });
+                seed = 0;
+            }
+            records
+                .iter()
+                .try_for_each(|record| verifier.check(record))?;
+            let next = records.last().map(|last| last.version + 1);
+            aggregate = inner.mapper.fold(aggregate, records).await?;
+            match next {
+                Some(next) if full => query = query.from_version(next),
                 _ => return Ok(aggregate),
             }
         }

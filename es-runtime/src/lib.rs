@@ -82,6 +82,7 @@
 mod aggregate;
 mod application;
 mod cache;
+pub mod chain;
 mod codec;
 mod error;
 mod event;

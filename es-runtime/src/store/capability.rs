@@ -277,6 +277,7 @@ mod tests {
                 timestamp: Timestamp::now(),
                 metadata: Metadata::new(),
                 payload: n.to_string().into_bytes(),
+                chain_hash: None,
             })
             .collect();
         store

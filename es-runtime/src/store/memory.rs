@@ -139,6 +139,7 @@ impl Inner {
                     timestamp: event.timestamp,
                     metadata: event.metadata,
                     payload: event.payload,
+                    chain_hash: event.chain_hash,
                 });
             }
         }

@@ -4,6 +4,7 @@
 
 use uuid::Uuid;
 
+use crate::chain::ChainHash;
 use crate::metadata::Metadata;
 use crate::timestamp::Timestamp;
 
@@ -27,6 +28,10 @@ pub struct NewEvent {
     pub metadata: Metadata,
     /// The encoded payload.
     pub payload: Vec<u8>,
+    /// Its link in the stream's hash chain, set by an application with
+    /// [`hash_chain`](crate::ApplicationBuilder::hash_chain) on (`None`
+    /// otherwise); stores keep it as given.
+    pub chain_hash: Option<ChainHash>,
 }
 
 /// An encoded event read back from a store.
@@ -55,6 +60,9 @@ pub struct StoredEvent {
     pub metadata: Metadata,
     /// The encoded payload.
     pub payload: Vec<u8>,
+    /// Its link in the stream's hash chain (see [`crate::chain`]); `None`
+    /// for an event stored without one.
+    pub chain_hash: Option<ChainHash>,
 }
 
 /// One stored event as a fold over a stream sees it: what rebuilding an

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::statements::Sql;
 use super::{Db, BACKEND};
+use crate::chain::ChainHash;
 use crate::store::encoding::{
     backend, corrupt, metadata_from_json, position_from_db, schema_version_from_db,
     tracked_from_db, version_from_db,
@@ -117,6 +118,14 @@ pub(super) fn event_from_row(
         ValueRef::Null => None,
         value => Some(text(value).map_err(|why| fail(&format!("aggregate type {why}")))?),
     };
+    let chain_hash = match row.get_ref(10).db()? {
+        ValueRef::Null => None,
+        value => Some(
+            bytes(value)
+                .and_then(ChainHash::from_slice)
+                .ok_or_else(|| fail("chain hash is not 32 bytes"))?,
+        ),
+    };
     Ok(StoredEvent {
         position,
         stream_id,
@@ -128,6 +137,7 @@ pub(super) fn event_from_row(
         timestamp,
         metadata,
         payload,
+        chain_hash,
     })
 }
 
@@ -250,7 +260,7 @@ mod tests {
         connection
             .execute_batch(
                 "CREATE TABLE events (position, stream_id, version, event_id, event_type,
-                     schema_version, recorded_at, metadata, payload, aggregate_type);
+                     schema_version, recorded_at, metadata, payload, aggregate_type, chain_hash);
                  CREATE TABLE snapshots (stream_id, version, snapshot_type, schema_version,
                      recorded_at, payload);
                  CREATE TABLE tracking (consumer, position);",
@@ -272,6 +282,7 @@ mod tests {
             Value::Text(r#"{"extra":{"user":"ann"}}"#.into()),
             Value::Text("{\"a\":1}".into()),
             Value::Text("Dog".into()),
+            Value::Blob(vec![0xab; 32]),
         ]
     }
 
@@ -282,7 +293,7 @@ mod tests {
         row[column] = value;
         connection
             .execute(
-                "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params_from_iter(row),
             )
             .unwrap();
@@ -321,6 +332,9 @@ mod tests {
         assert_eq!(event.payload, b"{\"a\":1}");
         assert_eq!(event.metadata.extra["user"], "ann");
         assert_eq!(event.aggregate_type.as_deref(), Some("Dog"));
+        assert_eq!(event.chain_hash.unwrap().as_bytes(), &[0xab; 32]);
+        // An event stored unhashed has no chain link.
+        assert_eq!(read_with(10, Value::Null).unwrap().chain_hash, None);
         // An event of layout 1 has no aggregate type.
         assert_eq!(read_with(9, Value::Null).unwrap().aggregate_type, None);
         // A uuid written by hand as text still reads.
@@ -358,6 +372,8 @@ mod tests {
             (8, Value::Null, "payload is neither text nor a blob"),
             (9, Value::Integer(5), "aggregate type is not text"),
             (9, Value::Blob(vec![0xff]), "aggregate type is not text"),
+            (10, Value::Blob(vec![1; 31]), "chain hash is not 32 bytes"),
+            (10, Value::Integer(5), "chain hash is not 32 bytes"),
         ];
         for (column, value, expected) in cases {
             let (stream_id, version, reason) = corrupt_reason(read_with(column, value));

@@ -11,7 +11,7 @@
 pub(super) const FOLD_COLUMNS: &str = "version, recorded_at, event_type, schema_version, payload";
 
 /// The columns of an events row, in the order `rows::event_from_row` reads them.
-pub(super) const EVENT_COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type";
+pub(super) const EVENT_COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type, chain_hash";
 
 /// Every statement, with the table prefix filled in.
 pub(super) struct Sql {
@@ -23,9 +23,9 @@ pub(super) struct Sql {
     pub(super) position_at: String,
     /// `?1` consumer: its tracked position (no row when none).
     pub(super) tracked: String,
-    /// `?1` .. `?9`: one event, unconditionally.
+    /// `?1` .. `?10`: one event, unconditionally.
     pub(super) insert_event: String,
-    /// `?1` .. `?9`: one event, only when the stream holds the version before it.
+    /// `?1` .. `?10`: one event, only when the stream holds the version before it.
     pub(super) insert_next_event: String,
     /// `?1` consumer, `?2` position.
     pub(super) upsert_tracking: String,
@@ -60,7 +60,7 @@ impl Sql {
     pub(super) fn new(p: &str) -> Self {
         let columns = EVENT_COLUMNS;
         let insert = format!(
-            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type)"
+            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type, chain_hash)"
         );
         let read_stream = format!(
             "SELECT {columns} FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3"
@@ -79,11 +79,11 @@ impl Sql {
                 "SELECT position FROM {p}events WHERE stream_id = ?1 AND version = ?2"
             ),
             tracked: format!("SELECT position FROM {p}tracking WHERE consumer = ?1"),
-            insert_event: format!("{insert} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+            insert_event: format!("{insert} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
             // The same row, only when the stream holds the version before it
             // (versions are consecutive, so: the stream is at least there).
             insert_next_event: format!(
-                "{insert} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 \
+                "{insert} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
                  WHERE ?2 = 1 OR EXISTS (SELECT 1 FROM {p}events WHERE stream_id = ?1 AND version = ?2 - 1)"
             ),
             upsert_tracking: format!(
@@ -172,13 +172,13 @@ mod tests {
         ),
         (
             "insert_event",
-            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type, chain_hash) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         ),
         (
             "insert_next_event",
-            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 \
+            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type, chain_hash) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
              WHERE ?2 = 1 OR EXISTS (SELECT 1 FROM {p}events WHERE stream_id = ?1 AND version = ?2 - 1)",
         ),
         (
@@ -192,12 +192,12 @@ mod tests {
         ),
         (
             "read_stream_ascending",
-            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type \
+            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type, chain_hash \
              FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3 ORDER BY version ASC LIMIT ?4",
         ),
         (
             "read_stream_descending",
-            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type \
+            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type, chain_hash \
              FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3 ORDER BY version DESC LIMIT ?4",
         ),
         (
@@ -212,12 +212,12 @@ mod tests {
         ),
         (
             "read_log",
-            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type \
+            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type, chain_hash \
              FROM {p}events WHERE position > ?1 ORDER BY position LIMIT ?2",
         ),
         (
             "read_log_filtered",
-            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type \
+            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type, chain_hash \
              FROM {p}events WHERE position > ?1 \
              AND (?3 IS NULL OR event_type IN (SELECT value FROM json_each(?3))) \
              AND (?4 IS NULL OR aggregate_type IS NULL OR aggregate_type IN (SELECT value FROM json_each(?4))) \
