@@ -258,6 +258,18 @@ impl TrackingStore for MemoryStore {
         self.write(|inner| inner.tracking.remove(consumer));
         Ok(())
     }
+
+    async fn consumers(&self) -> Result<Vec<Tracking>, StoreError> {
+        let mut records: Vec<Tracking> = self.read(|inner| {
+            inner
+                .tracking
+                .iter()
+                .map(|(consumer, &position)| Tracking::new(consumer.clone(), position))
+                .collect()
+        });
+        records.sort_by(|a, b| a.consumer.cmp(&b.consumer));
+        Ok(records)
+    }
 }
 
 impl SnapshotStore for MemoryStore {

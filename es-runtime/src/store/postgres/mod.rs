@@ -522,6 +522,18 @@ impl TrackingStore for PostgresStore {
     async fn reset_tracking(&self, consumer: &str) -> Result<(), StoreError> {
         self.reset_model(Vec::new(), consumer).await
     }
+
+    async fn consumers(&self) -> Result<Vec<Tracking>, StoreError> {
+        let rows = self.query_cached(&self.inner.sql.consumers, &[]).await?;
+        rows.iter()
+            .map(|row| {
+                let consumer: String = row.try_get(0).map_err(|e| backend(BACKEND, e))?;
+                let position: i64 = row.try_get(1).map_err(|e| backend(BACKEND, e))?;
+                let position = tracked_from_db(BACKEND, position, &consumer)?;
+                Ok(Tracking::new(consumer, position))
+            })
+            .collect()
+    }
 }
 
 impl SnapshotStore for PostgresStore {

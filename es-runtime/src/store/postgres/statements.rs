@@ -94,6 +94,8 @@ pub(super) struct Sql {
     pub(super) start_tracking: String,
     /// `$1` consumer.
     pub(super) delete_tracking: String,
+    /// Every tracking record, by consumer.
+    pub(super) consumers: String,
 }
 
 /// `template` with every `{name}` replaced by its value.
@@ -194,6 +196,7 @@ impl Sql {
                  RETURNING position"
             ),
             delete_tracking: format!("DELETE FROM {s}.tracking WHERE consumer = $1"),
+            consumers: format!("SELECT consumer, position FROM {s}.tracking ORDER BY consumer"),
         }
     }
 }

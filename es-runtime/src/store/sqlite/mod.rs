@@ -488,6 +488,11 @@ impl TrackingStore for SqliteStore {
     async fn reset_tracking(&self, consumer: &str) -> Result<(), StoreError> {
         self.reset_model(Vec::new(), consumer).await
     }
+
+    async fn consumers(&self) -> Result<Vec<Tracking>, StoreError> {
+        self.read(|connection, sql| rows::consumers(connection, sql))
+            .await
+    }
 }
 
 impl SnapshotStore for SqliteStore {

@@ -16,7 +16,7 @@ use crate::store::encoding::{
 };
 use crate::store::error::StoreError;
 use crate::store::record::{EventRef, StoredEvent};
-use crate::store::request::Snapshot;
+use crate::store::request::{Snapshot, Tracking};
 use crate::timestamp::Timestamp;
 
 /// A uuid stored as 16 bytes (or, written by hand, as text).
@@ -240,6 +240,28 @@ pub(super) fn tracked_position(
             )),
         },
     }
+}
+
+/// Every tracking record, by consumer.
+pub(super) fn consumers(connection: &Connection, sql: &Sql) -> Result<Vec<Tracking>, StoreError> {
+    let mut statement = connection.prepare_cached(&sql.consumers).db()?;
+    let mut rows = statement.query([]).db()?;
+    let mut records = Vec::new();
+    while let Some(row) = rows.next().db()? {
+        let consumer = text(row.get_ref(0).db()?)
+            .map_err(|why| backend(BACKEND, format!("a tracking record's consumer {why}")))?;
+        let position = match row.get_ref(1).db()? {
+            ValueRef::Integer(position) => tracked_from_db(BACKEND, position, &consumer)?,
+            _ => {
+                return Err(backend(
+                    BACKEND,
+                    format!("tracked position of consumer `{consumer}` is not an integer"),
+                ))
+            }
+        };
+        records.push(Tracking::new(consumer, position));
+    }
+    Ok(records)
 }
 
 #[cfg(test)]

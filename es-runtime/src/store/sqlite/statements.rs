@@ -31,6 +31,8 @@ pub(super) struct Sql {
     pub(super) upsert_tracking: String,
     /// `?1` consumer.
     pub(super) delete_tracking: String,
+    /// Every tracking record, by consumer.
+    pub(super) consumers: String,
     /// `?1` stream, `?2` lowest and `?3` highest version, `?4` limit (-1: none).
     pub(super) read_stream_ascending: String,
     /// As `read_stream_ascending`, newest first.
@@ -91,6 +93,7 @@ impl Sql {
                  ON CONFLICT (consumer) DO UPDATE SET position = excluded.position"
             ),
             delete_tracking: format!("DELETE FROM {p}tracking WHERE consumer = ?1"),
+            consumers: format!("SELECT consumer, position FROM {p}tracking ORDER BY consumer"),
             read_stream_ascending: format!("{read_stream} ORDER BY version ASC LIMIT ?4"),
             read_stream_descending: format!("{read_stream} ORDER BY version DESC LIMIT ?4"),
             fold_stream_ascending: format!("{fold_stream} ORDER BY version ASC LIMIT ?4"),
@@ -122,7 +125,7 @@ impl Sql {
 
     /// Every statement but the schema, by name (for tests that check them all).
     #[cfg(test)]
-    fn statements(&self) -> [(&'static str, &str); 17] {
+    fn statements(&self) -> [(&'static str, &str); 18] {
         [
             ("stream_version", &self.stream_version),
             ("stored_ids", &self.stored_ids),
@@ -132,6 +135,7 @@ impl Sql {
             ("insert_next_event", &self.insert_next_event),
             ("upsert_tracking", &self.upsert_tracking),
             ("delete_tracking", &self.delete_tracking),
+            ("consumers", &self.consumers),
             ("read_stream_ascending", &self.read_stream_ascending),
             ("read_stream_descending", &self.read_stream_descending),
             ("fold_stream_ascending", &self.fold_stream_ascending),
@@ -153,7 +157,7 @@ mod tests {
     use super::*;
 
     /// What each statement must be, `{p}` standing for the table prefix.
-    const EXPECTED: [(&str, &str); 17] = [
+    const EXPECTED: [(&str, &str); 18] = [
         (
             "stream_version",
             "SELECT COALESCE(MAX(version), 0) FROM {p}events WHERE stream_id = ?1",
@@ -189,6 +193,10 @@ mod tests {
         (
             "delete_tracking",
             "DELETE FROM {p}tracking WHERE consumer = ?1",
+        ),
+        (
+            "consumers",
+            "SELECT consumer, position FROM {p}tracking ORDER BY consumer",
         ),
         (
             "read_stream_ascending",
