@@ -33,8 +33,8 @@ pub fn store_url(option: Option<&str>) -> Result<String, CliError> {
 
 /// `text` as a store URL: itself when it has a scheme, else a SQLite path.
 fn as_url(text: &str) -> String {
-    let known = ["sqlite:", "postgres://", "postgresql://", "memory:"];
-    if known.iter().any(|scheme| text.starts_with(scheme)) {
+    let known = ["sqlite:", "memory:"];
+    if text.contains("://") || known.iter().any(|scheme| text.starts_with(scheme)) {
         text.to_owned()
     } else {
         format!("sqlite://{text}")
@@ -60,7 +60,8 @@ pub async fn open(url: &str, access: Access) -> Result<AnyStore, CliError> {
                     return Err(CliError::new(format!("no SQLite store at {path}")));
                 }
             }
-            if migrate || url.contains("migrate=") {
+            let sql = ["sqlite:", "postgres://", "postgresql://"];
+            if migrate || url.contains("migrate=") || !sql.iter().any(|s| url.starts_with(s)) {
                 url
             } else {
                 let separator = if url.contains('?') { '&' } else { '?' };
@@ -85,6 +86,7 @@ mod tests {
             "sqlite::memory:",
             "postgres://u@h/db",
             "memory:",
+            "x://y",
         ] {
             assert_eq!(as_url(url), url);
         }

@@ -256,7 +256,7 @@ async fn errors_are_one_line_and_never_panics() {
     for (url, message) in [
         ("/no/such/dir/x.db", "no SQLite store at /no/such/dir/x.db"),
         ("postgres://nobody@127.0.0.1:1/x", "postgres"),
-        ("mysql://x", "no SQLite store at mysql://x"),
+        ("mysql://x", "unknown store URL `mysql://x`"),
     ] {
         let output = assert_cmd::Command::cargo_bin("chronicle")
             .unwrap()
