@@ -65,9 +65,12 @@ fn broken_at(result: Result<impl std::fmt::Debug, Error>, version: u64) -> Chain
     }
 }
 
+/// A change made to a stream's events before they are forged into a store.
+type Tamper = fn(&mut Vec<NewEvent>);
+
 /// The ways a stream of five events is tampered with, and the first bad
 /// version each must be reported at.
-fn tamperings() -> Vec<(&'static str, fn(&mut Vec<NewEvent>), u64)> {
+fn tamperings() -> Vec<(&'static str, Tamper, u64)> {
     vec![
         (
             "changed payload",

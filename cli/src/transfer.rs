@@ -48,15 +48,10 @@ struct Run {
 }
 
 impl Run {
-    /// Adds `event` at `version` when it continues this run.
-    fn extend(&mut self, stream_id: Uuid, version: u64, event: NewEvent) -> Result<(), NewEvent> {
+    /// True when an event of `stream_id` at `version` continues this run.
+    fn follows(&self, stream_id: Uuid, version: u64) -> bool {
         let next = self.append.expected_version + self.append.events.len() as u64 + 1;
-        if stream_id == self.append.stream_id && version == next {
-            self.append.events.push(event);
-            Ok(())
-        } else {
-            Err(event)
-        }
+        stream_id == self.append.stream_id && version == next
     }
 
     fn start(stream_id: Uuid, version: u64, event: NewEvent) -> Result<Run, CliError> {
@@ -107,17 +102,18 @@ pub async fn import(
             serde_json::from_str(&line).map_err(|error| at(CliError::from(error)))?;
         let event = envelope.to_new_event().map_err(at)?;
         let (stream, version) = (envelope.stream_id, envelope.version);
-        let rest = match &mut run {
-            Some((_, current)) if current.append.events.len() < PAGE => {
-                current.extend(stream, version, event).err()
+        match &mut run {
+            Some((_, current))
+                if current.append.events.len() < PAGE && current.follows(stream, version) =>
+            {
+                current.append.events.push(event);
             }
-            _ => Some(event),
-        };
-        if let Some(event) = rest {
-            if let Some((first_line, full)) = run.take() {
-                append(store, full, &mut moved, first_line).await?;
+            _ => {
+                if let Some((first_line, full)) = run.take() {
+                    append(store, full, &mut moved, first_line).await?;
+                }
+                run = Some((index + 1, Run::start(stream, version, event).map_err(at)?));
             }
-            run = Some((index + 1, Run::start(stream, version, event).map_err(at)?));
         }
     }
     if let Some((first_line, full)) = run {
@@ -166,11 +162,12 @@ fn batch_request(events: Vec<StoredEvent>) -> Result<AppendRequest, CliError> {
         let (stream, version) = (event.stream_id, event.version);
         let new = to_new(event);
         match runs.iter_mut().find(|run| run.append.stream_id == stream) {
-            Some(run) => run.extend(stream, version, new).map_err(|_| {
-                CliError::new(format!(
+            Some(run) if run.follows(stream, version) => run.append.events.push(new),
+            Some(_) => {
+                return Err(CliError::new(format!(
                     "source stream {stream} does not follow on at version {version}: run `chronicle verify` on it"
-                ))
-            })?,
+                )))
+            }
             None => runs.push(Run::start(stream, version, new)?),
         }
     }

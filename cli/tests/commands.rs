@@ -218,18 +218,16 @@ async fn consumers_shows_lag_and_reset_asks_first() {
         assert_eq!(listed(&fixture)[0]["position"], 2, "{kind}");
         assert_eq!(listed(&fixture)[0]["lag"], 7, "{kind}");
 
-        let output = fixture
-            .cli()
-            .args(["consumers", "reset", "dog-names", "--yes"])
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{kind}");
-        assert_eq!(listed(&fixture), serde_json::json!([]), "{kind}");
-
-        for (args, message) in [(
-            vec!["consumers", "reset", "nobody", "--yes"],
-            "no consumer named `nobody`",
-        )] {
+        for (args, message) in [
+            (
+                vec!["consumers", "reset", "nobody", "--yes"],
+                "no consumer named `nobody`",
+            ),
+            (
+                vec!["consumers", "reset", "dog-names", "--to", "99", "--yes"],
+                "position 99 is past the end of the log (9)",
+            ),
+        ] {
             let output = fixture.cli().args(&args).output().unwrap();
             assert_eq!(output.status.code(), Some(2), "{kind}");
             assert!(
@@ -238,6 +236,15 @@ async fn consumers_shows_lag_and_reset_asks_first() {
                 stderr(&output)
             );
         }
+        assert_eq!(listed(&fixture)[0]["position"], 2, "{kind}: unchanged");
+
+        let output = fixture
+            .cli()
+            .args(["consumers", "reset", "dog-names", "--yes"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{kind}");
+        assert_eq!(listed(&fixture), serde_json::json!([]), "{kind}");
         fixture.remove().await;
     }
 }

@@ -490,8 +490,7 @@ impl TrackingStore for SqliteStore {
     }
 
     async fn consumers(&self) -> Result<Vec<Tracking>, StoreError> {
-        self.read(|connection, sql| rows::consumers(connection, sql))
-            .await
+        self.read(rows::consumers).await
     }
 }
 
