@@ -109,17 +109,16 @@ fn main() {
             "memory" => "memory:".to_owned(),
             _ => {
                 files += 1;
-                format!("sqlite://{}", directory.join(format!("{files}.db")).display())
+                format!(
+                    "sqlite://{}",
+                    directory.join(format!("{files}.db")).display()
+                )
             }
         };
         rt.block_on(AnyStore::from_url(&url)).expect("store")
     };
     for kind in ["memory", "sqlite"] {
-        let mut app = |chained: bool| {
-            Application::builder(open(kind))
-                .hash_chain(chained)
-                .build()
-        };
+        let mut app = |chained: bool| Application::builder(open(kind)).hash_chain(chained).build();
         let mut w1_time = |chained: bool| {
             median(runs, || {
                 let app = app(chained);

@@ -252,7 +252,7 @@ fn namespace(schema: &str) -> u16 {
 /// a waiter only needs the wake-up, the follower reads the log again.
 /// The task ends when the last clone of the store is dropped.
 ///
-/// # Layout (version 2, in schema `chronicle` unless configured)
+/// # Layout (version 3, in schema `chronicle` unless configured)
 /// ```sql
 /// CREATE TABLE events (
 ///     position       bigint PRIMARY KEY,   -- from events_position_seq
@@ -266,6 +266,7 @@ fn namespace(schema: &str) -> u16 {
 ///     payload        json,                 -- the payload when it is JSON ...
 ///     payload_bytes  bytea,                -- ... else its bytes
 ///     aggregate_type text,                 -- NULL for events of layout 1 not typed since
+///     chain_hash     bytea,                -- 32 bytes with hash chains (crate::chain), else NULL
 ///     UNIQUE (stream_id, version));
 /// CREATE TABLE snapshots (stream_id uuid, version bigint, snapshot_type text,
 ///     schema_version bigint, recorded_at timestamptz, payload json,
