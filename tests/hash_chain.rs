@@ -32,16 +32,7 @@ async fn fresh(kind: &str) -> Harness<AnyStore> {
 
 /// A stored event as an event to append again, hash kept.
 fn resend(event: &StoredEvent) -> NewEvent {
-    NewEvent {
-        event_id: event.event_id,
-        aggregate_type: event.aggregate_type.clone().unwrap_or_default(),
-        event_type: event.event_type.clone(),
-        schema_version: event.schema_version,
-        timestamp: event.timestamp,
-        metadata: event.metadata.clone(),
-        payload: event.payload.clone(),
-        chain_hash: event.chain_hash,
-    }
+    NewEvent::from(event.clone())
 }
 
 /// Writes `events` as stream `id` of `store` from version 1.

@@ -160,7 +160,7 @@ fn batch_request(events: Vec<StoredEvent>) -> Result<AppendRequest, CliError> {
     let mut runs: Vec<Run> = Vec::new();
     for event in events {
         let (stream, version) = (event.stream_id, event.version);
-        let new = to_new(event);
+        let new = NewEvent::from(event);
         match runs.iter_mut().find(|run| run.append.stream_id == stream) {
             Some(run) if run.follows(stream, version) => run.append.events.push(new),
             Some(_) => {
@@ -174,19 +174,6 @@ fn batch_request(events: Vec<StoredEvent>) -> Result<AppendRequest, CliError> {
     Ok(AppendRequest::new(
         runs.into_iter().map(|run| run.append).collect(),
     ))
-}
-
-fn to_new(event: StoredEvent) -> NewEvent {
-    NewEvent {
-        event_id: event.event_id,
-        aggregate_type: event.aggregate_type.unwrap_or_default(),
-        event_type: event.event_type,
-        schema_version: event.schema_version,
-        timestamp: event.timestamp,
-        metadata: event.metadata,
-        payload: event.payload,
-        chain_hash: event.chain_hash,
-    }
 }
 
 /// What `copy --json` prints.

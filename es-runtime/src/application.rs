@@ -18,8 +18,9 @@ use crate::store::{
     StoredEvent, StreamAppend, StreamQuery, StreamStore, Tracking, TrackingStore,
 };
 
-/// How many protected records a load unprotects and folds at a time.
-const PROTECTED_PAGE: usize = 1_000;
+/// How many records a load reads, unprotects or checks, and folds at a time
+/// when it cannot fold rows as the store reads them.
+const RECORD_PAGE: usize = 1_000;
 
 /// An event-sourced application: a store, the [`Mapper`] between events and
 /// stored records, and the operations that tie aggregates to them. Cheap to
@@ -455,10 +456,10 @@ impl<S, C: Codec> Repository<'_, S, C> {
     }
 
     /// Folds the events of stream `id` that `query` selects onto `start`
-    /// (from nothing when `None`). Unprotected payloads are folded as the
-    /// store reads them ([`StreamStore::fold_stream`]); protected ones a page
-    /// of records at a time, each page unprotected in one batch. Either way
-    /// a long stream is never held whole.
+    /// (from nothing when `None`). Unprotected, unchained payloads are folded
+    /// as the store reads them ([`StreamStore::fold_stream`]); others by
+    /// pages of records ([`fold_records`](Self::fold_records)). Either way a
+    /// long stream is never held whole.
     async fn fold_onto<A: Aggregate>(
         &self,
         id: Uuid,
@@ -469,35 +470,23 @@ impl<S, C: Codec> Repository<'_, S, C> {
         S: StreamStore,
     {
         let inner = &self.app.inner;
-        if inner.hash_chain {
-            return self.fold_checked(id, start, query).await;
+        if inner.mapper.protects() || inner.hash_chain {
+            return self.fold_records(id, start, query).await;
         }
-        if !inner.mapper.protects() {
-            let app = Arc::clone(inner);
-            return inner
-                .store
-                .fold_stream(id, query, start, move |aggregate, event| {
-                    app.mapper.replay(aggregate, event)
-                })
-                .await;
-        }
-        let mut aggregate = start;
-        let mut query = query.limit(PROTECTED_PAGE);
-        loop {
-            let records = inner.store.read_stream(id, query).await?;
-            let full = records.len() == PROTECTED_PAGE;
-            aggregate = inner.mapper.fold(aggregate, records).await?;
-            match &aggregate {
-                Some(folded) if full => query = query.from_version(folded.meta().version() + 1),
-                _ => return Ok(aggregate),
-            }
-        }
+        let app = Arc::clone(inner);
+        inner
+            .store
+            .fold_stream(id, query, start, move |aggregate, event| {
+                app.mapper.replay(aggregate, event)
+            })
+            .await
     }
 
-    /// [`fold_onto`](Self::fold_onto) for an application with hash chains:
-    /// records are read a page at a time, their chain checked from the event
-    /// before the first one folded (read with the first page), then folded.
-    async fn fold_checked<A: Aggregate>(
+    /// [`fold_onto`](Self::fold_onto) a page of records at a time: protected
+    /// payloads are unprotected a page in one batch; with hash chains, each
+    /// page's chain is checked before it is folded, from the event before
+    /// the first one folded (read with the first page, trusted, not folded).
+    async fn fold_records<A: Aggregate>(
         &self,
         id: Uuid,
         start: Option<A>,
@@ -507,30 +496,34 @@ impl<S, C: Codec> Repository<'_, S, C> {
         S: StreamStore,
     {
         let inner = &self.app.inner;
-        let from = query.from_version.max(1);
-        let mut verifier = ChainVerifier::new(id);
-        let mut seed = from - 1;
+        let mut chain = inner.hash_chain.then(|| ChainVerifier::new(id));
+        let mut seed = match chain {
+            Some(_) => query.from_version.max(1) - 1,
+            None => 0,
+        };
+        let from = if seed > 0 { seed } else { query.from_version };
+        let mut query = query.from_version(from).limit(RECORD_PAGE);
         let mut aggregate = start;
-        let mut query = query.from_version(seed.max(1)).limit(PROTECTED_PAGE);
         loop {
             let mut records = inner.store.read_stream(id, query).await?;
-            let full = records.len() == PROTECTED_PAGE;
-            if seed > 0 {
-                // The event the chain continues from: trusted, not folded.
-                let hash = match records.first() {
-                    Some(first) if first.version == seed => records.remove(0).chain_hash,
-                    _ => None,
-                };
-                verifier = ChainVerifier::after(StreamHead {
-                    stream_id: id,
-                    version: seed,
-                    hash,
-                });
-                seed = 0;
+            let full = records.len() == RECORD_PAGE;
+            if let Some(verifier) = &mut chain {
+                if seed > 0 {
+                    let hash = match records.first() {
+                        Some(first) if first.version == seed => records.remove(0).chain_hash,
+                        _ => None,
+                    };
+                    *verifier = ChainVerifier::after(StreamHead {
+                        stream_id: id,
+                        version: seed,
+                        hash,
+                    });
+                    seed = 0;
+                }
+                records
+                    .iter()
+                    .try_for_each(|record| verifier.check(record))?;
             }
-            records
-                .iter()
-                .try_for_each(|record| verifier.check(record))?;
             let next = records.last().map(|last| last.version + 1);
             aggregate = inner.mapper.fold(aggregate, records).await?;
             match next {

@@ -13,28 +13,11 @@ use chronicle_es::store::{tokio_postgres, AnyStore, AppendRequest, Tracking};
 /// The environment variable that names the PostgreSQL server for tests.
 pub const POSTGRES_ENV: &str = "CHRONICLE_TEST_POSTGRES_URL";
 
-#[aggregate]
-#[derive(Debug, Clone, PartialEq)]
-pub struct Dog {
-    pub name: String,
-    pub tricks: Vec<String>,
-}
+/// The dog school's `Dog`, shared with the library's own tests.
+#[path = "../../../tests/common/dogs.rs"]
+mod dogs;
 
-#[aggregate]
-impl Dog {
-    #[event("Registered")]
-    pub fn register(name: String) -> Self {
-        Self {
-            name,
-            tricks: Vec::new(),
-        }
-    }
-
-    #[event("TrickAdded")]
-    pub fn add_trick(&mut self, trick: String) {
-        self.tricks.push(trick);
-    }
-}
+pub use dogs::Dog;
 
 /// Where a test store lives, and how to reach its tables with SQL.
 pub enum Place {

@@ -20,19 +20,7 @@ fn stored(stream_id: Uuid, count: u8) -> Vec<StoredEvent> {
     events
         .into_iter()
         .zip(1..)
-        .map(|(event, version)| StoredEvent {
-            position: version,
-            stream_id,
-            version,
-            event_id: event.event_id,
-            aggregate_type: Some(event.aggregate_type),
-            event_type: event.event_type,
-            schema_version: event.schema_version,
-            timestamp: event.timestamp,
-            metadata: event.metadata,
-            payload: event.payload,
-            chain_hash: event.chain_hash,
-        })
+        .map(|(event, version)| event.into_stored(version, stream_id, version))
         .collect()
 }
 

@@ -128,19 +128,9 @@ impl Inner {
             let indexes = self.streams.entry(append.stream_id).or_default();
             for (version, event) in (append.expected_version + 1..).zip(append.events) {
                 indexes.push(self.log.len());
-                self.log.push(StoredEvent {
-                    position: self.log.len() as u64 + 1,
-                    stream_id: append.stream_id,
-                    version,
-                    event_id: event.event_id,
-                    aggregate_type: Some(event.aggregate_type),
-                    event_type: event.event_type,
-                    schema_version: event.schema_version,
-                    timestamp: event.timestamp,
-                    metadata: event.metadata,
-                    payload: event.payload,
-                    chain_hash: event.chain_hash,
-                });
+                let position = self.log.len() as u64 + 1;
+                self.log
+                    .push(event.into_stored(position, append.stream_id, version));
             }
         }
         if let Some(record) = tracking {

@@ -65,6 +65,43 @@ pub struct StoredEvent {
     pub chain_hash: Option<ChainHash>,
 }
 
+impl NewEvent {
+    /// The event as `stream_id` stores it at `version` and `position`.
+    pub(crate) fn into_stored(self, position: u64, stream_id: Uuid, version: u64) -> StoredEvent {
+        StoredEvent {
+            position,
+            stream_id,
+            version,
+            event_id: self.event_id,
+            aggregate_type: Some(self.aggregate_type),
+            event_type: self.event_type,
+            schema_version: self.schema_version,
+            timestamp: self.timestamp,
+            metadata: self.metadata,
+            payload: self.payload,
+            chain_hash: self.chain_hash,
+        }
+    }
+}
+
+/// A stored event to append again, for instance into another store (what
+/// `chronicle copy` does): the same id, types, time, metadata, payload and
+/// chain hash; an aggregate type the store could not tell becomes empty.
+impl From<StoredEvent> for NewEvent {
+    fn from(event: StoredEvent) -> Self {
+        NewEvent {
+            event_id: event.event_id,
+            aggregate_type: event.aggregate_type.unwrap_or_default(),
+            event_type: event.event_type,
+            schema_version: event.schema_version,
+            timestamp: event.timestamp,
+            metadata: event.metadata,
+            payload: event.payload,
+            chain_hash: event.chain_hash,
+        }
+    }
+}
+
 /// One stored event as a fold over a stream sees it: what rebuilding an
 /// aggregate needs, borrowed from the store's own buffers (a database row,
 /// an in-memory record), so that a long stream is folded without copying
