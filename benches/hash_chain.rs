@@ -17,28 +17,12 @@ use std::time::{Duration, Instant};
 use chronicle_es::prelude::*;
 use chronicle_es::store::AnyStore;
 
-#[aggregate]
-#[derive(Debug, Clone, PartialEq)]
-pub struct Dog {
-    name: String,
-    tricks: Vec<String>,
-}
+/// The dog school's `Dog`, as the tests define it.
+#[allow(dead_code)] // the tests' badge and policy are not used here
+#[path = "../tests/common/dogs.rs"]
+mod dogs;
 
-#[aggregate]
-impl Dog {
-    #[event("Registered")]
-    pub fn register(name: String) -> Self {
-        Self {
-            name,
-            tricks: Vec::new(),
-        }
-    }
-
-    #[event("TrickAdded")]
-    pub fn add_trick(&mut self, trick: String) {
-        self.tricks.push(trick);
-    }
-}
+use dogs::Dog;
 
 const W1_DOGS: usize = 2_000;
 const W1_EVENTS_PER_DOG: usize = 10;
