@@ -394,3 +394,21 @@ mod snapshots {
         }
     }
 }
+
+/// The memory store keeps decoded events beside its records, a save path of
+/// its own: the events are linked there too.
+#[tokio::test]
+async fn the_memory_store_links_events_saved_with_their_decoded_form() {
+    let store = chronicle_es::store::MemoryStore::new();
+    let app = Application::builder(store).hash_chain(true).build();
+    let dog = saved_dog(&app, "Fido", 2).await;
+    let stored = app
+        .store()
+        .read_stream(dog.id(), StreamQuery::all())
+        .await
+        .unwrap();
+    assert!(stored.iter().all(|event| event.chain_hash.is_some()));
+    let head = app.verify_stream(dog.id(), None).await.unwrap().unwrap();
+    assert_eq!((head.version, head.hash), (3, stored[2].chain_hash));
+    assert_eq!(app.get::<Dog>(dog.id()).await.unwrap().tricks().len(), 2);
+}

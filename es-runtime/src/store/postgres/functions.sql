@@ -118,6 +118,29 @@ BEGIN
 END
 $fn$;
 
+-- The horizon for the statement that follows on the same connection: kept
+-- in the session setting `chronicle.horizon`, which `Sql::read_log` reads.
+-- The store sends both in one pipeline; the read, a statement of its own,
+-- takes its snapshot after the horizon was computed, as `chronicle_read_log`
+-- does inside a function, but streams its rows instead of collecting them
+-- first. A setting left by an earlier read is an older horizon, which is
+-- still safe (only smaller).
+CREATE OR REPLACE FUNCTION {schema}.chronicle_mark_horizon() RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+    v_horizon bigint;
+BEGIN
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'chronicle: read the log at READ COMMITTED isolation';
+    END IF;
+    v_horizon := {schema}.chronicle_horizon();
+    PERFORM pg_catalog.set_config('chronicle.horizon', v_horizon::text, false);
+    RETURN v_horizon;
+END
+$fn$;
+
+-- The log as one function (kept for processes of earlier versions, which
+-- call it during a rolling upgrade).
 CREATE OR REPLACE FUNCTION {schema}.chronicle_read_log(
     p_after bigint, p_limit bigint, p_types text[], p_aggregates text[])
 RETURNS SETOF {schema}.events
@@ -130,16 +153,26 @@ BEGIN
     END IF;
     v_horizon := {schema}.chronicle_horizon();
     -- A new statement: a snapshot taken after the horizon was computed.
+    -- The horizon cuts the page after the limit, not inside it: bounded on
+    -- both sides, the range looks small to a planner whose statistics lag
+    -- behind the table (a new table, a growing log), which then sorts the
+    -- whole rest of the log for every page; bounded below only, the
+    -- position index is walked in order and stops at the limit. The first
+    -- `p_limit` events after `p_after` that pass the filters, cut at the
+    -- horizon, are the first such events up to the horizon.
     RETURN QUERY
-        SELECT e.* FROM {schema}.events e
-         WHERE e.position > p_after AND e.position <= v_horizon
-           AND (p_types IS NULL OR e.event_type = ANY (p_types))
-           -- An event stored without its aggregate's type (layout 1) is not
-           -- excluded by the aggregate filter.
-           AND (p_aggregates IS NULL OR e.aggregate_type IS NULL
-                OR e.aggregate_type = ANY (p_aggregates))
-         ORDER BY e.position
-         LIMIT p_limit;
+        SELECT page.* FROM (
+            SELECT e.* FROM {schema}.events e
+             WHERE e.position > p_after
+               AND (p_types IS NULL OR e.event_type = ANY (p_types))
+               -- An event stored without its aggregate's type (layout 1) is
+               -- not excluded by the aggregate filter.
+               AND (p_aggregates IS NULL OR e.aggregate_type IS NULL
+                    OR e.aggregate_type = ANY (p_aggregates))
+             ORDER BY e.position
+             LIMIT p_limit) page
+         WHERE page.position <= v_horizon
+         ORDER BY page.position;
 END
 $fn$;
 

@@ -76,8 +76,14 @@ pub(super) struct Sql {
     pub(super) fold_stream_ascending: String,
     /// As `fold_stream_ascending`, newest first.
     pub(super) fold_stream_descending: String,
+    /// Computes the in-flight horizon and keeps it for `read_log`, the
+    /// next statement on the connection.
+    pub(super) mark_horizon: String,
     /// `$1` after, `$2` limit, `$3` event types and `$4` aggregate types
-    /// (each NULL: all), below the horizon.
+    /// (each NULL: all), below the horizon `mark_horizon` kept. The horizon
+    /// cuts the page after the limit: bounded on both sides, the range
+    /// looks small to a planner whose statistics lag behind a growing log,
+    /// which then sorts the rest of the log for every page.
     pub(super) read_log: String,
     /// The last position below the horizon.
     pub(super) last_position: String,
@@ -170,7 +176,16 @@ impl Sql {
             read_stream_descending: format!("{read_stream} ORDER BY version DESC LIMIT $4"),
             fold_stream_ascending: format!("{fold_stream} ORDER BY version ASC LIMIT $4"),
             fold_stream_descending: format!("{fold_stream} ORDER BY version DESC LIMIT $4"),
-            read_log: format!("SELECT {columns} FROM {s}.chronicle_read_log($1, $2, $3, $4)"),
+            mark_horizon: format!("SELECT {s}.chronicle_mark_horizon()"),
+            read_log: format!(
+                "SELECT {columns} FROM (SELECT {columns} FROM {s}.events \
+                 WHERE position > $1 \
+                 AND ($3::text[] IS NULL OR event_type = ANY ($3)) \
+                 AND ($4::text[] IS NULL OR aggregate_type IS NULL OR aggregate_type = ANY ($4)) \
+                 ORDER BY position LIMIT $2) page \
+                 WHERE position <= (SELECT pg_catalog.current_setting('chronicle.horizon')::bigint) \
+                 ORDER BY position"
+            ),
             last_position: format!("SELECT {s}.chronicle_last_position()"),
             tracked: format!("SELECT position FROM {s}.tracking WHERE consumer = $1"),
             save_snapshot: format!(
@@ -238,8 +253,14 @@ mod tests {
                 r#"SELECT version, recorded_at, event_type, schema_version, payload, payload_bytes FROM "app".events WHERE stream_id = $1 AND version >= $2 AND version <= $3 ORDER BY version DESC LIMIT $4"#.to_owned(),
             ),
             (
+                &sql.mark_horizon,
+                r#"SELECT "app".chronicle_mark_horizon()"#.to_owned(),
+            ),
+            (
                 &sql.read_log,
-                format!(r#"{EVENTS} FROM "app".chronicle_read_log($1, $2, $3, $4)"#),
+                format!(
+                    r#"{EVENTS} FROM ({EVENTS} FROM "app".events WHERE position > $1 AND ($3::text[] IS NULL OR event_type = ANY ($3)) AND ($4::text[] IS NULL OR aggregate_type IS NULL OR aggregate_type = ANY ($4)) ORDER BY position LIMIT $2) page WHERE position <= (SELECT pg_catalog.current_setting('chronicle.horizon')::bigint) ORDER BY position"#
+                ),
             ),
             (
                 &sql.last_position,
@@ -297,6 +318,8 @@ mod tests {
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_horizon() RETURNS bigint"#,
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_append("#,
             "p_consumer text, p_position bigint, e_aggregate text[], e_chain bytea[]) RETURNS bigint",
+            r#"CREATE OR REPLACE FUNCTION "app".chronicle_mark_horizon() RETURNS bigint"#,
+            "PERFORM pg_catalog.set_config('chronicle.horizon', v_horizon::text, false);",
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_read_log("#,
             "p_after bigint, p_limit bigint, p_types text[], p_aggregates text[])",
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_last_position() RETURNS bigint"#,
