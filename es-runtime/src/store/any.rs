@@ -183,8 +183,7 @@ fn parse_migrate(value: &str) -> Result<bool, StoreError> {
 
 /// What a URL named, opened.
 enum Opened {
-    // Boxed: the memory store is held inline and is far larger than the
-    // handles of the others.
+    // Boxed: the memory store is held inline, the others are handles.
     Memory(Box<MemoryStore>),
     #[cfg(feature = "sqlite")]
     Sqlite(SqliteStore),

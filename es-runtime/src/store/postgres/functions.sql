@@ -118,6 +118,26 @@ BEGIN
 END
 $fn$;
 
+-- chronicle_append for a grouped commit (see group.rs): several calls share
+-- one transaction, so each runs in a subtransaction of its own and returns
+-- its error instead of raising it; a request that fails rolls back alone.
+CREATE OR REPLACE FUNCTION {schema}.chronicle_append_in_group(
+    p_streams uuid[], p_expected bigint[],
+    e_stream uuid[], e_version bigint[], e_id uuid[], e_type text[], e_schema bigint[],
+    e_time timestamptz[], e_meta jsonb[], e_json json[], e_bytes bytea[],
+    p_consumer text, p_position bigint, e_aggregate text[], e_chain bytea[],
+    OUT o_position bigint, OUT o_code text, OUT o_message text)
+LANGUAGE plpgsql VOLATILE AS $fn$
+BEGIN
+    o_position := {schema}.chronicle_append(p_streams, p_expected, e_stream, e_version, e_id,
+        e_type, e_schema, e_time, e_meta, e_json, e_bytes, p_consumer, p_position, e_aggregate,
+        e_chain);
+EXCEPTION WHEN OTHERS THEN
+    o_code := SQLSTATE;
+    o_message := SQLERRM;
+END
+$fn$;
+
 -- The horizon for the statement that follows on the same connection: kept
 -- in the session setting `chronicle.horizon`, which `Sql::read_log` reads.
 -- The store sends both in one pipeline; the read, a statement of its own,

@@ -13,6 +13,7 @@
 
 mod append;
 mod connection;
+mod group;
 #[cfg(feature = "test-hooks")]
 mod held;
 mod notify;
@@ -29,6 +30,7 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use self::connection::{retrying, Failure};
+use self::group::GroupCommit;
 use self::notify::{channel, Listener};
 use self::rows::{event_from_row, event_ref_from_row, snapshot_from_row, split_payload, PgTime};
 use self::statements::{Sql, LATEST_LAYOUT};
@@ -108,6 +110,7 @@ impl PostgresStoreBuilder {
                 schema: self.schema,
                 json_payloads: false,
                 listener,
+                group: GroupCommit::default(),
             }),
         };
         let json_payloads = store.set_up(self.migrate).await?;
@@ -298,6 +301,8 @@ struct Inner {
     json_payloads: bool,
     /// LISTEN for new events, started by the first waiter.
     listener: Listener,
+    /// Concurrent appends, committed together.
+    group: GroupCommit,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -378,6 +383,13 @@ impl PostgresStore {
                 }
                 LayoutPlan::Current => {}
                 LayoutPlan::Migrate { from } => {
+                    tracing::info!(
+                        store = "PostgresStore",
+                        schema = self.inner.schema.as_str(),
+                        from,
+                        to = LATEST_LAYOUT,
+                        "migrating the stored layout"
+                    );
                     for (to, description, script) in &sql.migrations {
                         if *to > from {
                             transaction.batch_execute(script).await?;
