@@ -117,7 +117,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     let store = AnyStore::from_env_or("sqlite://dog_school.db").await?;
     println!("store: {}", store.kind());
-    let app = Application::new(store);
+    // Hash chains make each dog's stream tamper-evident (`chronicle verify`).
+    let app = Application::builder(store).hash_chain(true).build();
     let log_start = app.last_position().await?;
 
     // Register two dogs and teach them tricks; one save stores both atomically.
@@ -203,6 +204,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             record.event_type,
             record.schema_version,
             String::from_utf8_lossy(&record.payload)
+        );
+    }
+
+    // The head of Fido's stream: kept elsewhere, it later shows whether the
+    // stream lost its end (`verify_stream`, `chronicle verify --heads`).
+    if let Some(head) = app.verify_stream(fido.id(), None).await? {
+        println!(
+            "head of {}: version {}, hash {:?}",
+            fido.name(),
+            head.version,
+            head.hash
         );
     }
     Ok(())

@@ -261,6 +261,7 @@ async fn undecodable_records_name_stream_version_and_type() -> Result<(), Error>
         timestamp: Timestamp::now(),
         metadata: Metadata::default(),
         payload: payload.to_vec(),
+        chain_hash: None,
     };
     store
         .append(AppendRequest {

@@ -194,7 +194,10 @@ fn pairs(expected: &[(Uuid, &str)]) -> Vec<(Uuid, String)> {
 
 /// What every migrated fixture must show, whatever the store. `type_streams`
 /// gives untyped streams their aggregate type by hand, as the README says to.
-async fn check_migrated<S: EventStore>(app: &Application<S>, type_streams: impl AsyncFnOnce()) {
+async fn check_migrated<S: EventStore + Clone>(
+    app: &Application<S>,
+    type_streams: impl AsyncFnOnce(),
+) {
     // Everything loads: the dog from its snapshot (the state as of version
     // 3) and the event after it.
     let fido_dog: Dog = app.get(fido()).await.unwrap();
@@ -275,6 +278,19 @@ async fn check_migrated<S: EventStore>(app: &Application<S>, type_streams: impl 
         follow::<CatEvent, S>(app, "cats_after_typing").await,
         pairs(&[(luna.id(), "Registered"), (luna.id(), "Purred")])
     );
+
+    // Layout 3: old events carry no hash-chain link; an application with
+    // hash chains links new events after them, and the stream verifies.
+    assert!(log.iter().all(|event| event.chain_hash.is_none()));
+    let chained = Application::builder(app.store().clone())
+        .hash_chain(true)
+        .build();
+    let mut rex_dog: Dog = chained.get(rex()).await.unwrap();
+    rex_dog.add_trick("beg".into());
+    chained.save(&mut rex_dog).await.unwrap();
+    let head = chained.verify_stream(rex(), None).await.unwrap().unwrap();
+    assert_eq!(head.version, rex_dog.version());
+    assert!(head.hash.is_some());
 }
 
 /// A copy of the SQLite fixture in a directory of its own.
@@ -316,7 +332,7 @@ async fn the_sqlite_fixture_migrates_loads_and_follows() {
     match SqliteStore::builder(&path).migrate(false).open().await {
         Err(StoreError::Layout {
             found: 1,
-            expected: 2,
+            expected: 3,
             remedy,
             ..
         }) => assert!(remedy.contains("migrate"), "{remedy}"),
@@ -333,7 +349,10 @@ async fn the_sqlite_fixture_migrates_loads_and_follows() {
     let store = SqliteStore::open(&path).await.unwrap();
     assert_eq!(
         layout_rows(&path),
-        [(2, "events record their aggregate type".to_owned())]
+        [
+            (2, "events record their aggregate type".to_owned()),
+            (3, "events carry their hash-chain link".to_owned()),
+        ]
     );
     let app = Application::new(store);
     check_migrated(&app, async || {
@@ -355,7 +374,7 @@ async fn the_sqlite_fixture_migrates_loads_and_follows() {
     drop(app);
     // Opened again: already at the latest layout, nothing more recorded.
     drop(SqliteStore::open(&path).await.unwrap());
-    assert_eq!(layout_rows(&path).len(), 1);
+    assert_eq!(layout_rows(&path).len(), 2);
 }
 
 /// The environment variable that makes `migration_child` open a store.
@@ -411,7 +430,10 @@ async fn several_processes_migrate_an_sqlite_file_once() {
     open_in_processes(&format!("sqlite://{}", path.display()), 4);
     assert_eq!(
         layout_rows(&path),
-        [(2, "events record their aggregate type".to_owned())]
+        [
+            (2, "events record their aggregate type".to_owned()),
+            (3, "events carry their hash-chain link".to_owned()),
+        ]
     );
     let app = Application::new(SqliteStore::open(&path).await.unwrap());
     let fido_dog: Dog = app.get(fido()).await.unwrap();
@@ -465,7 +487,7 @@ mod pg {
         {
             Err(StoreError::Layout {
                 found: 1,
-                expected: 2,
+                expected: 3,
                 location,
                 ..
             }) => assert!(location.contains(schema.name()), "{location}"),
@@ -474,7 +496,10 @@ mod pg {
         let store = PostgresStore::connect(&url, schema.name()).await.unwrap();
         assert_eq!(
             layout_rows(&url, &schema).await,
-            [(2, "events record their aggregate type".to_owned())]
+            [
+                (2, "events record their aggregate type".to_owned()),
+                (3, "events carry their hash-chain link".to_owned()),
+            ]
         );
         let app = Application::new(store);
         let client = raw_client(&url).await;
@@ -502,7 +527,7 @@ mod pg {
         .await;
         drop(app);
         drop(PostgresStore::connect(&url, schema.name()).await.unwrap());
-        assert_eq!(layout_rows(&url, &schema).await.len(), 1);
+        assert_eq!(layout_rows(&url, &schema).await.len(), 2);
         schema.drop_now().await;
     }
 
@@ -516,7 +541,10 @@ mod pg {
             .unwrap();
         assert_eq!(
             layout_rows(&url, &schema).await,
-            [(2, "events record their aggregate type".to_owned())]
+            [
+                (2, "events record their aggregate type".to_owned()),
+                (3, "events carry their hash-chain link".to_owned()),
+            ]
         );
         schema.drop_now().await;
     }

@@ -17,6 +17,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use chronicle_es::chain::ChainHash;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 use chronicle_es::store::AnySqlStore;
 use chronicle_es::store::{
@@ -39,6 +40,7 @@ fn event(event_type: &str, n: u64) -> NewEvent {
         timestamp: Timestamp::now(),
         metadata: Metadata::new(),
         payload: format!(r#"{{"n":{n}}}"#).into_bytes(),
+        chain_hash: None,
     }
 }
 
@@ -128,6 +130,7 @@ mod cases {
                     metadata.clone()
                 },
                 payload,
+                chain_hash: (index % 2 == 0).then(|| ChainHash::from_bytes([index as u8; 32])),
             })
             .collect();
         let mut written = written;
@@ -159,6 +162,7 @@ mod cases {
             assert_eq!(stored.timestamp, new.timestamp);
             assert_eq!(stored.metadata, new.metadata);
             assert_eq!(stored.payload, new.payload, "payload {index}");
+            assert_eq!(stored.chain_hash, new.chain_hash, "chain hash {index}");
         }
         assert_eq!(whole_log(&*store).await, read);
     }
@@ -949,6 +953,27 @@ mod cases {
             log.last().map_or(0, |e| e.position as usize)
         });
         assert_eq!(whole_log(&*store).await.len(), 2 + accepted);
+
+        // Every record, by consumer; a reset one is gone.
+        let listed = |records: Vec<Tracking>| -> Vec<(String, u64)> {
+            records
+                .into_iter()
+                .map(|t| (t.consumer, t.position))
+                .collect()
+        };
+        assert_eq!(
+            listed(store.consumers().await.unwrap()),
+            [
+                ("projector".into(), 11),
+                ("racer".into(), 8),
+                ("second".into(), 1)
+            ]
+        );
+        store.reset_tracking("racer").await.unwrap();
+        assert_eq!(
+            listed(store.consumers().await.unwrap()),
+            [("projector".into(), 11), ("second".into(), 1)]
+        );
     }
 
     /// Snapshots: latest at or below a version; replaced at the same version.

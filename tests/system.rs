@@ -319,6 +319,9 @@ impl TrackingStore for CrashOnce {
     async fn reset_tracking(&self, consumer: &str) -> Result<(), StoreError> {
         self.inner.reset_tracking(consumer).await
     }
+    async fn consumers(&self) -> Result<Vec<Tracking>, StoreError> {
+        self.inner.consumers().await
+    }
 }
 
 impl SnapshotStore for CrashOnce {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::aggregate::Aggregate;
+use crate::chain::{self, ChainVerifier, StreamHead};
 use crate::codec::{Codec, JsonCodec};
 use crate::error::Error;
 use crate::event::{DomainEvent, Envelope};
@@ -26,8 +27,9 @@ fn store_kind<S>() -> &'static str {
     name.rsplit("::").next().unwrap_or(name)
 }
 
-/// How many protected records a load unprotects and folds at a time.
-const PROTECTED_PAGE: usize = 1_000;
+/// How many records a load reads, unprotects or checks, and folds at a time
+/// when it cannot fold rows as the store reads them.
+const RECORD_PAGE: usize = 1_000;
 
 /// An event-sourced application: a store, the [`Mapper`] between events and
 /// stored records, and the operations that tie aggregates to them. Cheap to
@@ -45,6 +47,7 @@ struct Inner<S, C> {
     store: S,
     mapper: Mapper<C>,
     snapshot_intervals: SnapshotIntervals,
+    hash_chain: bool,
 }
 
 /// Per aggregate type, how often to snapshot: the application's overrides of
@@ -77,6 +80,7 @@ pub struct ApplicationBuilder<S, C = JsonCodec> {
     codec: C,
     protection: Option<Arc<dyn PayloadProtection>>,
     snapshot_intervals: SnapshotIntervals,
+    hash_chain: bool,
 }
 
 impl<S, C: Codec> ApplicationBuilder<S, C> {
@@ -87,6 +91,7 @@ impl<S, C: Codec> ApplicationBuilder<S, C> {
             codec,
             protection: self.protection,
             snapshot_intervals: self.snapshot_intervals,
+            hash_chain: self.hash_chain,
         }
     }
 
@@ -108,6 +113,18 @@ impl<S, C: Codec> ApplicationBuilder<S, C> {
         self
     }
 
+    /// Makes the streams this application writes tamper-evident (off by
+    /// default): each event it stores carries a hash of its predecessor's
+    /// hash and its own stored fields, and each load checks the chain of the
+    /// events it reads, failing with [`Error::Chain`] at the first bad
+    /// version. Saving an event to an existing stream costs one read of the
+    /// stream's last event. See [`chain`](crate::chain) for what it detects
+    /// and what it does not.
+    pub fn hash_chain(mut self, on: bool) -> Self {
+        self.hash_chain = on;
+        self
+    }
+
     /// The application.
     pub fn build(self) -> Application<S, C> {
         Application {
@@ -115,6 +132,7 @@ impl<S, C: Codec> ApplicationBuilder<S, C> {
                 store: self.store,
                 mapper: Mapper::from_parts(self.codec, self.protection),
                 snapshot_intervals: self.snapshot_intervals,
+                hash_chain: self.hash_chain,
             }),
         }
     }
@@ -148,6 +166,7 @@ impl<S> Application<S, JsonCodec> {
             codec: JsonCodec,
             protection: None,
             snapshot_intervals: SnapshotIntervals::default(),
+            hash_chain: false,
         }
     }
 }
@@ -214,7 +233,8 @@ impl<S, C: Codec> Application<S, C> {
             let outcome = if self.inner.store.keeps_decoded() && !self.inner.mapper.protects() {
                 let mut decoded = KeepDecoded(Vec::new());
                 changes.each(&mut decoded)?;
-                let request = AppendRequest::new(streams);
+                // Nothing to protect here; links the hash chains when on.
+                let request = self.protected(streams).await?;
                 self.inner.store.append_decoded(request, decoded.0).await?
             } else {
                 let request = self.protected(streams).await?;
@@ -260,9 +280,16 @@ impl<S, C: Codec> Application<S, C> {
         Ok(pending.out)
     }
 
-    /// Protects encoded appends and makes them one request.
-    async fn protected(&self, mut streams: Vec<StreamAppend>) -> Result<AppendRequest, Error> {
+    /// Protects encoded appends, links them to their streams' hash chains
+    /// (when on: over the payloads as stored) and makes them one request.
+    async fn protected(&self, mut streams: Vec<StreamAppend>) -> Result<AppendRequest, Error>
+    where
+        S: StreamStore,
+    {
         self.inner.mapper.protect_appends(&mut streams).await?;
+        if self.inner.hash_chain {
+            chain::link_appends(&self.inner.store, &mut streams).await?;
+        }
         Ok(AppendRequest::new(streams))
     }
 
@@ -324,6 +351,39 @@ impl<S, C: Codec> Application<S, C> {
         S: StreamStore + SnapshotStore,
     {
         self.repository().get(id).await
+    }
+
+    /// The last event of stream `id` (its version and hash-chain link), to
+    /// keep outside the database and pass to
+    /// [`verify_stream`](Self::verify_stream) later; `None` for a stream
+    /// with no events.
+    pub async fn stream_head(&self, id: Uuid) -> Result<Option<StreamHead>, Error>
+    where
+        S: StreamStore,
+    {
+        chain::read_head(&self.inner.store, id).await
+    }
+
+    /// Checks the whole hash chain of stream `id` (whether or not this
+    /// application links new events), and that the stream still holds
+    /// `anchor` (a head kept since, with [`stream_head`](Self::stream_head)),
+    /// which reveals a truncated end. Returns the stream's head; a broken
+    /// chain is [`Error::Chain`] naming the first bad version. Payloads are
+    /// not decoded: a crypto-shredded stream verifies.
+    pub async fn verify_stream(
+        &self,
+        id: Uuid,
+        anchor: Option<StreamHead>,
+    ) -> Result<Option<StreamHead>, Error>
+    where
+        S: StreamStore,
+    {
+        let verifier = ChainVerifier::new(id);
+        let verifier = match anchor {
+            Some(anchor) => verifier.anchored(anchor),
+            None => verifier,
+        };
+        chain::verify_stored(&self.inner.store, id, verifier).await
     }
 
     /// Decodes a record read from the log with this application's mapper
@@ -475,10 +535,10 @@ impl<S, C: Codec> Repository<'_, S, C> {
     }
 
     /// Folds the events of stream `id` that `query` selects onto `start`
-    /// (from nothing when `None`). Unprotected payloads are folded as the
-    /// store reads them ([`StreamStore::fold_stream`]); protected ones a page
-    /// of records at a time, each page unprotected in one batch. Either way
-    /// a long stream is never held whole.
+    /// (from nothing when `None`). Unprotected, unchained payloads are folded
+    /// as the store reads them ([`StreamStore::fold_stream`]); others by
+    /// pages of records ([`fold_records`](Self::fold_records)). Either way a
+    /// long stream is never held whole.
     async fn fold_onto<A: Aggregate>(
         &self,
         id: Uuid,
@@ -489,23 +549,64 @@ impl<S, C: Codec> Repository<'_, S, C> {
         S: StreamStore,
     {
         let inner = &self.app.inner;
-        if !inner.mapper.protects() {
-            let app = Arc::clone(inner);
-            return inner
-                .store
-                .fold_stream(id, query, start, move |aggregate, event| {
-                    app.mapper.replay(aggregate, event)
-                })
-                .await;
+        if inner.mapper.protects() || inner.hash_chain {
+            return self.fold_records(id, start, query).await;
         }
+        let app = Arc::clone(inner);
+        inner
+            .store
+            .fold_stream(id, query, start, move |aggregate, event| {
+                app.mapper.replay(aggregate, event)
+            })
+            .await
+    }
+
+    /// [`fold_onto`](Self::fold_onto) a page of records at a time: protected
+    /// payloads are unprotected a page in one batch; with hash chains, each
+    /// page's chain is checked before it is folded, from the event before
+    /// the first one folded (read with the first page, trusted, not folded).
+    async fn fold_records<A: Aggregate>(
+        &self,
+        id: Uuid,
+        start: Option<A>,
+        query: StreamQuery,
+    ) -> Result<Option<A>, Error>
+    where
+        S: StreamStore,
+    {
+        let inner = &self.app.inner;
+        let mut chain = inner.hash_chain.then(|| ChainVerifier::new(id));
+        let mut seed = match chain {
+            Some(_) => query.from_version.max(1) - 1,
+            None => 0,
+        };
+        let from = if seed > 0 { seed } else { query.from_version };
+        let mut query = query.from_version(from).limit(RECORD_PAGE);
         let mut aggregate = start;
-        let mut query = query.limit(PROTECTED_PAGE);
         loop {
-            let records = inner.store.read_stream(id, query).await?;
-            let full = records.len() == PROTECTED_PAGE;
+            let mut records = inner.store.read_stream(id, query).await?;
+            let full = records.len() == RECORD_PAGE;
+            if let Some(verifier) = &mut chain {
+                if seed > 0 {
+                    let hash = match records.first() {
+                        Some(first) if first.version == seed => records.remove(0).chain_hash,
+                        _ => None,
+                    };
+                    *verifier = ChainVerifier::after(StreamHead {
+                        stream_id: id,
+                        version: seed,
+                        hash,
+                    });
+                    seed = 0;
+                }
+                records
+                    .iter()
+                    .try_for_each(|record| verifier.check(record))?;
+            }
+            let next = records.last().map(|last| last.version + 1);
             aggregate = inner.mapper.fold(aggregate, records).await?;
-            match &aggregate {
-                Some(folded) if full => query = query.from_version(folded.meta().version() + 1),
+            match next {
+                Some(next) if full => query = query.from_version(next),
                 _ => return Ok(aggregate),
             }
         }

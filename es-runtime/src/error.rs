@@ -111,6 +111,10 @@ pub enum Error {
     /// [`PayloadProtection`](crate::protect::PayloadProtection)).
     #[error(transparent)]
     Protection(#[from] crate::protect::ProtectionError),
+    /// A stream's hash chain is broken (see [`chain`](crate::chain)): an
+    /// application with hash chains on loaded or verified it.
+    #[error(transparent)]
+    Chain(#[from] crate::chain::ChainBreak),
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),

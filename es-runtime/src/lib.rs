@@ -72,16 +72,19 @@
 //!   [`ProcessRunner`], [`System`], [`RunningSystem`], [`Follower`],
 //!   [`ErrorPolicy`], [`Partition`], [`PositionWaiter`], [`Progress`].
 //! - Stores: the [`store`] module.
+//! - Tamper-evident streams: the [`chain`] module (hash chains).
 //! - Testing aggregates by their events: the [`testing`] module.
 //! - Errors: [`Error`], [`ApplyError`], [`PayloadError`], [`SnapshotError`],
 //!   [`CodecError`], [`HandlerError`], [`RunnerError`],
 //!   [`StoreError`](store::StoreError),
-//!   [`ProtectionError`](protect::ProtectionError).
+//!   [`ProtectionError`](protect::ProtectionError),
+//!   [`ChainBreak`](chain::ChainBreak).
 //! - [`BoxFuture`], for object-safe extension traits.
 
 mod aggregate;
 mod application;
 mod cache;
+pub mod chain;
 mod codec;
 mod error;
 mod event;

@@ -172,6 +172,8 @@ impl<C: Codec> Mapper<C> {
                 timestamp: envelope.timestamp,
                 metadata: envelope.metadata.clone().or(metadata),
                 payload,
+                // Linked after protection, over the payload as stored.
+                chain_hash: None,
             });
         }
         out.push(StreamAppend {

@@ -1,6 +1,6 @@
 //! The test aggregates that several files share: the dog school's `Dog`,
 //! the `Badge` a dog earns with its third trick, and the policy that awards
-//! it.
+//! it. The CLI's tests (`cli/tests/common`) include this file too.
 //!
 //! Files whose tests need an aggregate of another shape keep their own, and
 //! say why: `tests/protection.rs` (a `Dog` that snapshots every 4 events),

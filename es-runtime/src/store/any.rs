@@ -422,6 +422,7 @@ trait DynEventStore: Send + Sync {
         tracking: Tracking,
     ) -> BoxFuture<'_, Result<AppendOutcome, StoreError>>;
     fn reset_tracking<'a>(&'a self, consumer: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn consumers(&self) -> BoxFuture<'_, Result<Vec<Tracking>, StoreError>>;
     fn save_snapshot(&self, snapshot: Snapshot) -> BoxFuture<'_, Result<(), StoreError>>;
     fn latest_snapshot(
         &self,
@@ -475,6 +476,9 @@ impl<S: EventStore> DynEventStore for S {
     }
     fn reset_tracking<'a>(&'a self, consumer: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(TrackingStore::reset_tracking(self, consumer))
+    }
+    fn consumers(&self) -> BoxFuture<'_, Result<Vec<Tracking>, StoreError>> {
+        Box::pin(TrackingStore::consumers(self))
     }
     fn save_snapshot(&self, snapshot: Snapshot) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(SnapshotStore::save_snapshot(self, snapshot))
@@ -653,6 +657,11 @@ macro_rules! event_store_through {
             async fn reset_tracking(&self, consumer: &str) -> Result<(), StoreError> {
                 let $this = self;
                 $target.reset_tracking(consumer).await
+            }
+
+            async fn consumers(&self) -> Result<Vec<Tracking>, StoreError> {
+                let $this = self;
+                $target.consumers().await
             }
         }
 

@@ -202,6 +202,10 @@ pub trait TrackingStore: StreamStore {
     /// Forgets `consumer`'s position (the start of a rebuild).
     fn reset_tracking(&self, consumer: &str)
         -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every tracking record, ordered by consumer name (what an operator
+    /// lists: `chronicle consumers`).
+    fn consumers(&self) -> impl Future<Output = Result<Vec<Tracking>, StoreError>> + Send;
 }
 
 /// Snapshots: an aggregate's encoded state at a version, so that loading it
@@ -300,6 +304,7 @@ mod tests {
                 timestamp: Timestamp::now(),
                 metadata: Metadata::new(),
                 payload: n.to_string().into_bytes(),
+                chain_hash: None,
             })
             .collect();
         store

@@ -164,6 +164,7 @@ mod tests {
             timestamp: Timestamp::from_unix_micros(0),
             metadata: Metadata::new(),
             payload: b"{}".to_vec(),
+            chain_hash: None,
         }
     }
 

@@ -248,6 +248,7 @@ mod tests {
             timestamp: crate::Timestamp::from_unix_micros(0),
             metadata: Metadata::new(),
             payload: b"{}".to_vec(),
+            chain_hash: None,
         };
         let at = |expected_version| {
             AppendRequest::new(vec![StreamAppend {

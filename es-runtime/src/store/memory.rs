@@ -136,18 +136,9 @@ impl Inner {
             let indexes = self.streams.entry(append.stream_id).or_default();
             for (version, event) in (append.expected_version + 1..).zip(append.events) {
                 indexes.push(self.log.len());
-                self.log.push(StoredEvent {
-                    position: self.log.len() as u64 + 1,
-                    stream_id: append.stream_id,
-                    version,
-                    event_id: event.event_id,
-                    aggregate_type: Some(event.aggregate_type),
-                    event_type: event.event_type,
-                    schema_version: event.schema_version,
-                    timestamp: event.timestamp,
-                    metadata: event.metadata,
-                    payload: event.payload,
-                });
+                let position = self.log.len() as u64 + 1;
+                self.log
+                    .push(event.into_stored(position, append.stream_id, version));
                 self.decoded.push(decoded.as_mut().and_then(Iterator::next));
             }
         }
@@ -293,6 +284,18 @@ impl TrackingStore for MemoryStore {
         self.write(|inner| inner.tracking.remove(consumer));
         Ok(())
     }
+
+    async fn consumers(&self) -> Result<Vec<Tracking>, StoreError> {
+        let mut records: Vec<Tracking> = self.read(|inner| {
+            inner
+                .tracking
+                .iter()
+                .map(|(consumer, &position)| Tracking::new(consumer.clone(), position))
+                .collect()
+        });
+        records.sort_by(|a, b| a.consumer.cmp(&b.consumer));
+        Ok(records)
+    }
 }
 
 impl SnapshotStore for MemoryStore {
@@ -340,6 +343,7 @@ mod tests {
                 timestamp: Timestamp::now(),
                 metadata: Metadata::default(),
                 payload: n.to_le_bytes().to_vec(),
+                chain_hash: None,
             })
             .collect()
     }

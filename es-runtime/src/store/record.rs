@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+use crate::chain::ChainHash;
 use crate::metadata::Metadata;
 use crate::timestamp::Timestamp;
 
@@ -31,6 +32,10 @@ pub struct NewEvent {
     pub metadata: Metadata,
     /// The encoded payload.
     pub payload: Vec<u8>,
+    /// Its link in the stream's hash chain, set by an application with
+    /// [`hash_chain`](crate::ApplicationBuilder::hash_chain) on (`None`
+    /// otherwise); stores keep it as given.
+    pub chain_hash: Option<ChainHash>,
 }
 
 /// An encoded event read back from a store.
@@ -59,6 +64,46 @@ pub struct StoredEvent {
     pub metadata: Metadata,
     /// The encoded payload.
     pub payload: Vec<u8>,
+    /// Its link in the stream's hash chain (see [`crate::chain`]); `None`
+    /// for an event stored without one.
+    pub chain_hash: Option<ChainHash>,
+}
+
+impl NewEvent {
+    /// The event as `stream_id` stores it at `version` and `position`.
+    pub(crate) fn into_stored(self, position: u64, stream_id: Uuid, version: u64) -> StoredEvent {
+        StoredEvent {
+            position,
+            stream_id,
+            version,
+            event_id: self.event_id,
+            aggregate_type: Some(self.aggregate_type),
+            event_type: self.event_type,
+            schema_version: self.schema_version,
+            timestamp: self.timestamp,
+            metadata: self.metadata,
+            payload: self.payload,
+            chain_hash: self.chain_hash,
+        }
+    }
+}
+
+/// A stored event to append again, for instance into another store (what
+/// `chronicle copy` does): the same id, types, time, metadata, payload and
+/// chain hash; an aggregate type the store could not tell becomes empty.
+impl From<StoredEvent> for NewEvent {
+    fn from(event: StoredEvent) -> Self {
+        NewEvent {
+            event_id: event.event_id,
+            aggregate_type: event.aggregate_type.unwrap_or_default(),
+            event_type: event.event_type,
+            schema_version: event.schema_version,
+            timestamp: event.timestamp,
+            metadata: event.metadata,
+            payload: event.payload,
+            chain_hash: event.chain_hash,
+        }
+    }
 }
 
 /// One stored event as a fold over a stream sees it: what rebuilding an

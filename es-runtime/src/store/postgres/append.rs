@@ -40,6 +40,7 @@ pub(super) struct AppendParams<'a> {
     consumer: Option<&'a str>,
     position: Option<i64>,
     aggregates: Vec<&'a str>,
+    chain: Vec<Option<&'a [u8]>>,
 }
 
 impl<'a> AppendParams<'a> {
@@ -64,6 +65,7 @@ impl<'a> AppendParams<'a> {
             consumer: tracking.map(|t| t.consumer.as_str()),
             position: tracking.map(|t| to_db(t.position)),
             aggregates: Vec::with_capacity(count),
+            chain: Vec::with_capacity(count),
         };
         for append in &request.streams {
             params.streams.push(append.stream_id);
@@ -74,6 +76,9 @@ impl<'a> AppendParams<'a> {
                 params.event_ids.push(event.event_id);
                 params.types.push(&event.event_type);
                 params.aggregates.push(&event.aggregate_type);
+                params
+                    .chain
+                    .push(event.chain_hash.as_ref().map(|hash| &hash.as_bytes()[..]));
                 params.schema_versions.push(i64::from(event.schema_version));
                 params.times.push(PgTime(event.timestamp));
                 params.metadata.push(metadata_to_json(&event.metadata)?);
@@ -97,7 +102,7 @@ impl<'a> AppendParams<'a> {
     }
 
     /// The parameters of `Sql::append`, in order.
-    pub(super) fn as_params(&self) -> [&(dyn ToSql + Sync); 14] {
+    pub(super) fn as_params(&self) -> [&(dyn ToSql + Sync); 15] {
         [
             &self.streams,
             &self.expected,
@@ -113,6 +118,7 @@ impl<'a> AppendParams<'a> {
             &self.consumer,
             &self.position,
             &self.aggregates,
+            &self.chain,
         ]
     }
 }
@@ -324,6 +330,7 @@ mod tests {
             timestamp: Timestamp::from_unix_micros(0),
             metadata: Metadata::new().with("user", "ann"),
             payload: payload.to_vec(),
+            chain_hash: None,
         }
     }
 
@@ -367,7 +374,8 @@ mod tests {
             [Some(&b"{}"[..]), Some(&b"\x00"[..]), Some(&b"[1]"[..])]
         );
         assert_eq!(params.aggregates, ["Thing"; 3]);
-        assert_eq!(params.as_params().len(), 14);
+        assert_eq!(params.chain, [None; 3]);
+        assert_eq!(params.as_params().len(), 15);
     }
 
     #[test]

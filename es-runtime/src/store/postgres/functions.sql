@@ -2,7 +2,8 @@
 -- connects, after the tables are at the latest layout (see `PostgresStore`
 -- for the design). A function whose signature changes is a new overload: the
 -- old one stays, so that processes of the previous version keep working
--- during a rolling upgrade (their events carry no aggregate type).
+-- during a rolling upgrade (their events carry no aggregate type, or no
+-- hash-chain link).
 --
 -- `statements.rs` fills in the placeholders, in braces, with validated or
 -- computed values only: schema (the quoted schema name), namespace (the
@@ -35,7 +36,7 @@ CREATE OR REPLACE FUNCTION {schema}.chronicle_append(
     p_streams uuid[], p_expected bigint[],
     e_stream uuid[], e_version bigint[], e_id uuid[], e_type text[], e_schema bigint[],
     e_time timestamptz[], e_meta jsonb[], e_json json[], e_bytes bytea[],
-    p_consumer text, p_position bigint, e_aggregate text[]) RETURNS bigint
+    p_consumer text, p_position bigint, e_aggregate text[], e_chain bytea[]) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
     v_key bigint;
@@ -72,10 +73,10 @@ BEGIN
         -- exists, allocates no position.
         INSERT INTO {schema}.events (position, stream_id, version, event_id, event_type,
                                 schema_version, recorded_at, metadata, payload, payload_bytes,
-                                aggregate_type)
+                                aggregate_type, chain_hash)
         SELECT nextval('{schema}.events_position_seq'), e_stream[1], e_version[1], e_id[1],
                e_type[1], e_schema[1], e_time[1], e_meta[1], e_json[1], e_bytes[1],
-               e_aggregate[1]
+               e_aggregate[1], e_chain[1]
          WHERE EXISTS (SELECT FROM {schema}.events e
                         WHERE e.stream_id = p_streams[1]
                           AND e.version = greatest(p_expected[1], 1)) = (p_expected[1] > 0)
@@ -101,14 +102,15 @@ BEGIN
     END IF;
     INSERT INTO {schema}.events (position, stream_id, version, event_id, event_type,
                             schema_version, recorded_at, metadata, payload, payload_bytes,
-                            aggregate_type)
+                            aggregate_type, chain_hash)
     SELECT nextval('{schema}.events_position_seq'), u.stream_id, u.version, u.event_id,
            u.event_type, u.schema_version, u.recorded_at, u.metadata, u.payload, u.payload_bytes,
-           u.aggregate_type
+           u.aggregate_type, u.chain_hash
       FROM unnest(e_stream, e_version, e_id, e_type, e_schema, e_time, e_meta, e_json, e_bytes,
-                  e_aggregate)
+                  e_aggregate, e_chain)
            WITH ORDINALITY AS u(stream_id, version, event_id, event_type, schema_version,
-                                recorded_at, metadata, payload, payload_bytes, aggregate_type, ord)
+                                recorded_at, metadata, payload, payload_bytes, aggregate_type,
+                                chain_hash, ord)
      ORDER BY u.ord;
     -- Wakes followers (LISTEN {channel}); delivered only if this commits.
     PERFORM pg_catalog.pg_notify('{channel}', currval('{schema}.events_position_seq')::text);
@@ -123,12 +125,13 @@ CREATE OR REPLACE FUNCTION {schema}.chronicle_append_in_group(
     p_streams uuid[], p_expected bigint[],
     e_stream uuid[], e_version bigint[], e_id uuid[], e_type text[], e_schema bigint[],
     e_time timestamptz[], e_meta jsonb[], e_json json[], e_bytes bytea[],
-    p_consumer text, p_position bigint, e_aggregate text[],
+    p_consumer text, p_position bigint, e_aggregate text[], e_chain bytea[],
     OUT o_position bigint, OUT o_code text, OUT o_message text)
 LANGUAGE plpgsql VOLATILE AS $fn$
 BEGIN
     o_position := {schema}.chronicle_append(p_streams, p_expected, e_stream, e_version, e_id,
-        e_type, e_schema, e_time, e_meta, e_json, e_bytes, p_consumer, p_position, e_aggregate);
+        e_type, e_schema, e_time, e_meta, e_json, e_bytes, p_consumer, p_position, e_aggregate,
+        e_chain);
 EXCEPTION WHEN OTHERS THEN
     o_code := SQLSTATE;
     o_message := SQLERRM;

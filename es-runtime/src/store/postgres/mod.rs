@@ -423,7 +423,7 @@ fn namespace(schema: &str) -> u16 {
 /// a waiter only needs the wake-up, the follower reads the log again.
 /// The task ends when the last clone of the store is dropped.
 ///
-/// # Layout (version 2, in schema `chronicle` unless configured)
+/// # Layout (version 3, in schema `chronicle` unless configured)
 /// ```sql
 /// CREATE TABLE events (
 ///     position       bigint PRIMARY KEY,   -- from events_position_seq
@@ -437,6 +437,7 @@ fn namespace(schema: &str) -> u16 {
 ///     payload        json,                 -- the payload when it is JSON ...
 ///     payload_bytes  bytea,                -- ... else its bytes
 ///     aggregate_type text,                 -- NULL for events of layout 1 not typed since
+///     chain_hash     bytea,                -- 32 bytes with hash chains (crate::chain), else NULL
 ///     UNIQUE (stream_id, version));
 /// CREATE TABLE snapshots (stream_id uuid, version bigint, snapshot_type text,
 ///     schema_version bigint, recorded_at timestamptz, payload json,
@@ -739,6 +740,18 @@ impl TrackingStore for PostgresStore {
 
     async fn reset_tracking(&self, consumer: &str) -> Result<(), StoreError> {
         self.reset_model(Vec::new(), consumer).await
+    }
+
+    async fn consumers(&self) -> Result<Vec<Tracking>, StoreError> {
+        let rows = self.query_cached(&self.inner.sql.consumers, &[]).await?;
+        rows.iter()
+            .map(|row| {
+                let consumer: String = row.try_get(0).map_err(|e| backend(BACKEND, e))?;
+                let position: i64 = row.try_get(1).map_err(|e| backend(BACKEND, e))?;
+                let position = tracked_from_db(BACKEND, position, &consumer)?;
+                Ok(Tracking::new(consumer, position))
+            })
+            .collect()
     }
 }
 

@@ -12,6 +12,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::BACKEND;
+use crate::chain::ChainHash;
 use crate::store::encoding::{
     backend, corrupt, is_json, metadata_from_json, position_from_db, schema_version_from_db,
     version_from_db,
@@ -167,6 +168,13 @@ pub(super) fn event_from_row(row: &Row) -> Result<StoredEvent, StoreError> {
         .map_err(|reason| corrupt(stream_id, version, reason))?
         .to_vec();
     let aggregate_type: Option<String> = row.try_get(10).map_err(|e| fail("aggregate type", e))?;
+    let chain_hash: Option<&[u8]> = row.try_get(11).map_err(|e| fail("chain hash", e))?;
+    let chain_hash = chain_hash
+        .map(|bytes| {
+            ChainHash::from_slice(bytes)
+                .ok_or_else(|| corrupt(stream_id, version, "chain hash is not 32 bytes"))
+        })
+        .transpose()?;
     Ok(StoredEvent {
         position,
         stream_id,
@@ -178,6 +186,7 @@ pub(super) fn event_from_row(row: &Row) -> Result<StoredEvent, StoreError> {
         timestamp,
         metadata,
         payload,
+        chain_hash,
     })
 }
 

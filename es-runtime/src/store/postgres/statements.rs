@@ -17,14 +17,21 @@ const TABLES: &str = include_str!("tables.sql");
 const FUNCTIONS: &str = include_str!("functions.sql");
 
 /// The layout this code reads and writes.
-pub(super) const LATEST_LAYOUT: u32 = 2;
+pub(super) const LATEST_LAYOUT: u32 = 3;
 
 /// The migrations, each to the version `.0` from the one before it.
-const MIGRATIONS: &[(u32, &str, &str)] = &[(
-    2,
-    "events record their aggregate type",
-    include_str!("migrate_1_to_2.sql"),
-)];
+const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (
+        2,
+        "events record their aggregate type",
+        include_str!("migrate_1_to_2.sql"),
+    ),
+    (
+        3,
+        "events carry their hash-chain link",
+        include_str!("migrate_2_to_3.sql"),
+    ),
+];
 
 /// Positions fit in the low 48 bits of an advisory lock key; the schema's
 /// namespace takes the high 16.
@@ -36,7 +43,7 @@ const FOLD_COLUMNS: &str =
     "version, recorded_at, event_type, schema_version, payload, payload_bytes";
 
 /// The columns of an events row, in the order `rows::event_from_row` reads them.
-const EVENT_COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, payload_bytes, aggregate_type";
+const EVENT_COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, payload_bytes, aggregate_type, chain_hash";
 
 /// Every statement, with the schema filled in.
 pub(super) struct Sql {
@@ -96,6 +103,8 @@ pub(super) struct Sql {
     pub(super) start_tracking: String,
     /// `$1` consumer.
     pub(super) delete_tracking: String,
+    /// Every tracking record, by consumer.
+    pub(super) consumers: String,
 }
 
 /// `template` with every `{name}` replaced by its value.
@@ -152,10 +161,10 @@ impl Sql {
                 .collect(),
             functions: render(FUNCTIONS, &values),
             append: format!(
-                "SELECT {s}.chronicle_append($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14)"
+                "SELECT {s}.chronicle_append($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14, $15)"
             ),
             append_in_group: format!(
-                "SELECT o_position, o_code, o_message FROM {s}.chronicle_append_in_group($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14)"
+                "SELECT o_position, o_code, o_message FROM {s}.chronicle_append_in_group($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14, $15)"
             ),
             state: format!(
                 "SELECT 0 AS kind, s.stream_id, \
@@ -208,6 +217,7 @@ impl Sql {
                  RETURNING position"
             ),
             delete_tracking: format!("DELETE FROM {s}.tracking WHERE consumer = $1"),
+            consumers: format!("SELECT consumer, position FROM {s}.tracking ORDER BY consumer"),
         }
     }
 }
@@ -218,7 +228,7 @@ mod tests {
 
     const EVENTS: &str =
         "SELECT position, stream_id, version, event_id, event_type, schema_version, \
-                          recorded_at, metadata, payload, payload_bytes, aggregate_type";
+                          recorded_at, metadata, payload, payload_bytes, aggregate_type, chain_hash";
 
     #[test]
     fn statements_are_pinned() {
@@ -226,11 +236,11 @@ mod tests {
         let expected = [
             (
                 &sql.append,
-                r#"SELECT "app".chronicle_append($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14)"#.to_owned(),
+                r#"SELECT "app".chronicle_append($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14, $15)"#.to_owned(),
             ),
             (
                 &sql.append_in_group,
-                r#"SELECT o_position, o_code, o_message FROM "app".chronicle_append_in_group($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14)"#.to_owned(),
+                r#"SELECT o_position, o_code, o_message FROM "app".chronicle_append_in_group($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14, $15)"#.to_owned(),
             ),
             (
                 &sql.state,
@@ -307,7 +317,7 @@ mod tests {
         for expected in [
             r#"CREATE SEQUENCE IF NOT EXISTS "app".events_position_seq AS bigint;"#,
             r#"CREATE TABLE IF NOT EXISTS "app".events ("#,
-            "    aggregate_type text,\n    CONSTRAINT events_stream_version UNIQUE (stream_id, version));",
+            "    aggregate_type text,\n    chain_hash bytea,\n    CONSTRAINT events_stream_version UNIQUE (stream_id, version));",
             r#"CREATE TABLE IF NOT EXISTS "app".snapshots ("#,
             r#"CREATE TABLE IF NOT EXISTS "app".tracking ("#,
             r#"CREATE TABLE IF NOT EXISTS "app".layout ("#,
@@ -317,9 +327,9 @@ mod tests {
         for expected in [
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_horizon() RETURNS bigint"#,
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_append("#,
-            "p_consumer text, p_position bigint, e_aggregate text[]) RETURNS bigint",
+            "p_consumer text, p_position bigint, e_aggregate text[], e_chain bytea[]) RETURNS bigint",
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_append_in_group("#,
-            "OUT o_position bigint, OUT o_code text, OUT o_message text)",
+            "p_consumer text, p_position bigint, e_aggregate text[], e_chain bytea[],\n    OUT o_position bigint, OUT o_code text, OUT o_message text)",
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_mark_horizon() RETURNS bigint"#,
             "PERFORM pg_catalog.set_config('chronicle.horizon', v_horizon::text, false);",
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_read_log("#,

@@ -1,4 +1,4 @@
--- The PostgreSQL store's tables at the latest layout (version 2), created in
+-- The PostgreSQL store's tables at the latest layout (version 3), created in
 -- a new schema (see `layout.rs`). `{schema}` is the quoted schema name. The
 -- layout is documented on `PostgresStore`; existing databases depend on it,
 -- so change it only with a migration, and keep a new schema and a migrated
@@ -17,6 +17,7 @@ CREATE TABLE IF NOT EXISTS {schema}.events (
     payload json,
     payload_bytes bytea,
     aggregate_type text,
+    chain_hash bytea,
     CONSTRAINT events_stream_version UNIQUE (stream_id, version));
 ALTER SEQUENCE {schema}.events_position_seq OWNED BY {schema}.events.position;
 CREATE TABLE IF NOT EXISTS {schema}.snapshots (

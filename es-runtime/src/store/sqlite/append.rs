@@ -213,5 +213,9 @@ fn insert_event(
         metadata,
         payload_value(&event.payload),
         event.aggregate_type,
+        event
+            .chain_hash
+            .as_ref()
+            .map(|hash| hash.as_bytes().as_slice()),
     ]))
 }

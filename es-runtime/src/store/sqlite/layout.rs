@@ -17,7 +17,7 @@ use crate::store::error::StoreError;
 use crate::store::layout::{plan, LayoutPlan};
 
 /// The layout this code reads and writes.
-pub(super) const LATEST: u32 = 2;
+pub(super) const LATEST: u32 = 3;
 
 /// The tables of a new database, at [`LATEST`] (`{prefix}`: the prefix).
 const SCHEMA: &str = include_str!("schema.sql");
@@ -30,11 +30,18 @@ struct Migration {
 }
 
 /// Every migration, in order.
-const MIGRATIONS: &[Migration] = &[Migration {
-    to: 2,
-    description: "events record their aggregate type",
-    sql: include_str!("migrate_1_to_2.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        to: 2,
+        description: "events record their aggregate type",
+        sql: include_str!("migrate_1_to_2.sql"),
+    },
+    Migration {
+        to: 3,
+        description: "events carry their hash-chain link",
+        sql: include_str!("migrate_2_to_3.sql"),
+    },
+];
 
 /// `template` with the table prefix filled in.
 pub(super) fn render(template: &str, prefix: &str) -> String {
@@ -203,7 +210,7 @@ mod tests {
         for table in ["events", "snapshots", "tracking", "layout"] {
             assert_eq!(columns(&old, table), columns(&fresh, table), "{table}");
         }
-        assert_eq!(versions(&old, ""), [2]);
+        assert_eq!(versions(&old, ""), [2, 3]);
     }
 
     #[test]

@@ -188,7 +188,7 @@ fn validate_prefix(prefix: &str) -> Result<(), StoreError> {
 /// `Normal`; 100 events per append about 300k/s; reading the log or a stream
 /// about 1.7-2M events/s.
 ///
-/// # Layout (version 2, with an optional table prefix)
+/// # Layout (version 3, with an optional table prefix)
 /// ```sql
 /// CREATE TABLE events (
 ///     position       INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -201,6 +201,7 @@ fn validate_prefix(prefix: &str) -> Result<(), StoreError> {
 ///     metadata       TEXT,             -- JSON, NULL when empty
 ///     payload        NOT NULL,         -- TEXT when it is JSON, else BLOB
 ///     aggregate_type TEXT,             -- NULL for events of layout 1 not typed since
+///     chain_hash     BLOB,             -- 32 bytes with hash chains (crate::chain), else NULL
 ///     UNIQUE (stream_id, version));
 /// CREATE TABLE snapshots (stream_id, version, snapshot_type, schema_version,
 ///     recorded_at, payload, PRIMARY KEY (stream_id, version)) WITHOUT ROWID;
@@ -498,6 +499,10 @@ impl TrackingStore for SqliteStore {
 
     async fn reset_tracking(&self, consumer: &str) -> Result<(), StoreError> {
         self.reset_model(Vec::new(), consumer).await
+    }
+
+    async fn consumers(&self) -> Result<Vec<Tracking>, StoreError> {
+        self.read(rows::consumers).await
     }
 }
 

@@ -9,13 +9,14 @@ use uuid::Uuid;
 
 use super::statements::Sql;
 use super::{Db, BACKEND};
+use crate::chain::ChainHash;
 use crate::store::encoding::{
     backend, corrupt, metadata_from_json, position_from_db, schema_version_from_db,
     tracked_from_db, version_from_db,
 };
 use crate::store::error::StoreError;
 use crate::store::record::{EventRef, StoredEvent};
-use crate::store::request::Snapshot;
+use crate::store::request::{Snapshot, Tracking};
 use crate::timestamp::Timestamp;
 
 /// A uuid stored as 16 bytes (or, written by hand, as text).
@@ -117,6 +118,14 @@ pub(super) fn event_from_row(
         ValueRef::Null => None,
         value => Some(text(value).map_err(|why| fail(&format!("aggregate type {why}")))?),
     };
+    let chain_hash = match row.get_ref(10).db()? {
+        ValueRef::Null => None,
+        value => Some(
+            bytes(value)
+                .and_then(ChainHash::from_slice)
+                .ok_or_else(|| fail("chain hash is not 32 bytes"))?,
+        ),
+    };
     Ok(StoredEvent {
         position,
         stream_id,
@@ -128,6 +137,7 @@ pub(super) fn event_from_row(
         timestamp,
         metadata,
         payload,
+        chain_hash,
     })
 }
 
@@ -233,6 +243,28 @@ pub(super) fn tracked_position(
     }
 }
 
+/// Every tracking record, by consumer.
+pub(super) fn consumers(connection: &Connection, sql: &Sql) -> Result<Vec<Tracking>, StoreError> {
+    let mut statement = connection.prepare_cached(&sql.consumers).db()?;
+    let mut rows = statement.query([]).db()?;
+    let mut records = Vec::new();
+    while let Some(row) = rows.next().db()? {
+        let consumer = text(row.get_ref(0).db()?)
+            .map_err(|why| backend(BACKEND, format!("a tracking record's consumer {why}")))?;
+        let position = match row.get_ref(1).db()? {
+            ValueRef::Integer(position) => tracked_from_db(BACKEND, position, &consumer)?,
+            _ => {
+                return Err(backend(
+                    BACKEND,
+                    format!("tracked position of consumer `{consumer}` is not an integer"),
+                ))
+            }
+        };
+        records.push(Tracking::new(consumer, position));
+    }
+    Ok(records)
+}
+
 #[cfg(test)]
 mod tests {
     use rusqlite::params_from_iter;
@@ -251,7 +283,7 @@ mod tests {
         connection
             .execute_batch(
                 "CREATE TABLE events (position, stream_id, version, event_id, event_type,
-                     schema_version, recorded_at, metadata, payload, aggregate_type);
+                     schema_version, recorded_at, metadata, payload, aggregate_type, chain_hash);
                  CREATE TABLE snapshots (stream_id, version, snapshot_type, schema_version,
                      recorded_at, payload);
                  CREATE TABLE tracking (consumer, position);",
@@ -273,6 +305,7 @@ mod tests {
             Value::Text(r#"{"extra":{"user":"ann"}}"#.into()),
             Value::Text("{\"a\":1}".into()),
             Value::Text("Dog".into()),
+            Value::Blob(vec![0xab; 32]),
         ]
     }
 
@@ -283,7 +316,7 @@ mod tests {
         row[column] = value;
         connection
             .execute(
-                "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params_from_iter(row),
             )
             .unwrap();
@@ -322,6 +355,9 @@ mod tests {
         assert_eq!(event.payload, b"{\"a\":1}");
         assert_eq!(event.metadata.extra["user"], "ann");
         assert_eq!(event.aggregate_type.as_deref(), Some("Dog"));
+        assert_eq!(event.chain_hash.unwrap().as_bytes(), &[0xab; 32]);
+        // An event stored unhashed has no chain link.
+        assert_eq!(read_with(10, Value::Null).unwrap().chain_hash, None);
         // An event of layout 1 has no aggregate type.
         assert_eq!(read_with(9, Value::Null).unwrap().aggregate_type, None);
         // A uuid written by hand as text still reads.
@@ -359,6 +395,8 @@ mod tests {
             (8, Value::Null, "payload is neither text nor a blob"),
             (9, Value::Integer(5), "aggregate type is not text"),
             (9, Value::Blob(vec![0xff]), "aggregate type is not text"),
+            (10, Value::Blob(vec![1; 31]), "chain hash is not 32 bytes"),
+            (10, Value::Integer(5), "chain hash is not 32 bytes"),
         ];
         for (column, value, expected) in cases {
             let (stream_id, version, reason) = corrupt_reason(read_with(column, value));

@@ -1,4 +1,4 @@
--- The SQLite store's tables at the latest layout (version 2), created in a
+-- The SQLite store's tables at the latest layout (version 3), created in a
 -- new database. `{prefix}` is the validated table prefix (letters, digits and
 -- `_`), possibly empty. The layout is documented on `SqliteStore`; existing
 -- databases depend on it, so change it only with a migration (`layout.rs`),
@@ -14,6 +14,7 @@ CREATE TABLE IF NOT EXISTS {prefix}events (
     metadata TEXT,
     payload NOT NULL,
     aggregate_type TEXT,
+    chain_hash BLOB,
     UNIQUE (stream_id, version));
 CREATE TABLE IF NOT EXISTS {prefix}snapshots (
     stream_id BLOB NOT NULL,

@@ -11,7 +11,7 @@
 pub(super) const FOLD_COLUMNS: &str = "version, recorded_at, event_type, schema_version, payload";
 
 /// The columns of an events row, in the order `rows::event_from_row` reads them.
-pub(super) const EVENT_COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type";
+pub(super) const EVENT_COLUMNS: &str = "position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type, chain_hash";
 
 /// Every statement, with the table prefix filled in.
 pub(super) struct Sql {
@@ -23,14 +23,16 @@ pub(super) struct Sql {
     pub(super) position_at: String,
     /// `?1` consumer: its tracked position (no row when none).
     pub(super) tracked: String,
-    /// `?1` .. `?9`: one event, unconditionally.
+    /// `?1` .. `?10`: one event, unconditionally.
     pub(super) insert_event: String,
-    /// `?1` .. `?9`: one event, only when the stream holds the version before it.
+    /// `?1` .. `?10`: one event, only when the stream holds the version before it.
     pub(super) insert_next_event: String,
     /// `?1` consumer, `?2` position.
     pub(super) upsert_tracking: String,
     /// `?1` consumer.
     pub(super) delete_tracking: String,
+    /// Every tracking record, by consumer.
+    pub(super) consumers: String,
     /// `?1` stream, `?2` lowest and `?3` highest version, `?4` limit (-1: none).
     pub(super) read_stream_ascending: String,
     /// As `read_stream_ascending`, newest first.
@@ -58,7 +60,7 @@ impl Sql {
     pub(super) fn new(p: &str) -> Self {
         let columns = EVENT_COLUMNS;
         let insert = format!(
-            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type)"
+            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type, chain_hash)"
         );
         let read_stream = format!(
             "SELECT {columns} FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3"
@@ -77,11 +79,11 @@ impl Sql {
                 "SELECT position FROM {p}events WHERE stream_id = ?1 AND version = ?2"
             ),
             tracked: format!("SELECT position FROM {p}tracking WHERE consumer = ?1"),
-            insert_event: format!("{insert} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+            insert_event: format!("{insert} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
             // The same row, only when the stream holds the version before it
             // (versions are consecutive, so: the stream is at least there).
             insert_next_event: format!(
-                "{insert} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 \
+                "{insert} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
                  WHERE ?2 = 1 OR EXISTS (SELECT 1 FROM {p}events WHERE stream_id = ?1 AND version = ?2 - 1)"
             ),
             upsert_tracking: format!(
@@ -89,6 +91,7 @@ impl Sql {
                  ON CONFLICT (consumer) DO UPDATE SET position = excluded.position"
             ),
             delete_tracking: format!("DELETE FROM {p}tracking WHERE consumer = ?1"),
+            consumers: format!("SELECT consumer, position FROM {p}tracking ORDER BY consumer"),
             read_stream_ascending: format!("{read_stream} ORDER BY version ASC LIMIT ?4"),
             read_stream_descending: format!("{read_stream} ORDER BY version DESC LIMIT ?4"),
             fold_stream_ascending: format!("{fold_stream} ORDER BY version ASC LIMIT ?4"),
@@ -147,7 +150,7 @@ impl Sql {
 
     /// Every statement but the schema, by name (for tests that check them all).
     #[cfg(test)]
-    fn statements(&self) -> [(&'static str, &str); 16] {
+    fn statements(&self) -> [(&'static str, &str); 17] {
         [
             ("stream_version", &self.stream_version),
             ("stored_ids", &self.stored_ids),
@@ -157,6 +160,7 @@ impl Sql {
             ("insert_next_event", &self.insert_next_event),
             ("upsert_tracking", &self.upsert_tracking),
             ("delete_tracking", &self.delete_tracking),
+            ("consumers", &self.consumers),
             ("read_stream_ascending", &self.read_stream_ascending),
             ("read_stream_descending", &self.read_stream_descending),
             ("fold_stream_ascending", &self.fold_stream_ascending),
@@ -177,7 +181,7 @@ mod tests {
     use super::*;
 
     /// What each statement must be, `{p}` standing for the table prefix.
-    const EXPECTED: [(&str, &str); 16] = [
+    const EXPECTED: [(&str, &str); 17] = [
         (
             "stream_version",
             "SELECT COALESCE(MAX(version), 0) FROM {p}events WHERE stream_id = ?1",
@@ -196,13 +200,13 @@ mod tests {
         ),
         (
             "insert_event",
-            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type, chain_hash) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         ),
         (
             "insert_next_event",
-            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 \
+            "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type, chain_hash) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
              WHERE ?2 = 1 OR EXISTS (SELECT 1 FROM {p}events WHERE stream_id = ?1 AND version = ?2 - 1)",
         ),
         (
@@ -215,13 +219,17 @@ mod tests {
             "DELETE FROM {p}tracking WHERE consumer = ?1",
         ),
         (
+            "consumers",
+            "SELECT consumer, position FROM {p}tracking ORDER BY consumer",
+        ),
+        (
             "read_stream_ascending",
-            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type \
+            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type, chain_hash \
              FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3 ORDER BY version ASC LIMIT ?4",
         ),
         (
             "read_stream_descending",
-            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type \
+            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type, chain_hash \
              FROM {p}events WHERE stream_id = ?1 AND version >= ?2 AND version <= ?3 ORDER BY version DESC LIMIT ?4",
         ),
         (
@@ -236,7 +244,7 @@ mod tests {
         ),
         (
             "read_log",
-            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type \
+            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type, chain_hash \
              FROM {p}events WHERE position > ?1 ORDER BY position LIMIT ?2",
         ),
         (
@@ -283,7 +291,7 @@ mod tests {
     fn filtered_log_reads_bind_each_name() {
         let sql = Sql::new("app_");
         let head = "SELECT position, stream_id, version, event_id, event_type, schema_version, \
-                    recorded_at, metadata, payload, aggregate_type FROM app_events WHERE position > ?1";
+                    recorded_at, metadata, payload, aggregate_type, chain_hash FROM app_events WHERE position > ?1";
         assert_eq!(
             sql.read_log_filtered(Some(2), Some(1)),
             format!(
