@@ -81,6 +81,7 @@
 
 mod aggregate;
 mod application;
+pub mod broker;
 mod cache;
 mod codec;
 mod error;
@@ -115,7 +116,7 @@ pub use metadata::Metadata;
 #[cfg(feature = "msgpack")]
 pub use msgpack::MsgPackCodec;
 pub use store::model::{ModelWrite, ModelWrites, SqlValue};
-pub use timestamp::Timestamp;
+pub use timestamp::{Timestamp, TimestampParseError};
 pub use uuid::Uuid;
 
 /// Upcasting: turning payloads stored by an older shape of an event (or of
