@@ -31,6 +31,7 @@ use chronicle_es::prelude::*;
 use chronicle_es::store::{MemoryStore, StoredEvent};
 use chronicle_es::{HandlerError, Projection, System};
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
+// The publisher's messages are mandatory (an unroutable one is published again): so are the baseline's.
 use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
@@ -214,7 +215,10 @@ async fn rabbit_baseline_run(channel: &Channel, exchange: &str, log: &[StoredEve
                 .basic_publish(
                     exchange,
                     &routing_key,
-                    BasicPublishOptions::default(),
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..BasicPublishOptions::default()
+                    },
                     &event.payload,
                     properties,
                 )
@@ -223,7 +227,8 @@ async fn rabbit_baseline_run(channel: &Channel, exchange: &str, log: &[StoredEve
             confirms.push(confirm);
         }
         for confirm in confirms {
-            assert!(confirm.await.unwrap().is_ack());
+            let confirmation = confirm.await.unwrap();
+            assert!(confirmation.is_ack() && confirmation.take_message().is_none());
         }
     }
     EVENTS as f64 / started.elapsed().as_secs_f64()

@@ -29,14 +29,19 @@ const DEAD_REASON: &str = "chronicle-dead-reason";
 ///
 /// The exchange is declared durable when missing. Messages are persistent,
 /// carry the event id as `message_id` and the CloudEvents attributes in
-/// their header table, and are published with publisher confirms. The
-/// exchange drops messages that no queue's binding matches: declare the
-/// consumers' queues (start their [`Inbound`](super::Inbound)s once) before
-/// publishing what they must receive.
+/// their header table, and are published with publisher confirms.
+///
+/// Messages are *mandatory*: one that no queue's binding matches comes
+/// back from the exchange, counts as not delivered, and is published again
+/// (after backoff) until a queue takes it, so an event is never dropped
+/// because its consumer has not declared its queue yet. Bind a queue for
+/// every event published (a catch-all `#` queue for events nobody else
+/// wants), or call [`drop_unroutable`](Self::drop_unroutable).
 #[derive(Debug, Clone)]
 pub struct RabbitMq {
     url: String,
     exchange: String,
+    mandatory: bool,
 }
 
 impl RabbitMq {
@@ -46,7 +51,15 @@ impl RabbitMq {
         Self {
             url: url.into(),
             exchange: exchange.into(),
+            mandatory: true,
         }
+    }
+
+    /// Lets the exchange drop messages that no queue's binding matches
+    /// (confirmed all the same) instead of publishing them again.
+    pub fn drop_unroutable(mut self) -> Self {
+        self.mandatory = false;
+        self
     }
 
     /// A durable queue named `queue`, bound to the exchange with each of
@@ -175,7 +188,11 @@ async fn publish_confirmed(
 
 fn confirmed(confirmation: lapin::Result<Confirmation>) -> Result<(), String> {
     match confirmation {
-        Ok(Confirmation::Ack(_)) => Ok(()),
+        Ok(Confirmation::Ack(Some(returned))) => Err(format!(
+            "returned by the broker: {} (no queue is bound for its routing key)",
+            returned.reply_text
+        )),
+        Ok(Confirmation::Ack(None)) => Ok(()),
         Ok(Confirmation::Nack(_)) => Err("the broker refused it (negative confirm)".to_owned()),
         Ok(Confirmation::NotRequested) => Err("publisher confirms are off".to_owned()),
         Err(error) => Err(error.to_string()),
@@ -215,7 +232,10 @@ impl RabbitOutlet {
                     .basic_publish(
                         &self.rabbit.exchange,
                         &event.subject,
-                        BasicPublishOptions::default(),
+                        BasicPublishOptions {
+                            mandatory: self.rabbit.mandatory,
+                            ..BasicPublishOptions::default()
+                        },
                         &event.body,
                         properties,
                     )
@@ -223,17 +243,15 @@ impl RabbitOutlet {
             );
         }
         let mut results = Vec::with_capacity(events.len());
-        let mut broken = false;
         for (event, confirm) in events.iter().zip(confirms) {
             let result = match confirm {
                 Ok(confirm) => confirmed(confirm.await),
                 Err(error) => Err(error.to_string()),
             };
-            broken |= result.is_err();
             results.push(result.map_err(|message| failed(event, message)));
         }
-        if broken {
-            // A failed publish may leave the channel closed: start afresh.
+        if !channel.status().connected() {
+            // The connection or channel was lost: start afresh next time.
             self.link = None;
         }
         results
