@@ -173,8 +173,7 @@ async fn bench_nats(app: &Application<MemoryStore>, log: &[StoredEvent]) {
         streams.extend([ours, bare]);
     }
     report("NATS JetStream", median(library), median(baseline));
-    let (id, consumer_stream) = (Uuid::new_v4().simple().to_string(), String::new());
-    let _ = consumer_stream;
+    let id = Uuid::new_v4().simple().to_string();
     let broker = JetStream::new(&url, format!("BE{id}"), [format!("be{id}.>")]);
     let source = broker.consumer("latency");
     latency("NATS JetStream", broker, source, &format!("be{id}")).await;
@@ -256,7 +255,7 @@ async fn bench_rabbitmq(app: &Application<MemoryStore>, log: &[StoredEvent]) {
         .await
         .unwrap();
     // Both exchanges route into a durable queue, as a consumer's would.
-    let mut bind = |exchange: String, queue: String| {
+    let bind = |exchange: String, queue: String| {
         let broker = RabbitMq::new(&url, exchange);
         broker.queue(queue, ["#"])
     };
