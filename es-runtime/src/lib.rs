@@ -60,7 +60,8 @@
 //!
 //! # Public API
 //! - Aggregates and events: [`Aggregate`], [`AggregateMeta`], [`DomainEvent`],
-//!   [`Envelope`], [`EventHeader`], [`Metadata`], [`Timestamp`], [`Uuid`].
+//!   [`Envelope`], [`EventHeader`], [`Metadata`], [`Timestamp`]
+//!   (and [`TimestampParseError`]), [`Uuid`].
 //! - Applications: [`Application`], [`ApplicationBuilder`], [`Repository`],
 //!   [`Changes`], [`AggregateCache`], [`CacheStats`].
 //! - Payloads: [`Mapper`], [`Codec`], [`JsonCodec`], `MsgPackCodec` (feature
@@ -72,6 +73,8 @@
 //!   [`ProcessRunner`], [`System`], [`RunningSystem`], [`Follower`],
 //!   [`ErrorPolicy`], [`Partition`], [`PositionWaiter`], [`Progress`].
 //! - Stores: the [`store`] module.
+//! - Publishing the log to NATS JetStream or RabbitMQ and consuming it in
+//!   another service: the [`broker`] module (features `nats`, `rabbitmq`).
 //! - Testing aggregates by their events: the [`testing`] module.
 //! - Errors: [`Error`], [`ApplyError`], [`PayloadError`], [`SnapshotError`],
 //!   [`CodecError`], [`HandlerError`], [`RunnerError`],

@@ -128,6 +128,29 @@ async fn messages_carry_cloudevents_headers_and_the_event_id_as_msg_id() {
 }
 
 #[tokio::test]
+async fn a_filtered_publisher_publishes_only_its_types() {
+    let Some(url) = nats_url() else { return };
+    let rig = Rig::new(&url);
+    let app = Application::in_memory();
+    save_dogs(&app, 3, 4).await;
+    let mut publisher = Publisher::new("tricks", app.clone(), rig.broker())
+        .routing(rig.routing())
+        .event_types(["TrickAdded"]);
+    assert_eq!(publisher.catch_up().await.unwrap(), 9);
+    assert_eq!(rig.stored(&rig.stream).await, 9);
+    let stream = rig.context().await.get_stream(&rig.stream).await.unwrap();
+    for sequence in 1..=9 {
+        let message = stream.get_raw_message(sequence).await.unwrap();
+        assert_eq!(
+            message.subject.as_str(),
+            format!("{}.Dog.TrickAdded", rig.prefix)
+        );
+    }
+    assert_eq!(app.store().tracked_position("tricks").await.unwrap(), 12);
+    rig.delete().await;
+}
+
+#[tokio::test]
 async fn a_resend_after_a_lost_position_is_stored_once_and_handled_once() {
     let Some(url) = nats_url() else { return };
     let rig = Rig::new(&url);
