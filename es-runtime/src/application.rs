@@ -13,8 +13,8 @@ use crate::mapper::Mapper;
 use crate::metadata::Metadata;
 use crate::protect::PayloadProtection;
 use crate::store::{
-    AppendOutcome, AppendRequest, LogQuery, LogStore, MemoryStore, Snapshot, SnapshotStore,
-    StoredEvent, StreamAppend, StreamQuery, StreamStore, Tracking, TrackingStore,
+    AppendOutcome, AppendRequest, DecodedEvent, LogQuery, LogStore, MemoryStore, Snapshot,
+    SnapshotStore, StoredEvent, StreamAppend, StreamQuery, StreamStore, Tracking, TrackingStore,
 };
 
 /// How many protected records a load unprotects and folds at a time.
@@ -190,8 +190,15 @@ impl<S, C: Codec> Application<S, C> {
                 written: false,
             });
         }
-        let request = self.protected(streams).await?;
-        let outcome = self.inner.store.append(request).await?;
+        let outcome = if self.inner.store.keeps_decoded() && !self.inner.mapper.protects() {
+            let mut decoded = KeepDecoded(Vec::new());
+            changes.each(&mut decoded)?;
+            let request = AppendRequest::new(streams);
+            self.inner.store.append_decoded(request, decoded.0).await?
+        } else {
+            let request = self.protected(streams).await?;
+            self.inner.store.append(request).await?
+        };
         let mut due = SnapshotsDue {
             mapper: &self.inner.mapper,
             intervals: &self.inner.snapshot_intervals,
@@ -545,6 +552,23 @@ impl<C: Codec> changes::Visit for EncodePending<'_, C> {
     fn visit<A: Aggregate>(&mut self, aggregate: &A) -> Result<(), Error> {
         self.mapper
             .encode_pending(aggregate, self.metadata, &mut self.out)
+    }
+}
+
+/// Clones the pending events of each aggregate, as a store that keeps them
+/// in process is offered them (`StreamStore::append_decoded`), in the order
+/// `EncodePending` encodes them.
+struct KeepDecoded(Vec<DecodedEvent>);
+
+impl changes::Visit for KeepDecoded {
+    fn visit<A: Aggregate>(&mut self, aggregate: &A) -> Result<(), Error> {
+        let pending = aggregate.meta().pending_events();
+        self.0.extend(
+            pending
+                .iter()
+                .map(|envelope| DecodedEvent::new(envelope.event.clone())),
+        );
+        Ok(())
     }
 }
 

@@ -351,7 +351,13 @@ impl<C: Codec> Mapper<C> {
                 found: record.version,
             }));
         }
-        let event: A::Event = self.decode_payload(record)?;
+        // The event as saved, when the store kept it (memory): equal to
+        // what decoding the payload gives, since saves refuse events that
+        // would not read back.
+        let event: A::Event = match record.decoded.and_then(|d| d.downcast_ref::<A::Event>()) {
+            Some(event) => event.clone(),
+            None => self.decode_payload(record)?,
+        };
         let header = EventHeader {
             stream_id: record.stream_id,
             version: record.version,

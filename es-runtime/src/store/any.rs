@@ -12,7 +12,7 @@ use super::capability::{
 use super::error::StoreError;
 use super::memory::MemoryStore;
 use super::model::{ModelWrite, SqlValue};
-use super::record::{EventRef, StoredEvent};
+use super::record::{DecodedEvent, EventRef, StoredEvent};
 use super::request::{AppendOutcome, AppendRequest, LogQuery, Snapshot, StreamQuery, Tracking};
 #[cfg(feature = "postgres")]
 use super::PostgresStore;
@@ -377,6 +377,12 @@ impl From<AnySqlStore> for AnyStore {
 /// future. Implemented for every event store.
 trait DynEventStore: Send + Sync {
     fn append(&self, request: AppendRequest) -> BoxFuture<'_, Result<AppendOutcome, StoreError>>;
+    fn append_decoded(
+        &self,
+        request: AppendRequest,
+        decoded: Vec<DecodedEvent>,
+    ) -> BoxFuture<'_, Result<AppendOutcome, StoreError>>;
+    fn keeps_decoded(&self) -> bool;
     fn read_stream(
         &self,
         stream_id: Uuid,
@@ -406,6 +412,16 @@ trait DynEventStore: Send + Sync {
 impl<S: EventStore> DynEventStore for S {
     fn append(&self, request: AppendRequest) -> BoxFuture<'_, Result<AppendOutcome, StoreError>> {
         Box::pin(StreamStore::append(self, request))
+    }
+    fn append_decoded(
+        &self,
+        request: AppendRequest,
+        decoded: Vec<DecodedEvent>,
+    ) -> BoxFuture<'_, Result<AppendOutcome, StoreError>> {
+        Box::pin(StreamStore::append_decoded(self, request, decoded))
+    }
+    fn keeps_decoded(&self) -> bool {
+        StreamStore::keeps_decoded(self)
     }
     fn read_stream(
         &self,
@@ -536,6 +552,20 @@ macro_rules! event_store_through {
             async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
                 let $this = self;
                 $target.append(request).await
+            }
+
+            async fn append_decoded(
+                &self,
+                request: AppendRequest,
+                decoded: Vec<DecodedEvent>,
+            ) -> Result<AppendOutcome, StoreError> {
+                let $this = self;
+                $target.append_decoded(request, decoded).await
+            }
+
+            fn keeps_decoded(&self) -> bool {
+                let $this = self;
+                $target.keeps_decoded()
             }
 
             async fn read_stream(

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::error::StoreError;
 use super::model::{ModelWrite, SqlValue};
-use super::record::{EventRef, StoredEvent};
+use super::record::{DecodedEvent, EventRef, StoredEvent};
 use super::request::{AppendOutcome, AppendRequest, LogQuery, Snapshot, StreamQuery, Tracking};
 
 /// Appending events to streams and reading them back: what every store does
@@ -44,6 +44,29 @@ pub trait StreamStore: Send + Sync + 'static {
         stream_id: Uuid,
         query: StreamQuery,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// Appends like [`append`](Self::append), offering the store each event
+    /// of `request` as it was before encoding (`decoded`, one per event, in
+    /// the request's order). A store that keeps its records in process
+    /// keeps them and hands them back to folds
+    /// ([`EventRef::decoded`]), which then skip decoding; the default
+    /// ignores them. Applications offer them only when
+    /// [`keeps_decoded`](Self::keeps_decoded) says so, and never for
+    /// protected (encrypted) payloads.
+    fn append_decoded(
+        &self,
+        request: AppendRequest,
+        decoded: Vec<DecodedEvent>,
+    ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send {
+        let _ = decoded;
+        self.append(request)
+    }
+
+    /// True when [`append_decoded`](Self::append_decoded) keeps the events
+    /// it is offered (the memory store); false by default.
+    fn keeps_decoded(&self) -> bool {
+        false
+    }
 
     /// Folds the events of one stream that `query` selects, in its order,
     /// into `state`: `fold` sees each event as it is read, borrowed from the

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::capability::{LogStore, SnapshotStore, StreamStore, TrackingStore};
 use super::decision::{decide, validate_request, StreamCheck};
 use super::error::StoreError;
-use super::record::{EventRef, StoredEvent};
+use super::record::{DecodedEvent, EventRef, StoredEvent};
 use super::request::{AppendOutcome, AppendRequest, LogQuery, Snapshot, StreamQuery, Tracking};
 
 /// Keeps encoded records in memory, exactly as a durable store would keep
@@ -37,6 +37,9 @@ impl Default for MemoryStore {
 struct Inner {
     /// The global log; an event's position is its index + 1.
     log: Vec<StoredEvent>,
+    /// Beside each event of the log, the event before encoding when the
+    /// application offered it (`append_decoded`).
+    decoded: Vec<Option<DecodedEvent>>,
     /// Per stream, the log indexes of its events in version order.
     streams: HashMap<Uuid, Vec<usize>>,
     tracking: HashMap<String, u64>,
@@ -64,9 +67,10 @@ impl MemoryStore {
         &self,
         request: AppendRequest,
         tracking: Option<Tracking>,
+        decoded: Vec<DecodedEvent>,
     ) -> Result<AppendOutcome, StoreError> {
         validate_request(&request)?;
-        let outcome = self.write(|inner| inner.append(request, tracking))?;
+        let outcome = self.write(|inner| inner.append(request, tracking, decoded))?;
         if let (true, Some(position)) = (outcome.written, outcome.last_position) {
             self.appended.send_replace(position);
         }
@@ -88,10 +92,13 @@ impl Inner {
             .map(|&log_index| log_index as u64 + 1)
     }
 
+    /// Appends `request`, keeping `decoded` beside its events when it holds
+    /// one per event (else none).
     fn append(
         &mut self,
         request: AppendRequest,
         tracking: Option<Tracking>,
+        decoded: Vec<DecodedEvent>,
     ) -> Result<AppendOutcome, StoreError> {
         let decision = decide(
             &request,
@@ -124,6 +131,7 @@ impl Inner {
             });
         }
         let length_before = self.log.len();
+        let mut decoded = (decoded.len() == request.event_count()).then(|| decoded.into_iter());
         for append in request.streams {
             let indexes = self.streams.entry(append.stream_id).or_default();
             for (version, event) in (append.expected_version + 1..).zip(append.events) {
@@ -140,6 +148,7 @@ impl Inner {
                     metadata: event.metadata,
                     payload: event.payload,
                 });
+                self.decoded.push(decoded.as_mut().and_then(Iterator::next));
             }
         }
         if let Some(record) = tracking {
@@ -157,6 +166,17 @@ impl Inner {
         stream_id: Uuid,
         query: StreamQuery,
     ) -> impl Iterator<Item = &StoredEvent> {
+        self.stream_indexes(stream_id, query)
+            .map(|index| &self.log[index])
+    }
+
+    /// The log indexes of the events of `stream_id` that `query` selects,
+    /// in its order.
+    fn stream_indexes(
+        &self,
+        stream_id: Uuid,
+        query: StreamQuery,
+    ) -> impl Iterator<Item = usize> + '_ {
         let indexes = self.streams.get(&stream_id).map_or(&[][..], Vec::as_slice);
         // Versions are 1-based and dense, so bounds map straight to slice indexes.
         let start = usize::try_from(query.from_version.max(1) - 1).unwrap_or(usize::MAX);
@@ -169,9 +189,7 @@ impl Inner {
         } else {
             Box::new(window.iter())
         };
-        ordered
-            .take(query.limit.unwrap_or(usize::MAX))
-            .map(|&index| &self.log[index])
+        ordered.take(query.limit.unwrap_or(usize::MAX)).copied()
     }
 
     fn read_log(&self, query: &LogQuery) -> Vec<StoredEvent> {
@@ -189,7 +207,19 @@ impl Inner {
 
 impl StreamStore for MemoryStore {
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
-        self.append_now(request, None)
+        self.append_now(request, None, Vec::new())
+    }
+
+    async fn append_decoded(
+        &self,
+        request: AppendRequest,
+        decoded: Vec<DecodedEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.append_now(request, None, decoded)
+    }
+
+    fn keeps_decoded(&self) -> bool {
+        true
     }
 
     async fn read_stream(
@@ -216,8 +246,14 @@ impl StreamStore for MemoryStore {
     {
         self.read(|inner| {
             inner
-                .stream_events(stream_id, query)
-                .try_for_each(|event| fold(&mut state, event.into()))
+                .stream_indexes(stream_id, query)
+                .try_for_each(|index| {
+                    let event = EventRef {
+                        decoded: inner.decoded.get(index).and_then(Option::as_ref),
+                        ..EventRef::from(&inner.log[index])
+                    };
+                    fold(&mut state, event)
+                })
         })?;
         Ok(state)
     }
@@ -250,7 +286,7 @@ impl TrackingStore for MemoryStore {
         request: AppendRequest,
         tracking: Tracking,
     ) -> Result<AppendOutcome, StoreError> {
-        self.append_now(request, Some(tracking))
+        self.append_now(request, Some(tracking), Vec::new())
     }
 
     async fn reset_tracking(&self, consumer: &str) -> Result<(), StoreError> {
@@ -284,5 +320,60 @@ impl SnapshotStore for MemoryStore {
                 .next_back()
                 .map(|(_, snapshot)| snapshot.clone())
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::Metadata;
+    use crate::store::NewEvent;
+    use crate::timestamp::Timestamp;
+
+    fn events(count: u32) -> Vec<NewEvent> {
+        (0..count)
+            .map(|n| NewEvent {
+                event_id: Uuid::new_v4(),
+                aggregate_type: "Thing".into(),
+                event_type: "Happened".into(),
+                schema_version: 1,
+                timestamp: Timestamp::now(),
+                metadata: Metadata::default(),
+                payload: n.to_le_bytes().to_vec(),
+            })
+            .collect()
+    }
+
+    /// What a fold sees of each event: its version and the kept event.
+    async fn folded(store: &MemoryStore, stream: Uuid) -> Vec<(u64, Option<u32>)> {
+        store
+            .fold_stream(stream, StreamQuery::all(), Vec::new(), |seen, event| {
+                let kept = event.decoded.and_then(|d| d.downcast_ref::<u32>()).copied();
+                seen.push((event.version, kept));
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Events offered with an append are folded beside their records; an
+    /// offer that does not match the events one for one is not kept, and
+    /// plain appends keep nothing.
+    #[tokio::test]
+    async fn folds_see_the_events_kept_with_their_append() {
+        let store = MemoryStore::new();
+        let stream = Uuid::new_v4();
+        let offered = vec![DecodedEvent::new(10u32), DecodedEvent::new(11u32)];
+        let request = AppendRequest::stream(stream, 0, events(2));
+        store.append_decoded(request, offered).await.unwrap();
+        let mismatched = vec![DecodedEvent::new(12u32)];
+        let request = AppendRequest::stream(stream, 2, events(2));
+        store.append_decoded(request, mismatched).await.unwrap();
+        let request = AppendRequest::stream(stream, 4, events(1));
+        store.append(request).await.unwrap();
+        assert_eq!(
+            folded(&store, stream).await,
+            vec![(1, Some(10)), (2, Some(11)), (3, None), (4, None), (5, None)]
+        );
     }
 }

@@ -47,7 +47,7 @@ pub use error::StoreError;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{tokio_postgres, PostgresStore, PostgresStoreBuilder};
-pub use record::{EventRef, NewEvent, StoredEvent};
+pub use record::{DecodedEvent, EventRef, NewEvent, StoredEvent};
 pub use request::{
     AppendOutcome, AppendRequest, LogQuery, Snapshot, StreamAppend, StreamQuery, Tracking,
 };

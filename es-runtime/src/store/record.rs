@@ -2,6 +2,10 @@
 //! as [`StoredEvent`]s. The [`Mapper`](crate::Mapper) turns domain events
 //! into these records and back.
 
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use crate::metadata::Metadata;
@@ -61,7 +65,7 @@ pub struct StoredEvent {
 /// aggregate needs, borrowed from the store's own buffers (a database row,
 /// an in-memory record), so that a long stream is folded without copying
 /// or collecting its records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct EventRef<'a> {
     /// The stream (aggregate) it belongs to.
     pub stream_id: Uuid,
@@ -75,6 +79,12 @@ pub struct EventRef<'a> {
     pub timestamp: Timestamp,
     /// The encoded payload.
     pub payload: &'a [u8],
+    /// The event as it was before encoding, when the store kept it
+    /// ([`StreamStore::append_decoded`]): a fold may use it instead of
+    /// decoding the payload.
+    ///
+    /// [`StreamStore::append_decoded`]: super::StreamStore::append_decoded
+    pub decoded: Option<&'a DecodedEvent>,
 }
 
 impl<'a> From<&'a StoredEvent> for EventRef<'a> {
@@ -86,6 +96,36 @@ impl<'a> From<&'a StoredEvent> for EventRef<'a> {
             schema_version: event.schema_version,
             timestamp: event.timestamp,
             payload: &event.payload,
+            decoded: None,
         }
+    }
+}
+
+/// A domain event as it was before encoding, type-erased: what an
+/// application offers a store that keeps its records in process
+/// ([`StreamStore::append_decoded`]), so that loading the stream again
+/// clones events instead of decoding payloads. Saves refuse an event whose
+/// payload would not decode back to an equal event, so either way a load
+/// sees the same event. Cloning shares the event.
+///
+/// [`StreamStore::append_decoded`]: super::StreamStore::append_decoded
+#[derive(Clone)]
+pub struct DecodedEvent(Arc<dyn Any + Send + Sync>);
+
+impl DecodedEvent {
+    /// Wraps `event`.
+    pub fn new<E: Any + Send + Sync>(event: E) -> Self {
+        Self(Arc::new(event))
+    }
+
+    /// The event, when it is an `E`.
+    pub fn downcast_ref<E: Any>(&self) -> Option<&E> {
+        self.0.downcast_ref()
+    }
+}
+
+impl fmt::Debug for DecodedEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DecodedEvent").finish_non_exhaustive()
     }
 }

@@ -128,16 +128,26 @@ BEGIN
     END IF;
     v_horizon := {schema}.chronicle_horizon();
     -- A new statement: a snapshot taken after the horizon was computed.
+    -- The horizon cuts the page after the limit, not inside it: bounded on
+    -- both sides, the range looks small to a planner whose statistics lag
+    -- behind the table (a new table, a growing log), which then sorts the
+    -- whole rest of the log for every page; bounded below only, the
+    -- position index is walked in order and stops at the limit. The first
+    -- `p_limit` events after `p_after` that pass the filters, cut at the
+    -- horizon, are the first such events up to the horizon.
     RETURN QUERY
-        SELECT e.* FROM {schema}.events e
-         WHERE e.position > p_after AND e.position <= v_horizon
-           AND (p_types IS NULL OR e.event_type = ANY (p_types))
-           -- An event stored without its aggregate's type (layout 1) is not
-           -- excluded by the aggregate filter.
-           AND (p_aggregates IS NULL OR e.aggregate_type IS NULL
-                OR e.aggregate_type = ANY (p_aggregates))
-         ORDER BY e.position
-         LIMIT p_limit;
+        SELECT page.* FROM (
+            SELECT e.* FROM {schema}.events e
+             WHERE e.position > p_after
+               AND (p_types IS NULL OR e.event_type = ANY (p_types))
+               -- An event stored without its aggregate's type (layout 1) is
+               -- not excluded by the aggregate filter.
+               AND (p_aggregates IS NULL OR e.aggregate_type IS NULL
+                    OR e.aggregate_type = ANY (p_aggregates))
+             ORDER BY e.position
+             LIMIT p_limit) page
+         WHERE page.position <= v_horizon
+         ORDER BY page.position;
 END
 $fn$;
 

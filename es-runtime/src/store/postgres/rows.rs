@@ -134,6 +134,7 @@ pub(super) fn event_ref_from_row(row: &Row, stream_id: Uuid) -> Result<EventRef<
         schema_version,
         timestamp,
         payload,
+        decoded: None,
     })
 }
 

@@ -166,6 +166,7 @@ pub(super) fn event_ref_from_row<'a>(
         schema_version,
         timestamp,
         payload,
+        decoded: None,
     })
 }
 
