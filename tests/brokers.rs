@@ -21,7 +21,7 @@ use chronicle_es::broker::{Broker, DeadLetter, Inbound, Publisher, Routing, Sour
 use chronicle_es::prelude::*;
 use chronicle_es::store::{MemoryStore, StoredEvent};
 use chronicle_es::{Follower, HandlerError, Projection, RunnerError, System};
-use common::dogs::{Dog, DogEvent};
+use common::dogs::{Badge, BadgePolicy, Dog, DogEvent};
 
 /// Every event the consumer's projection handled, in order.
 #[derive(Clone, Default)]
@@ -193,6 +193,49 @@ async fn resent_after_a_lost_position<B: Broker + Clone>(
     system.run_until_idle().await.unwrap();
     assert_exactly_once_in_order(&app, &seen).await;
     app
+}
+
+/// A process application in the consuming service, fed from the broker
+/// after the publisher resent everything (JetStream drops the resends,
+/// RabbitMQ delivers every event twice): it reacts once per event, saving a
+/// badge per dog that learns three tricks, caused by that dog's fourth
+/// event.
+async fn a_process_application_reacts_once<B: Broker + Clone>(
+    broker: B,
+    routing: Routing,
+    source: impl Source,
+) {
+    let app = Application::in_memory();
+    let badges = Application::in_memory();
+    let mut inbound = Inbound::process("badges", source, badges.clone(), BadgePolicy);
+    inbound.catch_up_now().await.unwrap();
+    save_dogs(&app, 10, 5).await;
+    let mut first =
+        Publisher::new("dog-events", app.clone(), broker.clone()).routing(routing.clone());
+    first.catch_up().await.unwrap();
+    app.store().reset_tracking("dog-events").await.unwrap();
+    let mut again = Publisher::new("dog-events", app.clone(), broker).routing(routing);
+    again.catch_up().await.unwrap();
+    let mut system = System::new().with(inbound);
+    let deadline = Instant::now() + LONG;
+    while badges.last_position().await.unwrap() < 10 && Instant::now() < deadline {
+        system.run_until_idle().await.unwrap();
+    }
+    system.run_until_idle().await.unwrap();
+    let awarded = whole_log(&badges).await;
+    assert_eq!(awarded.len(), 10, "one badge per dog");
+    let fourth: HashMap<Uuid, Uuid> = whole_log(&app)
+        .await
+        .iter()
+        .filter(|event| event.version == 4)
+        .map(|event| (event.event_id, event.stream_id))
+        .collect();
+    for badge in &awarded {
+        let cause = badge.metadata.causation_id.unwrap();
+        let dog = fourth.get(&cause).expect("caused by a dog's fourth event");
+        let badge: Badge = badges.get(badge.stream_id).await.unwrap();
+        assert_eq!(badge.dog, *dog);
+    }
 }
 
 /// A broker that is not there when the publisher and the consumer start:

@@ -164,6 +164,14 @@ async fn a_resend_after_a_lost_position_is_stored_once_and_handled_once() {
 }
 
 #[tokio::test]
+async fn a_process_application_reacts_once_to_a_resent_log() {
+    let Some(url) = nats_url() else { return };
+    let rig = Rig::new(&url);
+    a_process_application_reacts_once(rig.broker(), rig.routing(), rig.consumer()).await;
+    rig.delete().await;
+}
+
+#[tokio::test]
 async fn unreadable_messages_go_to_the_dead_letter_stream() {
     let Some(url) = nats_url() else { return };
     let rig = Rig::new(&url);

@@ -136,6 +136,13 @@ async fn a_resend_after_a_lost_position_is_handled_once() {
 }
 
 #[tokio::test]
+async fn a_process_application_reacts_once_to_a_resent_log() {
+    let Some(url) = amqp_url() else { return };
+    let vhost = Vhost::create(&url);
+    a_process_application_reacts_once(broker(vhost.url()), routing(), queue(vhost.url())).await;
+}
+
+#[tokio::test]
 async fn unreadable_messages_go_to_the_dead_letter_queue() {
     let Some(url) = amqp_url() else { return };
     let vhost = Vhost::create(&url);

@@ -373,7 +373,13 @@ mod tests {
         store.append(request).await.unwrap();
         assert_eq!(
             folded(&store, stream).await,
-            vec![(1, Some(10)), (2, Some(11)), (3, None), (4, None), (5, None)]
+            vec![
+                (1, Some(10)),
+                (2, Some(11)),
+                (3, None),
+                (4, None),
+                (5, None)
+            ]
         );
     }
 }
