@@ -199,7 +199,7 @@ impl Inbound {
     }
 
     /// Takes and settles one batch; how many messages it held.
-    async fn batch(&mut self, wait: std::time::Duration) -> Result<u64, RunnerError> {
+    async fn take_batch(&mut self, wait: std::time::Duration) -> Result<u64, RunnerError> {
         let messages = self
             .inlet
             .receive(self.batch, wait)
@@ -238,7 +238,7 @@ impl Follower for Inbound {
         Box::pin(async move {
             let mut total = 0;
             loop {
-                match self.batch(CATCH_UP_WAIT).await? {
+                match self.take_batch(CATCH_UP_WAIT).await? {
                     0 => return Ok(total),
                     count => total += count,
                 }
@@ -258,7 +258,7 @@ impl Follower for Inbound {
                 }
                 let result = tokio::select! {
                     _ = stopped.wait_for(|&stop| stop) => return Ok(()),
-                    result = self.batch(FOLLOW_WAIT) => result,
+                    result = self.take_batch(FOLLOW_WAIT) => result,
                 };
                 match result {
                     Ok(_) => failures = 0,

@@ -5,9 +5,14 @@
 
 use std::time::Duration;
 
+use futures_util::{FutureExt, Stream, StreamExt};
+
 use super::cloudevents::OutgoingEvent;
 use super::error::BrokerError;
 use crate::BoxFuture;
+
+/// The header of a dead letter that says why the consumer could not read it.
+pub(crate) const DEAD_REASON: &str = "chronicle-dead-reason";
 
 /// Publishes events and waits for the broker's confirmations.
 pub trait Outlet: Send + Sync {
@@ -21,7 +26,7 @@ pub trait Outlet: Send + Sync {
 
 /// A message taken from a broker, not yet settled.
 pub struct Received {
-    /// Header value by name (case-insensitive).
+    /// The headers, name and value.
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
@@ -67,4 +72,53 @@ pub trait Inlet: Send {
 /// most 5 s.
 pub(crate) fn backoff(failures: u32) -> Duration {
     (Duration::from_millis(100) * 2u32.saturating_pow(failures.min(10))).min(Duration::from_secs(5))
+}
+
+/// Takes up to `max` messages from a client's message stream: waits at most
+/// `wait` for the first, then takes only those ready at once. `Err` when the
+/// stream failed or ended before anything was taken (the link is gone);
+/// when it fails after some were taken, those are returned and the next
+/// call fails. `lost` is set whenever the link must be made again.
+pub(crate) async fn take_ready<S, T, E>(
+    messages: &mut S,
+    max: usize,
+    wait: Duration,
+    received: fn(T) -> Received,
+    lost: &mut bool,
+) -> Result<Vec<Received>, Option<E>>
+where
+    S: Stream<Item = Result<T, E>> + Unpin,
+{
+    let mut batch = Vec::new();
+    let Ok(mut next) = tokio::time::timeout(wait, messages.next()).await else {
+        return Ok(batch);
+    };
+    loop {
+        match next {
+            Some(Ok(message)) => batch.push(received(message)),
+            Some(Err(error)) => {
+                *lost = true;
+                return if batch.is_empty() {
+                    Err(Some(error))
+                } else {
+                    Ok(batch)
+                };
+            }
+            None => {
+                *lost = true;
+                return if batch.is_empty() {
+                    Err(None)
+                } else {
+                    Ok(batch)
+                };
+            }
+        }
+        if batch.len() >= max {
+            return Ok(batch);
+        }
+        match messages.next().now_or_never() {
+            Some(item) => next = item,
+            None => return Ok(batch),
+        }
+    }
 }

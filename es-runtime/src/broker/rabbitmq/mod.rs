@@ -3,28 +3,21 @@
 
 use std::time::Duration;
 
-use futures_util::{FutureExt, StreamExt};
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-    ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
-};
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
 use lapin::publisher_confirm::Confirmation;
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer, ExchangeKind};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 
-use super::cloudevents::{header, OutgoingEvent};
-use super::error::redact;
-use super::link::{Inlet, Outlet, Received, Settle};
-use super::{sealed, Broker, BrokerError, Source};
+use crate::broker::cloudevents::{header, OutgoingEvent};
+use crate::broker::error::redact;
+use crate::broker::link::Outlet;
+use crate::broker::{sealed, Broker, BrokerError};
 use crate::BoxFuture;
 
 const BROKER: &str = "rabbitmq";
 
-/// The header that holds why a message was dead-lettered.
-const DEAD_REASON: &str = "chronicle-dead-reason";
-
 /// A RabbitMQ server and the topic exchange events are published to: a
-/// [`Broker`] for a [`Publisher`](super::Publisher), and where
+/// [`Broker`] for a [`Publisher`](crate::broker::Publisher), and where
 /// [`RabbitQueue`]s are bound.
 ///
 /// The exchange is declared durable when missing. Messages are persistent,
@@ -64,21 +57,18 @@ impl RabbitMq {
 
     /// A durable queue named `queue`, bound to the exchange with each of
     /// `bindings` (`dogs.Dog.*`, `#` for everything), for an
-    /// [`Inbound`](super::Inbound). Its dead letters go to the durable
+    /// [`Inbound`](crate::broker::Inbound). Its dead letters go to the durable
     /// queue `{queue}.dead`.
     pub fn queue<T: Into<String>>(
         &self,
         queue: impl Into<String>,
         bindings: impl IntoIterator<Item = T>,
     ) -> RabbitQueue {
-        let queue = queue.into();
-        RabbitQueue {
-            rabbit: self.clone(),
-            dead_letter_queue: format!("{queue}.dead"),
-            queue,
-            bindings: bindings.into_iter().map(Into::into).collect(),
-            prefetch: 256,
-        }
+        RabbitQueue::new(
+            self.clone(),
+            queue.into(),
+            bindings.into_iter().map(Into::into).collect(),
+        )
     }
 
     /// A channel with publisher confirms on, the exchange declared.
@@ -278,221 +268,5 @@ impl sealed::Outlets for RabbitMq {
 
 impl Broker for RabbitMq {}
 
-/// A durable queue bound to a [`RabbitMq`] exchange: a [`Source`] for an
-/// [`Inbound`](super::Inbound) consumer. Declared and bound when the
-/// consumer connects; messages are acknowledged one by one after their
-/// effects committed, and the unacknowledged ones are delivered again after
-/// a lost connection.
-///
-/// Dead letters are published (confirmed) to the durable queue
-/// `{queue}.dead` with a `chronicle-dead-reason` header beside the original
-/// headers.
-#[derive(Debug, Clone)]
-pub struct RabbitQueue {
-    rabbit: RabbitMq,
-    queue: String,
-    bindings: Vec<String>,
-    dead_letter_queue: String,
-    prefetch: u16,
-}
-
-impl RabbitQueue {
-    /// How many unacknowledged messages the broker hands over ahead
-    /// (default 256).
-    pub fn prefetch(mut self, messages: u16) -> Self {
-        self.prefetch = messages.max(1);
-        self
-    }
-
-    /// Dead letters go to the durable queue `queue` instead.
-    pub fn dead_letters(mut self, queue: impl Into<String>) -> Self {
-        self.dead_letter_queue = queue.into();
-        self
-    }
-
-    /// Declares the queues and the bindings, and starts consuming.
-    async fn connect(&self) -> Result<(Connection, Channel, Consumer), BrokerError> {
-        let (connection, channel) = self.rabbit.connect().await?;
-        let durable = QueueDeclareOptions {
-            durable: true,
-            ..QueueDeclareOptions::default()
-        };
-        for queue in [&self.queue, &self.dead_letter_queue] {
-            channel
-                .queue_declare(queue, durable, FieldTable::default())
-                .await
-                .map_err(|error| declare_error(format!("queue {queue}"), error))?;
-        }
-        for binding in &self.bindings {
-            channel
-                .queue_bind(
-                    &self.queue,
-                    &self.rabbit.exchange,
-                    binding,
-                    QueueBindOptions::default(),
-                    FieldTable::default(),
-                )
-                .await
-                .map_err(|error| {
-                    declare_error(format!("binding {binding} of queue {}", self.queue), error)
-                })?;
-        }
-        channel
-            .basic_qos(self.prefetch, BasicQosOptions::default())
-            .await
-            .map_err(|error| consume_error("receive", error))?;
-        let consumer = channel
-            .basic_consume(
-                &self.queue,
-                "",
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|error| consume_error("receive", error))?;
-        Ok((connection, channel, consumer))
-    }
-}
-
-struct RabbitInlet {
-    queue: RabbitQueue,
-    link: Option<(Connection, Channel, Consumer)>,
-}
-
-fn received(delivery: lapin::message::Delivery) -> Received {
-    let mut headers: Vec<(String, String)> = delivery
-        .properties
-        .headers()
-        .iter()
-        .flat_map(|table| table.inner())
-        .filter_map(|(name, value)| {
-            let value = match value {
-                AMQPValue::LongString(text) => {
-                    String::from_utf8_lossy(text.as_bytes()).into_owned()
-                }
-                AMQPValue::ShortString(text) => text.as_str().to_owned(),
-                _ => return None,
-            };
-            Some((name.as_str().to_owned(), value))
-        })
-        .collect();
-    if let Some(content_type) = delivery.properties.content_type() {
-        headers.push((
-            header::CONTENT_TYPE.to_owned(),
-            content_type.as_str().to_owned(),
-        ));
-    }
-    Received {
-        headers,
-        body: delivery.data,
-        settle: Box::new(RabbitAck(delivery.acker)),
-    }
-}
-
-struct RabbitAck(lapin::acker::Acker);
-
-impl Settle for RabbitAck {
-    fn ack(self: Box<Self>) -> BoxFuture<'static, Result<(), BrokerError>> {
-        Box::pin(async move {
-            self.0
-                .ack(BasicAckOptions::default())
-                .await
-                .map(drop)
-                .map_err(|error| consume_error("ack", error))
-        })
-    }
-}
-
-impl RabbitInlet {
-    async fn take(&mut self, max: usize, wait: Duration) -> Result<Vec<Received>, BrokerError> {
-        if self.link.as_ref().is_none_or(|(connection, channel, _)| {
-            !connection.status().connected() || !channel.status().connected()
-        }) {
-            self.link = None;
-            self.link = Some(self.queue.connect().await?);
-        }
-        let Some((_, _, consumer)) = &mut self.link else {
-            return Ok(Vec::new());
-        };
-        let mut batch = Vec::new();
-        let mut next = match tokio::time::timeout(wait, consumer.next()).await {
-            Err(_) => return Ok(batch),
-            Ok(first) => first,
-        };
-        loop {
-            match next {
-                Some(Ok(delivery)) => batch.push(received(delivery)),
-                Some(Err(error)) => {
-                    self.link = None;
-                    if batch.is_empty() {
-                        return Err(consume_error("receive", error));
-                    }
-                    return Ok(batch);
-                }
-                None => {
-                    self.link = None;
-                    return Ok(batch);
-                }
-            }
-            if batch.len() >= max {
-                return Ok(batch);
-            }
-            match consumer.next().now_or_never() {
-                Some(item) => next = item,
-                None => return Ok(batch),
-            }
-        }
-    }
-
-    async fn bury(&mut self, message: Received, reason: String) -> Result<(), BrokerError> {
-        let Some((_, channel, _)) = &self.link else {
-            return Err(consume_error("dead-letter", "the connection was lost"));
-        };
-        let properties = properties(
-            message
-                .headers
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .chain([(DEAD_REASON, reason.as_str())]),
-        );
-        publish_confirmed(
-            channel,
-            "",
-            &self.queue.dead_letter_queue,
-            &message.body,
-            properties,
-        )
-        .await
-        .map_err(|error| consume_error("dead-letter", error))?;
-        message.settle.ack().await
-    }
-}
-
-impl Inlet for RabbitInlet {
-    fn receive(
-        &mut self,
-        max: usize,
-        wait: Duration,
-    ) -> BoxFuture<'_, Result<Vec<Received>, BrokerError>> {
-        Box::pin(self.take(max, wait))
-    }
-
-    fn dead_letter(
-        &mut self,
-        message: Received,
-        reason: String,
-    ) -> BoxFuture<'_, Result<(), BrokerError>> {
-        Box::pin(self.bury(message, reason))
-    }
-}
-
-impl sealed::Inlets for RabbitQueue {
-    fn inlet(&self) -> Box<dyn Inlet> {
-        Box::new(RabbitInlet {
-            queue: self.clone(),
-            link: None,
-        })
-    }
-}
-
-impl Source for RabbitQueue {}
+mod queue;
+pub use queue::RabbitQueue;
