@@ -689,6 +689,53 @@ mod cases {
         assert_eq!(versions(&stored), (1..=5).collect::<Vec<u64>>());
     }
 
+    /// Many appends at once, some of them stale: each stale one fails
+    /// alone (stores that commit concurrent appends together must not fail
+    /// its neighbours), and every other one is written, once.
+    pub async fn conflicts_fail_alone<S: EventStore>(store: Arc<S>) {
+        let contested = Uuid::new_v4();
+        store.append(one(contested, 0, events(2))).await.unwrap();
+        let tasks: Vec<_> = (0..48u64)
+            .map(|n| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    if n % 3 == 0 {
+                        // Stale: the stream is at version 2.
+                        let result = store.append(one(contested, 1, events(1))).await;
+                        (None, result)
+                    } else {
+                        let stream = Uuid::new_v4();
+                        let batch = events(1 + n % 2);
+                        let ids: Vec<Uuid> = batch.iter().map(|e| e.event_id).collect();
+                        (
+                            Some((stream, ids)),
+                            store.append(one(stream, 0, batch)).await,
+                        )
+                    }
+                })
+            })
+            .collect();
+        let mut written = Vec::new();
+        for task in tasks {
+            match task.await.unwrap() {
+                (None, result) => assert!(
+                    matches!(result, Err(StoreError::Conflict { expected: 1, .. })),
+                    "{result:?}"
+                ),
+                (Some((stream, ids)), result) => {
+                    assert!(result.unwrap().written);
+                    written.push((stream, ids));
+                }
+            }
+        }
+        assert_eq!(read_all(&*store, contested).await.len(), 2);
+        for (stream, expected) in written {
+            assert_eq!(ids(&read_all(&*store, stream).await), expected);
+        }
+        let log = whole_log(&*store).await;
+        assert!(log.windows(2).all(|w| w[0].position < w[1].position));
+    }
+
     /// Writers to different streams, in parallel, none lost, none mixed up.
     pub async fn concurrent_writers_different_streams<S: EventStore>(store: Arc<S>) {
         let writers = 6;
@@ -969,6 +1016,7 @@ macro_rules! conformance {
                     global_log,
                     log_filters_by_aggregate_type,
                     concurrent_writers_one_wins,
+                    conflicts_fail_alone,
                     concurrent_writers_different_streams,
                     follower_under_load,
                     tracking,

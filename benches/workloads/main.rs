@@ -12,7 +12,7 @@
 //! - W2: 200 dogs x 100 events, one save per dog;
 //! - W3: load one dog of 10,000 events (decoding and applying included);
 //! - W4: read the whole log of W1 in pages of 1,000 (decoding included);
-//! - W5: W1 spread over 4 concurrent writers.
+//! - W5: W1 spread over 4 concurrent writers; W7: over 16.
 //!
 //! Baselines do the same work by hand: in memory, encode each payload with
 //! serde_json and push it into a locked `Vec` (or decode it back); on the
@@ -75,6 +75,8 @@ pub const W2: Shape = Shape {
 pub const W3_EVENTS: usize = 10_000;
 pub const W4_PAGE: usize = 1_000;
 pub const WRITERS: usize = 4;
+/// Writers of W7, the many-writer variant of W5.
+pub const MANY_WRITERS: usize = 16;
 
 /// How long `work` takes.
 pub fn time(work: impl FnOnce()) -> Duration {
@@ -132,13 +134,13 @@ async fn one_save_per_dog<S: EventStore>(app: &Application<S>, shape: Shape) {
     }
 }
 
-/// W5: W1 split over concurrent writers.
-async fn concurrent_writers<S: EventStore>(app: &Application<S>) {
+/// W5 (and W7): W1 split over `writers` concurrent writers.
+async fn concurrent_writers<S: EventStore>(app: &Application<S>, writers: usize) {
     let per_writer = Shape {
-        dogs: W1.dogs / WRITERS,
+        dogs: W1.dogs / writers,
         ..W1
     };
-    let writers = (0..WRITERS).map(|w| one_event_per_save(app, w * per_writer.dogs, per_writer));
+    let writers = (0..writers).map(|w| one_event_per_save(app, w * per_writer.dogs, per_writer));
     join_all(writers).await;
 }
 
@@ -258,16 +260,19 @@ fn run_store<S: EventStore>(
         report("W4", name, W1.events(), library, baseline);
     }
 
-    if selected(name, "W5") {
+    for (workload, writers) in [("W5", WRITERS), ("W7", MANY_WRITERS)] {
+        if !selected(name, workload) {
+            continue;
+        }
         let library = median(runs, || {
             let app = app();
-            time(|| rt.block_on(concurrent_writers(&app)))
+            time(|| rt.block_on(concurrent_writers(&app, writers)))
         });
         let baseline = median(runs, || {
             base.fresh();
-            time(|| base.concurrent_writers(W1, WRITERS))
+            time(|| base.concurrent_writers(W1, writers))
         });
-        report("W5", name, W1.events(), library, baseline);
+        report(workload, name, W1.events(), library, baseline);
     }
 }
 

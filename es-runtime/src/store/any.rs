@@ -183,7 +183,8 @@ fn parse_migrate(value: &str) -> Result<bool, StoreError> {
 
 /// What a URL named, opened.
 enum Opened {
-    Memory(MemoryStore),
+    // Boxed: the memory store is held inline, the others are handles.
+    Memory(Box<MemoryStore>),
     #[cfg(feature = "sqlite")]
     Sqlite(SqliteStore),
     #[cfg(feature = "postgres")]
@@ -200,7 +201,7 @@ impl Opened {
         })?;
         match scheme.to_ascii_lowercase().as_str() {
             "memory" | "mem" if rest.trim_start_matches('/').is_empty() => {
-                Ok(Opened::Memory(MemoryStore::new()))
+                Ok(Opened::Memory(Box::new(MemoryStore::new())))
             }
             "sqlite" => {
                 #[cfg(feature = "sqlite")]
@@ -254,7 +255,7 @@ impl AnyStore {
     /// [`StoreError::Config`].
     pub async fn from_url(url: &str) -> Result<Self, StoreError> {
         Ok(match Opened::from_url(url).await? {
-            Opened::Memory(store) => store.into(),
+            Opened::Memory(store) => (*store).into(),
             #[cfg(feature = "sqlite")]
             Opened::Sqlite(store) => store.into(),
             #[cfg(feature = "postgres")]

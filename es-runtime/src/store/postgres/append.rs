@@ -1,6 +1,9 @@
-//! Appends: one `chronicle_append` call in the common case (the fast path),
+//! Appends: one `chronicle_append` call in the common case (the fast path,
+//! committed with concurrent appends: see `group.rs`),
 //! and when one of its checks fails or a concurrent writer wins, a second
 //! look at what is stored, decided with the rules every store shares.
+
+use std::sync::Arc;
 
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -82,7 +85,7 @@ impl<'a> AppendParams<'a> {
     }
 
     /// Stores every payload as bytes (for a database that refused one as JSON).
-    fn all_bytes(&mut self, request: &'a AppendRequest) {
+    pub(super) fn all_bytes(&mut self, request: &'a AppendRequest) {
         self.json.iter_mut().for_each(|json| *json = None);
         self.bytes = request
             .streams
@@ -114,7 +117,7 @@ impl<'a> AppendParams<'a> {
 }
 
 /// How one attempt at the fast path ended.
-enum Attempt {
+pub(super) enum Attempt {
     Written(Option<i64>),
     /// A check failed or a concurrent writer won: decide on fresh state.
     NotFresh,
@@ -131,7 +134,7 @@ enum Decision {
 /// What `chronicle_append`'s error code says about an attempt: its own
 /// checks (CH001 stream, CH002 tracking), a unique violation or deadlock with
 /// a concurrent writer, or a payload the server would not take as JSON.
-fn attempt_after(code: &str) -> Option<Attempt> {
+pub(super) fn attempt_after(code: &str) -> Option<Attempt> {
     match code {
         "CH001" | "CH002" | "23505" | "40P01" => Some(Attempt::NotFresh),
         "22P02" | "22P05" | "22021" => Some(Attempt::NotJson),
@@ -154,20 +157,22 @@ impl PostgresStore {
                 written: true,
             });
         }
-        let mut params = AppendParams::new(&request, tracking.as_ref(), self.inner.json_payloads)?;
+        // Checked here, where the error belongs to this append alone.
+        AppendParams::new(&request, tracking.as_ref(), self.inner.json_payloads)?;
+        let request = Arc::new(request);
         let mut as_bytes = false;
         for _ in 0..APPEND_ROUNDS {
-            match self.try_append(&params).await? {
+            match self
+                .attempt_in_group(&request, tracking.as_ref(), as_bytes)
+                .await?
+            {
                 Attempt::Written(position) => {
                     return Ok(AppendOutcome {
                         last_position: position.and_then(|p| u64::try_from(p).ok()),
                         written: true,
                     })
                 }
-                Attempt::NotJson if !as_bytes => {
-                    as_bytes = true;
-                    params.all_bytes(&request);
-                }
+                Attempt::NotJson if !as_bytes => as_bytes = true,
                 Attempt::NotJson => {
                     return Err(backend(BACKEND, "the server refused the payloads as bytes"))
                 }
@@ -183,7 +188,10 @@ impl PostgresStore {
         ))
     }
 
-    async fn try_append(&self, params: &AppendParams<'_>) -> Result<Attempt, StoreError> {
+    pub(super) async fn try_append(
+        &self,
+        params: &AppendParams<'_>,
+    ) -> Result<Attempt, StoreError> {
         let sql = &self.inner.sql.append;
         retrying!(self, |client| {
             let statement = client.prepare_cached(sql).await?;

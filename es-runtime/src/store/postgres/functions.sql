@@ -116,6 +116,48 @@ BEGIN
 END
 $fn$;
 
+-- chronicle_append for a grouped commit (see group.rs): several calls share
+-- one transaction, so each runs in a subtransaction of its own and returns
+-- its error instead of raising it; a request that fails rolls back alone.
+CREATE OR REPLACE FUNCTION {schema}.chronicle_append_in_group(
+    p_streams uuid[], p_expected bigint[],
+    e_stream uuid[], e_version bigint[], e_id uuid[], e_type text[], e_schema bigint[],
+    e_time timestamptz[], e_meta jsonb[], e_json json[], e_bytes bytea[],
+    p_consumer text, p_position bigint, e_aggregate text[],
+    OUT o_position bigint, OUT o_code text, OUT o_message text)
+LANGUAGE plpgsql VOLATILE AS $fn$
+BEGIN
+    o_position := {schema}.chronicle_append(p_streams, p_expected, e_stream, e_version, e_id,
+        e_type, e_schema, e_time, e_meta, e_json, e_bytes, p_consumer, p_position, e_aggregate);
+EXCEPTION WHEN OTHERS THEN
+    o_code := SQLSTATE;
+    o_message := SQLERRM;
+END
+$fn$;
+
+-- The horizon for the statement that follows on the same connection: kept
+-- in the session setting `chronicle.horizon`, which `Sql::read_log` reads.
+-- The store sends both in one pipeline; the read, a statement of its own,
+-- takes its snapshot after the horizon was computed, as `chronicle_read_log`
+-- does inside a function, but streams its rows instead of collecting them
+-- first. A setting left by an earlier read is an older horizon, which is
+-- still safe (only smaller).
+CREATE OR REPLACE FUNCTION {schema}.chronicle_mark_horizon() RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+    v_horizon bigint;
+BEGIN
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'chronicle: read the log at READ COMMITTED isolation';
+    END IF;
+    v_horizon := {schema}.chronicle_horizon();
+    PERFORM pg_catalog.set_config('chronicle.horizon', v_horizon::text, false);
+    RETURN v_horizon;
+END
+$fn$;
+
+-- The log as one function (kept for processes of earlier versions, which
+-- call it during a rolling upgrade).
 CREATE OR REPLACE FUNCTION {schema}.chronicle_read_log(
     p_after bigint, p_limit bigint, p_types text[], p_aggregates text[])
 RETURNS SETOF {schema}.events

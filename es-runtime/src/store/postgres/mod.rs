@@ -13,6 +13,7 @@
 
 mod append;
 mod connection;
+mod group;
 #[cfg(feature = "test-hooks")]
 mod held;
 mod notify;
@@ -29,6 +30,7 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use self::connection::{retrying, Failure};
+use self::group::GroupCommit;
 use self::notify::{channel, Listener};
 use self::rows::{event_from_row, event_ref_from_row, snapshot_from_row, split_payload, PgTime};
 use self::statements::{Sql, LATEST_LAYOUT};
@@ -108,6 +110,7 @@ impl PostgresStoreBuilder {
                 schema: self.schema,
                 json_payloads: false,
                 listener,
+                group: GroupCommit::default(),
             }),
         };
         let json_payloads = store.set_up(self.migrate).await?;
@@ -177,11 +180,14 @@ fn namespace(schema: &str) -> u16 {
 /// * **Readers.** `chronicle_horizon()` reads, in this order, `S` = the
 ///   sequence's last allocated value, then `M` = the smallest `L` among this
 ///   namespace's advisory locks in `pg_locks` (current database). The horizon
-///   is `min(S, M)`. `chronicle_read_log` and `chronicle_last_position` then
-///   read rows with `position <= horizon` in a *later statement*, hence a
-///   snapshot taken after the horizon was computed (a VOLATILE PL/pgSQL
-///   function takes a fresh snapshot per statement at READ COMMITTED; the
-///   functions refuse to run at any other isolation level).
+///   is `min(S, M)`. Log reads then read rows with `position <= horizon` in
+///   a *later statement*, hence a snapshot taken after the horizon was
+///   computed: `chronicle_last_position` inside one VOLATILE PL/pgSQL
+///   function (a fresh snapshot per statement at READ COMMITTED; the
+///   functions refuse to run at any other isolation level); `read_log` as
+///   two statements pipelined on one connection, `chronicle_mark_horizon()`
+///   keeping the horizon in a session setting that the plain `SELECT` after
+///   it reads, so that rows stream without being collected by a function.
 ///
 /// **Invariant: every position at or below the horizon belongs to a
 /// transaction that had committed or aborted before the reading snapshot was
@@ -294,6 +300,8 @@ struct Inner {
     json_payloads: bool,
     /// LISTEN for new events, started by the first waiter.
     listener: Listener,
+    /// Concurrent appends, committed together.
+    group: GroupCommit,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -470,10 +478,20 @@ impl LogStore for PostgresStore {
         let limit = to_db(query.limit);
         let types = &query.event_types;
         let aggregates = &query.aggregate_types;
-        let sql = &self.inner.sql.read_log;
-        let rows = self
-            .query_cached(sql, &[&after, &limit, types, aggregates])
-            .await?;
+        let sql = &self.inner.sql;
+        let rows = retrying!(self, |client| {
+            let mark = client.prepare_cached(&sql.mark_horizon).await?;
+            let read = client.prepare_cached(&sql.read_log).await?;
+            // Sent together, one round trip; the read is a statement of its
+            // own, so its snapshot is taken after the horizon was computed.
+            let (marked, rows) = futures_util::future::join(
+                client.query_one(&mark, &[]),
+                client.query(&read, &[&after, &limit, types, aggregates]),
+            )
+            .await;
+            marked?;
+            Ok::<_, Failure>(rows?)
+        })?;
         rows.iter().map(event_from_row).collect()
     }
 

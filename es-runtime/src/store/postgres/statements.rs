@@ -57,6 +57,9 @@ pub(super) struct Sql {
     pub(super) functions: String,
     /// `chronicle_append` with the 14 parameters of `append::AppendParams`.
     pub(super) append: String,
+    /// `chronicle_append_in_group`, the same parameters: the position, or
+    /// the error's code and message.
+    pub(super) append_in_group: String,
     /// `$1` streams, `$2` expected and `$3` last versions, `$4` consumer:
     /// what an append decides on, in one snapshot (kind 0: a stream's
     /// version; 1: a stored event in the batch's range; 2: the tracking).
@@ -69,8 +72,14 @@ pub(super) struct Sql {
     pub(super) fold_stream_ascending: String,
     /// As `fold_stream_ascending`, newest first.
     pub(super) fold_stream_descending: String,
+    /// Computes the in-flight horizon and keeps it for `read_log`, the
+    /// next statement on the connection.
+    pub(super) mark_horizon: String,
     /// `$1` after, `$2` limit, `$3` event types and `$4` aggregate types
-    /// (each NULL: all), below the horizon.
+    /// (each NULL: all), below the horizon `mark_horizon` kept. The horizon
+    /// cuts the page after the limit: bounded on both sides, the range
+    /// looks small to a planner whose statistics lag behind a growing log,
+    /// which then sorts the rest of the log for every page.
     pub(super) read_log: String,
     /// The last position below the horizon.
     pub(super) last_position: String,
@@ -145,6 +154,9 @@ impl Sql {
             append: format!(
                 "SELECT {s}.chronicle_append($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14)"
             ),
+            append_in_group: format!(
+                "SELECT o_position, o_code, o_message FROM {s}.chronicle_append_in_group($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14)"
+            ),
             state: format!(
                 "SELECT 0 AS kind, s.stream_id, \
                  coalesce((SELECT max(e.version) FROM {s}.events e WHERE e.stream_id = s.stream_id), 0) AS version, \
@@ -161,7 +173,16 @@ impl Sql {
             read_stream_descending: format!("{read_stream} ORDER BY version DESC LIMIT $4"),
             fold_stream_ascending: format!("{fold_stream} ORDER BY version ASC LIMIT $4"),
             fold_stream_descending: format!("{fold_stream} ORDER BY version DESC LIMIT $4"),
-            read_log: format!("SELECT {columns} FROM {s}.chronicle_read_log($1, $2, $3, $4)"),
+            mark_horizon: format!("SELECT {s}.chronicle_mark_horizon()"),
+            read_log: format!(
+                "SELECT {columns} FROM (SELECT {columns} FROM {s}.events \
+                 WHERE position > $1 \
+                 AND ($3::text[] IS NULL OR event_type = ANY ($3)) \
+                 AND ($4::text[] IS NULL OR aggregate_type IS NULL OR aggregate_type = ANY ($4)) \
+                 ORDER BY position LIMIT $2) page \
+                 WHERE position <= (SELECT pg_catalog.current_setting('chronicle.horizon')::bigint) \
+                 ORDER BY position"
+            ),
             last_position: format!("SELECT {s}.chronicle_last_position()"),
             tracked: format!("SELECT position FROM {s}.tracking WHERE consumer = $1"),
             save_snapshot: format!(
@@ -208,6 +229,10 @@ mod tests {
                 r#"SELECT "app".chronicle_append($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14)"#.to_owned(),
             ),
             (
+                &sql.append_in_group,
+                r#"SELECT o_position, o_code, o_message FROM "app".chronicle_append_in_group($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14)"#.to_owned(),
+            ),
+            (
                 &sql.state,
                 r#"SELECT 0 AS kind, s.stream_id, coalesce((SELECT max(e.version) FROM "app".events e WHERE e.stream_id = s.stream_id), 0) AS version, NULL::uuid AS event_id, NULL::bigint AS position FROM unnest($1::uuid[]) AS s(stream_id) UNION ALL SELECT 1, e.stream_id, e.version, e.event_id, e.position FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS r(stream_id, low, high) JOIN "app".events e ON e.stream_id = r.stream_id AND e.version > r.low AND e.version <= r.high UNION ALL SELECT 2, NULL, t.position, NULL, NULL FROM "app".tracking t WHERE t.consumer = $4"#.to_owned(),
             ),
@@ -228,8 +253,14 @@ mod tests {
                 r#"SELECT version, recorded_at, event_type, schema_version, payload, payload_bytes FROM "app".events WHERE stream_id = $1 AND version >= $2 AND version <= $3 ORDER BY version DESC LIMIT $4"#.to_owned(),
             ),
             (
+                &sql.mark_horizon,
+                r#"SELECT "app".chronicle_mark_horizon()"#.to_owned(),
+            ),
+            (
                 &sql.read_log,
-                format!(r#"{EVENTS} FROM "app".chronicle_read_log($1, $2, $3, $4)"#),
+                format!(
+                    r#"{EVENTS} FROM ({EVENTS} FROM "app".events WHERE position > $1 AND ($3::text[] IS NULL OR event_type = ANY ($3)) AND ($4::text[] IS NULL OR aggregate_type IS NULL OR aggregate_type = ANY ($4)) ORDER BY position LIMIT $2) page WHERE position <= (SELECT pg_catalog.current_setting('chronicle.horizon')::bigint) ORDER BY position"#
+                ),
             ),
             (
                 &sql.last_position,
@@ -287,6 +318,10 @@ mod tests {
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_horizon() RETURNS bigint"#,
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_append("#,
             "p_consumer text, p_position bigint, e_aggregate text[]) RETURNS bigint",
+            r#"CREATE OR REPLACE FUNCTION "app".chronicle_append_in_group("#,
+            "OUT o_position bigint, OUT o_code text, OUT o_message text)",
+            r#"CREATE OR REPLACE FUNCTION "app".chronicle_mark_horizon() RETURNS bigint"#,
+            "PERFORM pg_catalog.set_config('chronicle.horizon', v_horizon::text, false);",
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_read_log("#,
             "p_after bigint, p_limit bigint, p_types text[], p_aggregates text[])",
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_last_position() RETURNS bigint"#,

@@ -1,0 +1,229 @@
+//! Group commit: appends that arrive while another is committing share the
+//! next transaction, and so its one WAL flush.
+//!
+//! Every append's fast-path attempt (one `chronicle_append` call) joins a
+//! queue. Whoever holds the leader lock takes the queue and commits it: a
+//! lone attempt as today's single autocommit statement (a single writer
+//! pays nothing for the queue); several as one transaction, `BEGIN`, one
+//! `chronicle_append_in_group` call per attempt and `COMMIT` sent together
+//! in one pipeline. The others wait for their answer or for the lock,
+//! whichever comes first, so attempts that arrive during a commit are
+//! committed by the next leader, together.
+//!
+//! Each attempt keeps its own outcome. `chronicle_append_in_group` runs its
+//! `chronicle_append` in a subtransaction (a PL/pgSQL exception block) and
+//! returns its error instead of raising it, so a request that conflicts
+//! rolls back alone and its neighbours commit. An error the function could
+//! not catch aborts the whole transaction: the attempt it belongs to gets
+//! it, and every other attempt of the group is answered "not fresh", which
+//! sends it to decide again on what is stored (as after a lost race), then
+//! to a new attempt. An attempt whose outcome is unknown (the connection
+//! failed during the commit, or the leader was dropped) is answered the same
+//! way: deciding on what is stored settles it by its event ids, written once
+//! or found written, never duplicated.
+//!
+//! Positions stay in commit order as for single appends: each call announces
+//! its floor before it allocates (see `PostgresStore`), and the group's
+//! first call holds the lowest floor until the group commits. Notifications
+//! of a group are queued by PostgreSQL at its one commit.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use futures_util::future::{join3, join_all};
+use tokio::sync::{oneshot, Mutex as AsyncMutex};
+use tokio_postgres::Row;
+
+use super::append::{attempt_after, AppendParams, Attempt};
+use super::connection::is_transient;
+use super::{PostgresStore, BACKEND};
+use crate::store::encoding::backend;
+use crate::store::error::StoreError;
+use crate::store::request::{AppendRequest, Tracking};
+
+/// The most attempts one transaction commits; the rest wait for the next.
+const MAX_GROUP: usize = 64;
+
+/// The appends waiting to be committed, and who commits them.
+#[derive(Default)]
+pub(super) struct GroupCommit {
+    queue: Mutex<Vec<Job>>,
+    leader: AsyncMutex<()>,
+}
+
+/// One fast-path attempt, waiting in the queue.
+pub(super) struct Job {
+    pub(super) request: Arc<AppendRequest>,
+    pub(super) tracking: Option<Tracking>,
+    /// Every payload as bytes (the server refused one as JSON).
+    pub(super) as_bytes: bool,
+    reply: oneshot::Sender<Result<Attempt, StoreError>>,
+}
+
+impl Job {
+    fn answer(self, attempt: Result<Attempt, StoreError>) {
+        // The appender may have been dropped; then nobody needs the answer.
+        let _ = self.reply.send(attempt);
+    }
+
+    /// The parameters of its `chronicle_append` call.
+    fn params(&self, json_payloads: bool) -> Result<AppendParams<'_>, StoreError> {
+        let mut params = AppendParams::new(&self.request, self.tracking.as_ref(), json_payloads)?;
+        if self.as_bytes {
+            params.all_bytes(&self.request);
+        }
+        Ok(params)
+    }
+}
+
+impl PostgresStore {
+    /// Makes one fast-path attempt at `request`, committed with whatever
+    /// other attempts are waiting.
+    pub(super) async fn attempt_in_group(
+        &self,
+        request: &Arc<AppendRequest>,
+        tracking: Option<&Tracking>,
+        as_bytes: bool,
+    ) -> Result<Attempt, StoreError> {
+        let group = &self.inner.group;
+        let (reply, mut answer) = oneshot::channel();
+        lock(&group.queue).push(Job {
+            request: Arc::clone(request),
+            tracking: tracking.cloned(),
+            as_bytes,
+            reply,
+        });
+        loop {
+            tokio::select! {
+                biased;
+                answer = &mut answer => {
+                    // No answer: the leader was dropped mid-commit; the
+                    // outcome is unknown until decided on what is stored.
+                    return answer.unwrap_or(Ok(Attempt::NotFresh));
+                }
+                _leading = group.leader.lock() => {
+                    let batch = {
+                        let mut queue = lock(&group.queue);
+                        let take = queue.len().min(MAX_GROUP);
+                        queue.drain(..take).collect::<Vec<_>>()
+                    };
+                    self.commit_group(batch).await;
+                }
+            }
+        }
+    }
+
+    /// Commits `batch` and answers each of its jobs.
+    async fn commit_group(&self, batch: Vec<Job>) {
+        let json_payloads = self.inner.json_payloads;
+        if batch.len() > 1 {
+            let answers = self.commit_together(&batch).await;
+            for (job, answer) in batch.into_iter().zip(answers) {
+                job.answer(answer);
+            }
+            return;
+        }
+        for job in batch {
+            let attempt = match job.params(json_payloads) {
+                Ok(params) => self.try_append(&params).await,
+                Err(error) => Err(error),
+            };
+            job.answer(attempt);
+        }
+    }
+
+    /// Commits several jobs in one transaction; one answer per job.
+    async fn commit_together(&self, jobs: &[Job]) -> Vec<Result<Attempt, StoreError>> {
+        let json_payloads = self.inner.json_payloads;
+        let params: Vec<_> = jobs.iter().map(|job| job.params(json_payloads)).collect();
+        let everyone = |error: &dyn std::fmt::Display| {
+            let message = error.to_string();
+            (0..jobs.len())
+                .map(|_| Err(backend(BACKEND, message.clone())))
+                .collect()
+        };
+        let client = match self.client().await {
+            Ok(client) => client,
+            Err(error) => return everyone(&error),
+        };
+        let statement = match client.prepare_cached(&self.inner.sql.append_in_group).await {
+            Ok(statement) => statement,
+            Err(error) => return everyone(&error),
+        };
+        let arguments: Vec<_> = params
+            .iter()
+            .flatten()
+            .map(AppendParams::as_params)
+            .collect();
+        // Sent together in the first poll: the transaction is complete on
+        // the wire even if this future is dropped while it runs.
+        let (begun, calls, committed) = join3(
+            client.batch_execute("BEGIN"),
+            join_all(
+                arguments
+                    .iter()
+                    .map(|arguments| client.query_one(&statement, arguments)),
+            ),
+            client.batch_execute("COMMIT"),
+        )
+        .await;
+        if let Err(error) = begun.and(committed) {
+            if !is_transient(&error) {
+                return everyone(&error);
+            }
+            // A lost connection: the outcome of every call is unknown;
+            // deciding on what is stored settles each.
+            return (0..jobs.len()).map(|_| Ok(Attempt::NotFresh)).collect();
+        }
+        // A call that raised aborted the transaction: nothing committed.
+        let aborted = calls.iter().any(Result::is_err);
+        let mut calls = calls.into_iter();
+        params
+            .into_iter()
+            .map(|params| {
+                params?;
+                match calls.next() {
+                    Some(Ok(_)) if aborted => Ok(Attempt::NotFresh),
+                    Some(Ok(row)) => attempt_from_row(&row),
+                    Some(Err(error)) => attempt_after_raised(error),
+                    None => Err(backend(BACKEND, "a grouped append got no answer")),
+                }
+            })
+            .collect()
+    }
+}
+
+/// What a call that raised (outside `chronicle_append`'s own exception
+/// block) means for its attempt.
+fn attempt_after_raised(error: tokio_postgres::Error) -> Result<Attempt, StoreError> {
+    match error.code().map(|code| code.code()) {
+        // Refused because an earlier call aborted the transaction.
+        Some("25P02") => Ok(Attempt::NotFresh),
+        Some(code) => attempt_after(code).ok_or_else(|| backend(BACKEND, error)),
+        None if is_transient(&error) => Ok(Attempt::NotFresh),
+        None => Err(backend(BACKEND, error)),
+    }
+}
+
+/// What one `chronicle_append_in_group` call answered: the last position
+/// written, or the error `chronicle_append` raised, read as
+/// `PostgresStore::try_append` reads it.
+fn attempt_from_row(row: &Row) -> Result<Attempt, StoreError> {
+    let get_error = |error| backend(BACKEND, error);
+    let position: Option<i64> = row.try_get(0).map_err(get_error)?;
+    let code: Option<&str> = row.try_get(1).map_err(get_error)?;
+    let Some(code) = code else {
+        return Ok(Attempt::Written(position));
+    };
+    attempt_after(code).ok_or_else(|| {
+        let message: Option<&str> = row.try_get(2).ok().flatten();
+        backend(
+            BACKEND,
+            format!("{} (SQLSTATE {code})", message.unwrap_or("append failed")),
+        )
+    })
+}
+
+fn lock(queue: &Mutex<Vec<Job>>) -> std::sync::MutexGuard<'_, Vec<Job>> {
+    // The queue holds no invariant a panic could break.
+    queue.lock().unwrap_or_else(PoisonError::into_inner)
+}
