@@ -109,6 +109,12 @@ impl std::error::Error for SchoolError {}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The library's spans and events, filtered by RUST_LOG
+    // (`RUST_LOG=chronicle=debug`); nothing is printed without it.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let store = AnyStore::from_env_or("sqlite://dog_school.db").await?;
     println!("store: {}", store.kind());
     let app = Application::new(store);

@@ -117,6 +117,12 @@ impl Policy for BadgePolicy {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The library's spans and events, filtered by RUST_LOG
+    // (`RUST_LOG=chronicle=debug`); nothing is printed without it.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let store = AnySqlStore::from_env_or("sqlite://dog_school_system.db").await?;
     println!("store: {}", store.kind());
     store

@@ -12,10 +12,19 @@ use crate::event::{DomainEvent, Envelope};
 use crate::mapper::Mapper;
 use crate::metadata::Metadata;
 use crate::protect::PayloadProtection;
+use tracing::Instrument;
+
 use crate::store::{
     AppendOutcome, AppendRequest, DecodedEvent, LogQuery, LogStore, MemoryStore, Snapshot,
     SnapshotStore, StoredEvent, StreamAppend, StreamQuery, StreamStore, Tracking, TrackingStore,
 };
+
+/// The store's type name without its path (`MemoryStore`), for spans.
+fn store_kind<S>() -> &'static str {
+    let name = std::any::type_name::<S>();
+    let name = name.split('<').next().unwrap_or(name);
+    name.rsplit("::").next().unwrap_or(name)
+}
 
 /// How many protected records a load unprotects and folds at a time.
 const PROTECTED_PAGE: usize = 1_000;
@@ -190,15 +199,34 @@ impl<S, C: Codec> Application<S, C> {
                 written: false,
             });
         }
-        let outcome = if self.inner.store.keeps_decoded() && !self.inner.mapper.protects() {
-            let mut decoded = KeepDecoded(Vec::new());
-            changes.each(&mut decoded)?;
-            let request = AppendRequest::new(streams);
-            self.inner.store.append_decoded(request, decoded.0).await?
-        } else {
-            let request = self.protected(streams).await?;
-            self.inner.store.append(request).await?
-        };
+        let span = tracing::debug_span!(
+            "chronicle.save",
+            store = store_kind::<S>(),
+            aggregate_type = streams[0].events.first().map(|e| e.aggregate_type.as_str()),
+            stream_id = %streams[0].stream_id,
+            from_version = streams[0].expected_version,
+            streams = streams.len(),
+            events = streams.iter().map(|s| s.events.len()).sum::<usize>(),
+        );
+        let outcome = async {
+            let outcome = if self.inner.store.keeps_decoded() && !self.inner.mapper.protects() {
+                let mut decoded = KeepDecoded(Vec::new());
+                changes.each(&mut decoded)?;
+                let request = AppendRequest::new(streams);
+                self.inner.store.append_decoded(request, decoded.0).await?
+            } else {
+                let request = self.protected(streams).await?;
+                self.inner.store.append(request).await?
+            };
+            tracing::debug!(
+                position = outcome.last_position,
+                written = outcome.written,
+                "appended"
+            );
+            Ok::<_, Error>(outcome)
+        }
+        .instrument(span)
+        .await?;
         let mut due = SnapshotsDue {
             mapper: &self.inner.mapper,
             intervals: &self.inner.snapshot_intervals,
@@ -273,6 +301,13 @@ impl<S, C: Codec> Application<S, C> {
         S: SnapshotStore,
     {
         self.inner.mapper.protect_snapshot(&mut snapshot).await?;
+        tracing::debug!(
+            store = store_kind::<S>(),
+            aggregate_type = snapshot.snapshot_type,
+            stream_id = %snapshot.stream_id,
+            version = snapshot.version,
+            "saving snapshot"
+        );
         Ok(self.inner.store.save_snapshot(snapshot).await?)
     }
 
@@ -304,7 +339,23 @@ impl<S, C: Codec> Application<S, C> {
     where
         S: LogStore,
     {
-        Ok(self.inner.store.read_log(query).await?)
+        let span = tracing::debug_span!(
+            "chronicle.read_log",
+            store = store_kind::<S>(),
+            after = query.after,
+            limit = query.limit,
+        );
+        async {
+            let page = self.inner.store.read_log(query).await?;
+            tracing::debug!(
+                events = page.len(),
+                last_position = page.last().map(|e| e.position),
+                "read"
+            );
+            Ok(page)
+        }
+        .instrument(span)
+        .await
     }
 
     /// The position of the newest event in the log (0 when empty).
@@ -395,12 +446,30 @@ impl<S, C: Codec> Repository<'_, S, C> {
     where
         S: StreamStore + SnapshotStore,
     {
-        let start = self.latest_snapshot::<A>(id, query.to_version).await?;
-        let query = match &start {
-            Some(aggregate) => query.from_version(aggregate.meta().version() + 1),
-            None => query,
-        };
-        self.fold_onto(id, start, query).await
+        let span = tracing::debug_span!(
+            "chronicle.load",
+            store = store_kind::<S>(),
+            aggregate_type = A::TYPE_NAME,
+            stream_id = %id,
+            to_version = query.to_version,
+        );
+        async {
+            let start = self.latest_snapshot::<A>(id, query.to_version).await?;
+            let snapshot_version = start.as_ref().map(|a| a.meta().version());
+            let query = match snapshot_version {
+                Some(version) => query.from_version(version + 1),
+                None => query,
+            };
+            let loaded = self.fold_onto(id, start, query).await?;
+            tracing::debug!(
+                snapshot_version,
+                version = loaded.as_ref().map(|a| a.meta().version()),
+                "loaded"
+            );
+            Ok(loaded)
+        }
+        .instrument(span)
+        .await
     }
 
     /// Folds the events of stream `id` that `query` selects onto `start`

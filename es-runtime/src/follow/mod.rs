@@ -12,6 +12,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tracing::Instrument;
 use uuid::Uuid;
 
 #[cfg(any(feature = "nats", feature = "rabbitmq"))]
@@ -331,9 +332,34 @@ pub(crate) async fn run<H: BatchHandler>(handler: &mut H) -> Result<(), RunnerEr
         } else {
             batch
         };
-        handler.process(&batch).await?;
+        process(handler, &batch, end).await?;
         handler.core().mark_seen(subscription.position());
     }
+}
+
+/// Handles one batch inside a span naming the consumer, the positions it
+/// covers and how far the log's end (read before the batch) was ahead.
+async fn process<H: BatchHandler>(
+    handler: &mut H,
+    batch: &[StoredEvent],
+    end: u64,
+) -> Result<u64, RunnerError> {
+    let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+        return Ok(0);
+    };
+    let span = tracing::debug_span!(
+        "chronicle.follow",
+        consumer = handler.core().consumer.as_str(),
+        from_position = first.position,
+        to_position = last.position,
+        events = batch.len(),
+        lag = end.saturating_sub(last.position),
+    );
+    let handled = handler.process(batch).instrument(span.clone()).await;
+    if let Err(error) = &handled {
+        span.in_scope(|| tracing::warn!(%error, "batch failed"));
+    }
+    handled
 }
 
 /// Handles what is already in the log after the tracked position.
@@ -354,7 +380,7 @@ pub(crate) async fn catch_up<H: BatchHandler>(
             handler.core().mark_seen(end);
             return Ok(handled);
         }
-        handled += handler.process(&batch).await?;
+        handled += process(handler, &batch, end).await?;
         handler.core().mark_seen(subscription.position());
         progress(Progress {
             position: subscription.position(),

@@ -180,8 +180,14 @@ impl<S: LogStore, C: Codec> Subscription<S, C> {
                     self.wait(self.options.poll_interval, true).await;
                 }
                 Err(error) if retryable(&error) && failures < self.options.max_retries => {
-                    self.wait(backoff(failures), false).await;
                     failures += 1;
+                    tracing::warn!(
+                        attempt = failures,
+                        position = self.position,
+                        %error,
+                        "reading the log failed; retrying"
+                    );
+                    self.wait(backoff(failures - 1), false).await;
                 }
                 Err(error) => return Err(error),
             }
@@ -202,8 +208,14 @@ impl<S: LogStore, C: Codec> Subscription<S, C> {
                     return Ok(batch);
                 }
                 Err(error) if retryable(&error) && failures < self.options.max_retries => {
-                    self.wait(backoff(failures), false).await;
                     failures += 1;
+                    tracing::warn!(
+                        attempt = failures,
+                        position = self.position,
+                        %error,
+                        "reading the log failed; retrying"
+                    );
+                    self.wait(backoff(failures - 1), false).await;
                 }
                 Err(error) => return Err(error),
             }

@@ -149,8 +149,14 @@ macro_rules! retrying {
             .await;
             match result {
                 Ok(value) => break Ok(value),
-                Err(connection::Failure::Retry(_)) if attempt + 1 < connection::ATTEMPTS => {
+                Err(connection::Failure::Retry(error)) if attempt + 1 < connection::ATTEMPTS => {
                     attempt += 1;
+                    ::tracing::warn!(
+                        store = "PostgresStore",
+                        attempt,
+                        %error,
+                        "PostgreSQL operation failed; retrying on a fresh connection"
+                    );
                     tokio::time::sleep(connection::backoff(attempt)).await;
                 }
                 Err(connection::Failure::Retry(error) | connection::Failure::Fail(error)) => {
@@ -207,8 +213,14 @@ impl PostgresStore {
             };
             match started {
                 Ok(started) => return Ok(started),
-                Err(Failure::Retry(_)) if attempt + 1 < ATTEMPTS => {
+                Err(Failure::Retry(error)) if attempt + 1 < ATTEMPTS => {
                     attempt += 1;
+                    tracing::warn!(
+                        store = "PostgresStore",
+                        attempt,
+                        %error,
+                        "PostgreSQL read failed to start; retrying on a fresh connection"
+                    );
                     tokio::time::sleep(backoff(attempt)).await;
                 }
                 Err(Failure::Retry(error) | Failure::Fail(error)) => return Err(error),

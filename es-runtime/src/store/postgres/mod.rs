@@ -382,6 +382,13 @@ impl PostgresStore {
                 }
                 LayoutPlan::Current => {}
                 LayoutPlan::Migrate { from } => {
+                    tracing::info!(
+                        store = "PostgresStore",
+                        schema = self.inner.schema.as_str(),
+                        from,
+                        to = LATEST_LAYOUT,
+                        "migrating the stored layout"
+                    );
                     for (to, description, script) in &sql.migrations {
                         if *to > from {
                             transaction.batch_execute(script).await?;

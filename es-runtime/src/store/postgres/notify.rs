@@ -120,6 +120,11 @@ async fn listen(
         let delay = (Duration::from_millis(50) * 2u32.saturating_pow(failures.min(7)))
             .min(Duration::from_secs(5));
         failures = failures.saturating_add(1);
+        tracing::warn!(
+            store = "PostgresStore",
+            attempt = failures,
+            "the LISTEN connection for new events was lost; reconnecting"
+        );
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = alive.changed() => return,

@@ -100,6 +100,13 @@ pub(super) fn prepare(
         }
         LayoutPlan::Current => Ok(()),
         LayoutPlan::Migrate { from } => {
+            tracing::info!(
+                store = "SqliteStore",
+                location,
+                from,
+                to = LATEST,
+                "migrating the stored layout"
+            );
             for migration in MIGRATIONS.iter().filter(|m| m.to > from) {
                 connection
                     .execute_batch(&render(migration.sql, prefix))

@@ -410,38 +410,49 @@ impl StreamStore for SqliteStore {
     }
 }
 
+/// The most event and aggregate type names one log query filters by (each
+/// is a parameter; SQLite takes at most 32,766).
+const MAX_FILTER_NAMES: usize = 30_000;
+
 impl LogStore for SqliteStore {
     async fn read_log(&self, query: LogQuery) -> Result<Vec<StoredEvent>, StoreError> {
         if query.is_empty() {
             return Ok(Vec::new());
         }
-        let as_json = |names: &Option<Vec<String>>, what: &str| {
-            names
-                .as_ref()
-                .map(|names| {
-                    serde_json::to_string(names).map_err(|error| {
-                        StoreError::InvalidRequest(format!("{what} cannot be encoded: {error}"))
-                    })
-                })
-                .transpose()
-        };
-        let event_types = as_json(&query.event_types, "event types")?;
-        let aggregate_types = as_json(&query.aggregate_types, "aggregate types")?;
+        let names = query
+            .event_types
+            .iter()
+            .chain(&query.aggregate_types)
+            .flatten()
+            .count();
+        if names > MAX_FILTER_NAMES {
+            return Err(StoreError::InvalidRequest(format!(
+                "a log query filters by {names} names; at most {MAX_FILTER_NAMES} are supported"
+            )));
+        }
         self.read(move |connection, sql| {
             let after = to_db(query.after);
             let limit = to_db(query.limit);
-            if event_types.is_none() && aggregate_types.is_none() {
+            let (types, aggregates) = (&query.event_types, &query.aggregate_types);
+            if types.is_none() && aggregates.is_none() {
                 let mut statement = connection.prepare_cached(&sql.read_log).db()?;
                 let events = collect_events(statement.query(params![after, limit]).db()?, None);
                 return events;
             }
-            let mut statement = connection.prepare_cached(&sql.read_log_filtered).db()?;
-            let events = collect_events(
-                statement
-                    .query(params![after, limit, event_types, aggregate_types])
-                    .db()?,
-                None,
+            let text = sql.read_log_filtered(
+                types.as_ref().map(Vec::len),
+                aggregates.as_ref().map(Vec::len),
             );
+            let mut statement = connection.prepare_cached(&text).db()?;
+            let mut values: Vec<&dyn rusqlite::ToSql> = vec![&after, &limit];
+            values.extend(
+                types
+                    .iter()
+                    .chain(aggregates)
+                    .flatten()
+                    .map(|name| name as &dyn rusqlite::ToSql),
+            );
+            let events = collect_events(statement.query(values.as_slice()).db()?, None);
             events
         })
         .await

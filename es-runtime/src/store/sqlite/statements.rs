@@ -42,10 +42,8 @@ pub(super) struct Sql {
     pub(super) fold_stream_descending: String,
     /// `?1` after, `?2` limit.
     pub(super) read_log: String,
-    /// `?1` after, `?2` limit, `?3` the event types and `?4` the aggregate
-    /// types as JSON arrays, each NULL for no filter (an event without an
-    /// aggregate type passes the aggregate filter).
-    pub(super) read_log_filtered: String,
+    /// The log after `?1`, the start of [`Sql::read_log_filtered`].
+    read_log_after: String,
     /// The highest position (0 when empty).
     pub(super) last_position: String,
     /// `?1` .. `?6`: a snapshot, replacing one at the same version.
@@ -98,13 +96,7 @@ impl Sql {
             read_log: format!(
                 "SELECT {columns} FROM {p}events WHERE position > ?1 ORDER BY position LIMIT ?2"
             ),
-            read_log_filtered: format!(
-                "SELECT {columns} FROM {p}events WHERE position > ?1 \
-                 AND (?3 IS NULL OR event_type IN (SELECT value FROM json_each(?3))) \
-                 AND (?4 IS NULL OR aggregate_type IS NULL \
-                 OR aggregate_type IN (SELECT value FROM json_each(?4))) \
-                 ORDER BY position LIMIT ?2"
-            ),
+            read_log_after: format!("SELECT {columns} FROM {p}events WHERE position > ?1"),
             last_position: format!("SELECT COALESCE(MAX(position), 0) FROM {p}events"),
             save_snapshot: format!(
                 "INSERT INTO {p}snapshots (stream_id, version, snapshot_type, schema_version, recorded_at, payload) \
@@ -120,9 +112,42 @@ impl Sql {
         }
     }
 
+    /// The log after `?1`, at most `?2` events, of `event_types` event
+    /// types and `aggregate_types` aggregate types (each `None`: all), their
+    /// names bound from `?3` on, event types first; an event without an
+    /// aggregate type passes the aggregate filter. The names are one
+    /// parameter each, not a JSON array read by `json_each`: SQLite prepares
+    /// a statement again for every new value of a parameter a table-valued
+    /// function reads, which cost more than the read itself. The text
+    /// depends only on the counts, so a follower's statement stays cached.
+    pub(super) fn read_log_filtered(
+        &self,
+        event_types: Option<usize>,
+        aggregate_types: Option<usize>,
+    ) -> String {
+        let mut text = self.read_log_after.clone();
+        let mut next = 3;
+        let mut list = |count: usize| {
+            let names: Vec<String> = (next..next + count).map(|n| format!("?{n}")).collect();
+            next += count;
+            names.join(", ")
+        };
+        if let Some(count) = event_types {
+            text.push_str(&format!(" AND event_type IN ({})", list(count)));
+        }
+        if let Some(count) = aggregate_types {
+            text.push_str(&format!(
+                " AND (aggregate_type IS NULL OR aggregate_type IN ({}))",
+                list(count)
+            ));
+        }
+        text.push_str(" ORDER BY position LIMIT ?2");
+        text
+    }
+
     /// Every statement but the schema, by name (for tests that check them all).
     #[cfg(test)]
-    fn statements(&self) -> [(&'static str, &str); 17] {
+    fn statements(&self) -> [(&'static str, &str); 16] {
         [
             ("stream_version", &self.stream_version),
             ("stored_ids", &self.stored_ids),
@@ -137,7 +162,6 @@ impl Sql {
             ("fold_stream_ascending", &self.fold_stream_ascending),
             ("fold_stream_descending", &self.fold_stream_descending),
             ("read_log", &self.read_log),
-            ("read_log_filtered", &self.read_log_filtered),
             ("last_position", &self.last_position),
             ("save_snapshot", &self.save_snapshot),
             ("latest_snapshot", &self.latest_snapshot),
@@ -153,7 +177,7 @@ mod tests {
     use super::*;
 
     /// What each statement must be, `{p}` standing for the table prefix.
-    const EXPECTED: [(&str, &str); 17] = [
+    const EXPECTED: [(&str, &str); 16] = [
         (
             "stream_version",
             "SELECT COALESCE(MAX(version), 0) FROM {p}events WHERE stream_id = ?1",
@@ -216,14 +240,6 @@ mod tests {
              FROM {p}events WHERE position > ?1 ORDER BY position LIMIT ?2",
         ),
         (
-            "read_log_filtered",
-            "SELECT position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type \
-             FROM {p}events WHERE position > ?1 \
-             AND (?3 IS NULL OR event_type IN (SELECT value FROM json_each(?3))) \
-             AND (?4 IS NULL OR aggregate_type IS NULL OR aggregate_type IN (SELECT value FROM json_each(?4))) \
-             ORDER BY position LIMIT ?2",
-        ),
-        (
             "last_position",
             "SELECT COALESCE(MAX(position), 0) FROM {p}events",
         ),
@@ -261,6 +277,38 @@ mod tests {
             Sql::new("app_").tracked,
             "SELECT position FROM app_tracking WHERE consumer = ?1"
         );
+    }
+
+    #[test]
+    fn filtered_log_reads_bind_each_name() {
+        let sql = Sql::new("app_");
+        let head = "SELECT position, stream_id, version, event_id, event_type, schema_version, \
+                    recorded_at, metadata, payload, aggregate_type FROM app_events WHERE position > ?1";
+        assert_eq!(
+            sql.read_log_filtered(Some(2), Some(1)),
+            format!(
+                "{head} AND event_type IN (?3, ?4) \
+                 AND (aggregate_type IS NULL OR aggregate_type IN (?5)) ORDER BY position LIMIT ?2"
+            )
+        );
+        assert_eq!(
+            sql.read_log_filtered(None, Some(2)),
+            format!(
+                "{head} AND (aggregate_type IS NULL OR aggregate_type IN (?3, ?4)) \
+                 ORDER BY position LIMIT ?2"
+            )
+        );
+        assert_eq!(
+            sql.read_log_filtered(Some(0), None),
+            format!("{head} AND event_type IN () ORDER BY position LIMIT ?2")
+        );
+        let connection = Connection::open_in_memory().unwrap();
+        connection.execute_batch(&layout::schema("app_")).unwrap();
+        for (types, aggregates) in [(Some(3), Some(2)), (Some(1), None), (None, Some(0))] {
+            connection
+                .prepare(&sql.read_log_filtered(types, aggregates))
+                .unwrap();
+        }
     }
 
     #[test]
