@@ -60,7 +60,8 @@
 //!
 //! # Public API
 //! - Aggregates and events: [`Aggregate`], [`AggregateMeta`], [`DomainEvent`],
-//!   [`Envelope`], [`EventHeader`], [`Metadata`], [`Timestamp`], [`Uuid`].
+//!   [`Envelope`], [`EventHeader`], [`Metadata`], [`Timestamp`]
+//!   (and [`TimestampParseError`]), [`Uuid`].
 //! - Applications: [`Application`], [`ApplicationBuilder`], [`Repository`],
 //!   [`Changes`], [`AggregateCache`], [`CacheStats`].
 //! - Payloads: [`Mapper`], [`Codec`], [`JsonCodec`], `MsgPackCodec` (feature
@@ -73,6 +74,8 @@
 //!   [`ErrorPolicy`], [`Partition`], [`PositionWaiter`], [`Progress`].
 //! - Stores: the [`store`] module.
 //! - Tamper-evident streams: the [`chain`] module (hash chains).
+//! - Publishing the log to NATS JetStream or RabbitMQ and consuming it in
+//!   another service: the [`broker`] module (features `nats`, `rabbitmq`).
 //! - Testing aggregates by their events: the [`testing`] module.
 //! - Errors: [`Error`], [`ApplyError`], [`PayloadError`], [`SnapshotError`],
 //!   [`CodecError`], [`HandlerError`], [`RunnerError`],
@@ -83,6 +86,7 @@
 
 mod aggregate;
 mod application;
+pub mod broker;
 mod cache;
 pub mod chain;
 mod codec;
@@ -118,7 +122,7 @@ pub use metadata::Metadata;
 #[cfg(feature = "msgpack")]
 pub use msgpack::MsgPackCodec;
 pub use store::model::{ModelWrite, ModelWrites, SqlValue};
-pub use timestamp::Timestamp;
+pub use timestamp::{Timestamp, TimestampParseError};
 pub use uuid::Uuid;
 
 /// Upcasting: turning payloads stored by an older shape of an event (or of

@@ -109,6 +109,34 @@ impl<C: Codec> Mapper<C> {
         })
     }
 
+    /// Decodes a record whose payload is already plain (not protected): an
+    /// event received from a broker, which carries the plain payload.
+    #[cfg(any(feature = "nats", feature = "rabbitmq"))]
+    pub(crate) fn decode_plain<E: DomainEvent>(
+        &self,
+        record: &StoredEvent,
+    ) -> Result<Envelope<E>, Error> {
+        Ok(Envelope {
+            event_id: record.event_id,
+            stream_id: record.stream_id,
+            version: record.version,
+            timestamp: record.timestamp,
+            metadata: record.metadata.clone(),
+            event: self.decode_payload(EventRef::from(record))?,
+        })
+    }
+
+    /// The plain payload of one stored event: what leaves the application
+    /// on the wire (a broker's consumers hold no keys).
+    #[cfg(any(feature = "nats", feature = "rabbitmq"))]
+    pub(crate) async fn plain_payload(&self, record: &StoredEvent) -> Result<Vec<u8>, Error> {
+        let mut payload = [record.payload.clone()];
+        self.transform(Direction::Unprotect, record.stream_id, &mut payload, |p| p)
+            .await?;
+        let [payload] = payload;
+        Ok(payload)
+    }
+
     /// True when payloads go through a protection, which works a batch of
     /// owned payloads at a time (so they cannot be folded as borrowed rows).
     pub(crate) fn protects(&self) -> bool {

@@ -90,6 +90,97 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// Why a text is not an RFC 3339 timestamp.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not an RFC 3339 timestamp: {reason}")]
+pub struct TimestampParseError {
+    /// The text given.
+    pub text: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+impl std::str::FromStr for Timestamp {
+    type Err = TimestampParseError;
+
+    /// Reads RFC 3339 (`2026-11-23T19:18:38.123456Z`, or with an offset
+    /// such as `+01:00`), as [`Display`](fmt::Display) writes it and as other
+    /// systems send it (CloudEvents' `time`). Digits after the sixth of the
+    /// fraction are dropped: timestamps keep microseconds.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let fail = |reason| TimestampParseError {
+            text: text.to_owned(),
+            reason,
+        };
+        let bytes = text.as_bytes();
+        let number = |from: usize, len: usize| -> Result<i64, TimestampParseError> {
+            match bytes.get(from..from + len) {
+                Some(digits) if digits.iter().all(u8::is_ascii_digit) => Ok(digits
+                    .iter()
+                    .fold(0, |n, digit| n * 10 + i64::from(digit - b'0'))),
+                _ => Err(fail("expected digits as in 2026-11-23T19:18:38Z")),
+            }
+        };
+        let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+        if separators.iter().any(|&(at, c)| bytes.get(at) != Some(&c))
+            || !matches!(bytes.get(10), Some(b'T' | b't' | b' '))
+        {
+            return Err(fail("expected the form 2026-11-23T19:18:38Z"));
+        }
+        let (year, month, day) = (number(0, 4)?, number(5, 2)?, number(8, 2)?);
+        let (hour, minute, second) = (number(11, 2)?, number(14, 2)?, number(17, 2)?);
+        if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+            return Err(fail("month or day out of range"));
+        }
+        if hour > 23 || minute > 59 || second > 60 {
+            return Err(fail("hour, minute or second out of range"));
+        }
+        let mut at = 19;
+        let mut micros = 0;
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            let start = at;
+            while bytes.get(at).is_some_and(u8::is_ascii_digit) {
+                if at - start < 6 {
+                    micros = micros * 10 + i64::from(bytes[at] - b'0');
+                }
+                at += 1;
+            }
+            if at == start {
+                return Err(fail("a fraction needs digits"));
+            }
+            micros *= 10i64.pow(6u32.saturating_sub((at - start) as u32));
+        }
+        let offset_minutes = match bytes.get(at) {
+            Some(b'Z' | b'z') if at + 1 == bytes.len() => 0,
+            Some(sign @ (b'+' | b'-')) if at + 6 == bytes.len() && bytes[at + 3] == b':' => {
+                let minutes = number(at + 1, 2)? * 60 + number(at + 4, 2)?;
+                if *sign == b'-' {
+                    -minutes
+                } else {
+                    minutes
+                }
+            }
+            _ => return Err(fail("expected Z or an offset such as +01:00 at the end")),
+        };
+        let days = days_from_civil(year, month, day);
+        let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
+        Ok(Self::from_unix_micros(seconds * 1_000_000 + micros))
+    }
+}
+
+/// A proleptic Gregorian date to days since 1970-01-01 (Howard Hinnant's
+/// `days_from_civil`, the inverse of [`civil_from_days`]).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
 impl fmt::Debug for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
@@ -118,6 +209,33 @@ mod tests {
             Timestamp::from_unix_micros(951_782_400_000_000).to_string(),
             "2000-02-29T00:00:00.000000Z"
         );
+    }
+
+    #[test]
+    fn parses_what_it_formats_and_offsets() {
+        for micros in [0, 1_795_461_518_123_456, -1, 951_782_400_000_000] {
+            let time = Timestamp::from_unix_micros(micros);
+            assert_eq!(time.to_string().parse::<Timestamp>(), Ok(time));
+        }
+        assert_eq!(
+            "2026-11-23T20:18:38.1234569+01:00".parse::<Timestamp>(),
+            Ok(Timestamp::from_unix_micros(1_795_461_518_123_456))
+        );
+        assert_eq!(
+            "2026-11-23T19:18:38Z".parse::<Timestamp>(),
+            Ok(Timestamp::from_unix_micros(1_795_461_518_000_000))
+        );
+        for bad in [
+            "",
+            "2026-11-23",
+            "2026-13-01T00:00:00Z",
+            "2026-11-23T19:18:38",
+            "2026-11-23T19:18:38.Z",
+            "2026-11-23T19:18:3xZ",
+        ] {
+            let error = bad.parse::<Timestamp>().unwrap_err();
+            assert_eq!(error.text, bad);
+        }
     }
 
     #[test]

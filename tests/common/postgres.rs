@@ -4,26 +4,14 @@
 //! # The URL rule
 //!
 //! [`url`] reads `CHRONICLE_TEST_POSTGRES_URL`
-//! (e.g. `postgres://postgres@127.0.0.1:5432/test`):
-//!
-//! - set and not empty (white space around it is trimmed): the tests use it;
-//! - unset, or empty (or only white space): when `CI` is set, the test
-//!   panics, so that CI cannot skip the PostgreSQL tests silently; otherwise
-//!   the test skips PostgreSQL (a PostgreSQL-only test returns early and
-//!   passes), and a note on stderr (not captured, once per test binary) says
-//!   so;
-//! - set but not Unicode: the test panics, CI or not.
-//!
-//! `CI` counts as set when it has a value other than empty, `0` or `false`
-//! (in any case), as CI services set it (`CI=true`).
+//! (e.g. `postgres://postgres@127.0.0.1:5432/test`) by the rule of
+//! [`service_url`](super::service_url): used when set, a panic in CI when
+//! unset, a skip otherwise.
 //!
 //! Built without the `postgres` feature, none of this is compiled, and
 //! there are no PostgreSQL tests to run or skip.
 
-use std::env::VarError;
-use std::io::Write;
 use std::path::Path;
-use std::sync::Once;
 
 use chronicle_es::store::tokio_postgres::{self, NoTls};
 use chronicle_es::store::PostgresStore;
@@ -36,33 +24,11 @@ pub const URL_ENV: &str = "CHRONICLE_TEST_POSTGRES_URL";
 
 /// The test server's URL, by the rule above: `None` means skip the test.
 pub fn url() -> Option<String> {
-    match std::env::var(URL_ENV) {
-        Ok(url) if !url.trim().is_empty() => return Some(url.trim().to_owned()),
-        Ok(_) | Err(VarError::NotPresent) => {}
-        Err(VarError::NotUnicode(_)) => panic!("{URL_ENV} is set but is not valid Unicode"),
-    }
-    if in_ci() {
-        panic!(
-            "CI is set but {URL_ENV} is unset or empty: the PostgreSQL tests must run in CI \
-             (set it, e.g. to postgres://postgres@127.0.0.1:5432/test)"
-        );
-    }
-    static NOTE: Once = Once::new();
-    NOTE.call_once(|| {
-        // Straight to stderr: the test harness captures `eprintln!`.
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: {URL_ENV} is unset or empty: this test binary skips PostgreSQL"
-        );
-    });
-    None
-}
-
-/// Whether `CI` is set, as the URL rule counts it.
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|value| {
-        !(value.is_empty() || value == "0" || value.eq_ignore_ascii_case("false"))
-    })
+    super::service_url(
+        URL_ENV,
+        "PostgreSQL",
+        "postgres://postgres@127.0.0.1:5432/test",
+    )
 }
 
 /// A plain connection to the test server, for what the stores do not do.

@@ -15,6 +15,8 @@ use tokio::sync::watch;
 use tracing::Instrument;
 use uuid::Uuid;
 
+#[cfg(any(feature = "nats", feature = "rabbitmq"))]
+pub(crate) use process::react;
 pub use process::{Policy, ProcessContext, ProcessRunner, ProcessStore};
 pub use projection::{CommitWrites, Projection, ProjectionRunner, ProjectionWrites};
 pub use subscription::{Subscription, SubscriptionOptions, SubscriptionStopper};
@@ -84,6 +86,16 @@ pub enum RunnerError {
         consumer: String,
         /// The error.
         source: Error,
+    },
+    /// A broker publisher or consumer gave up on its broker, or was stopped
+    /// while events were still unconfirmed (they are published again when
+    /// it starts again).
+    #[error("{consumer}: {source}")]
+    Broker {
+        /// The publisher's or consumer's tracking name.
+        consumer: String,
+        /// What the broker or its client said.
+        source: crate::broker::BrokerError,
     },
     /// The follower's task panicked or was cancelled.
     #[error("{consumer} stopped abnormally: {reason}")]
@@ -184,6 +196,19 @@ impl RunnerCore {
                 aggregate_types: Some(E::aggregate_types()),
                 ..SubscriptionOptions::default()
             },
+            stopper: SubscriptionStopper::new(),
+            processed: watch::Sender::new(0),
+        }
+    }
+
+    /// The core of a runner that reads every event (filters are its own).
+    #[cfg(any(feature = "nats", feature = "rabbitmq"))]
+    pub(crate) fn untyped(consumer: String) -> Self {
+        Self {
+            consumer,
+            partition: None,
+            policy: ErrorPolicy::Stop,
+            options: SubscriptionOptions::default(),
             stopper: SubscriptionStopper::new(),
             processed: watch::Sender::new(0),
         }

@@ -211,48 +211,70 @@ where
             .decode(record)
             .await
             .map_err(|error| self.core.fail(error))?;
-        let metadata = Metadata {
-            correlation_id: Some(
-                envelope
-                    .metadata
-                    .correlation_id
-                    .unwrap_or(envelope.event_id),
-            ),
-            causation_id: Some(envelope.event_id),
-            extra: envelope.metadata.extra.clone(),
+        let tracking = Tracking::new(self.core.consumer.clone(), record.position);
+        react(
+            &self.downstream,
+            &self.policy,
+            self.core.policy,
+            record,
+            &envelope,
+            tracking,
+        )
+        .await
+    }
+}
+
+/// Runs `policy` on one decoded event and appends its staged events with
+/// `tracking`, atomically: again after a failure as `on_error` allows, and
+/// again from fresh loads after a concurrency conflict. False when the
+/// tracking record shows the event was already handled (by another worker,
+/// or a run whose answer was lost): then nothing is written.
+pub(crate) async fn react<P: Policy, S: ProcessStore, C: Codec>(
+    downstream: &Application<S, C>,
+    policy: &P,
+    on_error: ErrorPolicy,
+    record: &StoredEvent,
+    envelope: &Envelope<P::Event>,
+    tracking: Tracking,
+) -> Result<bool, RunnerError> {
+    let consumer = tracking.consumer.clone();
+    let metadata = Metadata {
+        correlation_id: Some(
+            envelope
+                .metadata
+                .correlation_id
+                .unwrap_or(envelope.event_id),
+        ),
+        causation_id: Some(envelope.event_id),
+        extra: envelope.metadata.extra.clone(),
+    };
+    let mut attempt = 0;
+    let mut conflicts = 0;
+    loop {
+        let mut context = ProcessContext {
+            app: downstream,
+            metadata: metadata.clone(),
+            staged: Vec::new(),
         };
-        let mut attempt = 0;
-        let mut conflicts = 0;
-        loop {
-            let mut context = ProcessContext {
-                app: &self.downstream,
-                metadata: metadata.clone(),
-                staged: Vec::new(),
-            };
-            if let Err(source) = self.policy.react(&envelope, &mut context).await {
-                if self.core.policy.retry(attempt).await {
-                    attempt += 1;
-                    continue;
-                }
-                return Err(RunnerError::handler(&self.core.consumer, record, source));
+        if let Err(source) = policy.react(envelope, &mut context).await {
+            if on_error.retry(attempt).await {
+                attempt += 1;
+                continue;
             }
-            let tracking = Tracking::new(self.core.consumer.clone(), record.position);
-            match self
-                .downstream
-                .append_tracked(context.staged, tracking)
-                .await
+            return Err(RunnerError::handler(&consumer, record, source));
+        }
+        match downstream
+            .append_tracked(context.staged, tracking.clone())
+            .await
+        {
+            Ok(_) => return Ok(true),
+            Err(Error::Conflict { .. }) if conflicts < MAX_CONFLICT_RETRIES => conflicts += 1,
+            Err(Error::Store(StoreError::TrackingConflict { current, .. }))
+                if current >= tracking.position =>
             {
-                Ok(_) => return Ok(true),
-                Err(Error::Conflict { .. }) if conflicts < MAX_CONFLICT_RETRIES => conflicts += 1,
-                // Another worker (or a previous run whose answer was lost)
-                // already recorded this position: the effects are stored.
-                Err(Error::Store(StoreError::TrackingConflict { current, .. }))
-                    if current >= record.position =>
-                {
-                    return Ok(false)
-                }
-                Err(error) => return Err(self.core.fail(error)),
+                return Ok(false)
             }
+            Err(source) => return Err(RunnerError::Application { consumer, source }),
         }
     }
 }
