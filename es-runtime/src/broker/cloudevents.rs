@@ -203,6 +203,7 @@ mod tests {
                 .with_causation_id(Uuid::new_v4())
                 .with("tenant", "north"),
             payload: br#"{"trick":"sit"}"#.to_vec(),
+            chain_hash: None,
         }
     }
 

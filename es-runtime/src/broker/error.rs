@@ -62,6 +62,7 @@ pub enum BrokerError {
 }
 
 /// A URL as errors show it: without a password.
+#[cfg_attr(not(any(feature = "nats", feature = "rabbitmq")), allow(dead_code))]
 pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {

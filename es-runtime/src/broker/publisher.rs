@@ -278,6 +278,7 @@ mod tests {
                 timestamp: Timestamp::now(),
                 metadata: Metadata::new(),
                 payload: Vec::new(),
+                chain_hash: None,
             })
             .collect();
         assert_eq!(rounds(&batch), vec![vec![0, 2], vec![1, 4], vec![3]]);

@@ -89,6 +89,7 @@ mod tests {
             timestamp: Timestamp::now(),
             metadata: Metadata::new(),
             payload: Vec::new(),
+            chain_hash: None,
         }
     }
 
