@@ -12,8 +12,8 @@
 //!
 //! - W1: 400 dogs x 5 events, one event per save (new streams);
 //! - W3: load a dog of 10,000 events, saved just before;
-//! - W4: read the newest 20,000 events of the log in pages of 1,000 and
-//!   decode them.
+//! - W4: read the newest 20,000 events of the log (all of them on the
+//!   empty store, which holds fewer) in pages of 1,000 and decode them.
 
 use std::time::{Duration, Instant};
 
@@ -92,16 +92,21 @@ async fn w3<S: EventStore>(app: &Application<S>, id: Uuid) {
     assert_eq!(dog.version(), W3_EVENTS as u64);
 }
 
-async fn w4<S: EventStore>(app: &Application<S>) {
+/// Reads the newest `W4_EVENTS` events (all, when fewer); returns how many.
+async fn w4<S: EventStore>(app: &Application<S>) -> usize {
     let end = app.last_position().await.expect("last position");
     let mut after = end.saturating_sub(W4_EVENTS);
+    let mut read = 0;
     loop {
         let page = app
             .read_log(LogQuery::after(after, PAGE))
             .await
             .expect("read");
-        let Some(last) = page.last() else { break };
+        let Some(last) = page.last() else {
+            return read;
+        };
         after = last.position;
+        read += page.len();
         for record in &page {
             std::hint::black_box(app.decode::<DogEvent>(record).await.expect("decode"));
         }
@@ -113,7 +118,9 @@ async fn rates<S: EventStore>(app: &Application<S>) -> [f64; 3] {
     let w1 = rate(W1_DOGS * W1_EVENTS_PER_DOG, w1(app)).await;
     let id = long_dog(app).await;
     let w3 = rate(W3_EVENTS, w3(app, id)).await;
-    let w4 = rate(W4_EVENTS as usize, w4(app)).await;
+    let started = Instant::now();
+    let read = w4(app).await;
+    let w4 = read as f64 / started.elapsed().as_secs_f64();
     [w1, w3, w4]
 }
 
