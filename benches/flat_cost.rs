@@ -15,33 +15,21 @@
 //! - W4: read the newest 20,000 events of the log (all of them on the
 //!   empty store, which holds fewer) in pages of 1,000 and decode them.
 
+#[cfg(feature = "postgres")]
+#[path = "common/postgres.rs"]
+mod postgres;
+
 use std::time::{Duration, Instant};
 
 use chronicle_es::prelude::*;
 use chronicle_es::store::SqliteStore;
 
-#[aggregate]
-#[derive(Debug, Clone, PartialEq)]
-pub struct Dog {
-    name: String,
-    tricks: Vec<String>,
-}
+/// The dog school's `Dog`, as the tests define it.
+#[allow(dead_code)] // the tests' badge and policy are not used here
+#[path = "../tests/common/dogs.rs"]
+mod dogs;
 
-#[aggregate]
-impl Dog {
-    #[event("Registered")]
-    pub fn register(name: String) -> Self {
-        Self {
-            name,
-            tricks: Vec::new(),
-        }
-    }
-
-    #[event("TrickAdded")]
-    pub fn add_trick(&mut self, trick: String) {
-        self.tricks.push(trick);
-    }
-}
+use dogs::{Dog, DogEvent};
 
 const W1_DOGS: usize = 400;
 const W1_EVENTS_PER_DOG: usize = 5;
@@ -174,36 +162,9 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
 
     #[cfg(feature = "postgres")]
-    postgres(&rt);
-}
-
-#[cfg(feature = "postgres")]
-fn postgres(rt: &tokio::runtime::Runtime) {
-    use chronicle_es::store::tokio_postgres::{connect, NoTls};
-    use chronicle_es::store::PostgresStore;
-
-    let Some(url) = [
-        "CHRONICLE_BENCH_POSTGRES_URL",
-        "CHRONICLE_TEST_POSTGRES_URL",
-    ]
-    .into_iter()
-    .find_map(|name| std::env::var(name).ok().filter(|url| !url.is_empty())) else {
-        println!(
-            "postgres: skipped (set CHRONICLE_BENCH_POSTGRES_URL or CHRONICLE_TEST_POSTGRES_URL)"
-        );
-        return;
-    };
-    let schema = format!("chronicle_flat_cost_{}", std::process::id());
-    let store = rt
-        .block_on(PostgresStore::builder(&url).schema(&schema).connect())
-        .expect("connect to PostgreSQL");
-    rt.block_on(measure("postgres", Application::new(store)));
-    rt.block_on(async {
-        let (client, connection) = connect(&url, NoTls).await.expect("connect");
-        tokio::spawn(connection);
-        client
-            .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-            .await
-            .expect("drop schema");
-    });
+    postgres::in_own_schema(
+        &rt,
+        &format!("chronicle_flat_cost_{}", std::process::id()),
+        |store| measure("postgres", Application::new(store)),
+    );
 }

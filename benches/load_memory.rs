@@ -14,6 +14,10 @@
 //! `CHRONICLE_TEST_POSTGRES_URL`) names a server, in a schema of its own,
 //! dropped at the end. `CHRONICLE_BENCH_EVENTS` sets the event count.
 
+#[cfg(feature = "postgres")]
+#[path = "common/postgres.rs"]
+mod postgres;
+
 use chronicle_es::prelude::*;
 use chronicle_es::store::{MemoryStore, SqliteStore};
 use peak_alloc::PeakAlloc;
@@ -116,40 +120,9 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
 
     #[cfg(feature = "postgres")]
-    postgres(&rt);
-}
-
-#[cfg(feature = "postgres")]
-fn postgres(rt: &tokio::runtime::Runtime) {
-    use chronicle_es::store::PostgresStore;
-
-    let Some(url) = [
-        "CHRONICLE_BENCH_POSTGRES_URL",
-        "CHRONICLE_TEST_POSTGRES_URL",
-    ]
-    .into_iter()
-    .find_map(|name| std::env::var(name).ok().filter(|url| !url.is_empty())) else {
-        println!(
-            "postgres: skipped (set CHRONICLE_BENCH_POSTGRES_URL or CHRONICLE_TEST_POSTGRES_URL)"
-        );
-        return;
-    };
-    let schema = format!("chronicle_load_memory_{}", std::process::id());
-    let store = rt
-        .block_on(PostgresStore::builder(&url).schema(&schema).connect())
-        .expect("connect to PostgreSQL");
-    rt.block_on(measure("postgres", Application::new(store)));
-    rt.block_on(async {
-        let (client, connection) = chronicle_es::store::tokio_postgres::connect(
-            &url,
-            chronicle_es::store::tokio_postgres::NoTls,
-        )
-        .await
-        .expect("connect");
-        tokio::spawn(connection);
-        client
-            .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-            .await
-            .expect("drop schema");
-    });
+    postgres::in_own_schema(
+        &rt,
+        &format!("chronicle_load_memory_{}", std::process::id()),
+        |store| measure("postgres", Application::new(store)),
+    );
 }

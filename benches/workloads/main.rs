@@ -21,6 +21,10 @@
 //! W3/W4).
 
 mod baseline;
+#[cfg(feature = "postgres")]
+#[allow(dead_code)] // the schema helper: this benchmark keeps its own schemas
+#[path = "../common/postgres.rs"]
+mod postgres_server;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -340,23 +344,12 @@ fn main() {
     println!("postgres: skipped (build with --features postgres)");
 }
 
-/// The URL of the PostgreSQL server to measure, if any.
-#[cfg(feature = "postgres")]
-fn postgres_url() -> Option<String> {
-    [
-        "CHRONICLE_BENCH_POSTGRES_URL",
-        "CHRONICLE_TEST_POSTGRES_URL",
-    ]
-    .into_iter()
-    .find_map(|name| std::env::var(name).ok().filter(|url| !url.is_empty()))
-}
-
 #[cfg(feature = "postgres")]
 fn postgres(rt: &tokio::runtime::Runtime) {
     use baseline::postgres::{Batch, Postgres};
     use chronicle_es::store::PostgresStore;
 
-    let Some(url) = postgres_url() else {
+    let Some(url) = postgres_server::url() else {
         println!(
             "postgres: skipped (set CHRONICLE_BENCH_POSTGRES_URL or CHRONICLE_TEST_POSTGRES_URL)"
         );
