@@ -35,7 +35,7 @@ use tokio::sync::{oneshot, Mutex as AsyncMutex};
 use tokio_postgres::Row;
 
 use super::append::{attempt_after, AppendParams, Attempt};
-use super::connection::is_transient;
+use super::connection::{is_transient, Failure};
 use super::{PostgresStore, BACKEND};
 use crate::store::encoding::backend;
 use crate::store::error::StoreError;
@@ -144,13 +144,21 @@ impl PostgresStore {
                 .map(|_| Err(backend(BACKEND, message.clone())))
                 .collect()
         };
-        let client = match self.client().await {
+        // Nothing is sent before the statement is prepared: a transient
+        // failure (a server restarting, a switchover) sends every attempt
+        // back to decide again, through the store's retrying reads, as a
+        // lone append's retry loop would retry it.
+        let nothing_sent = |failure: Failure| match failure {
+            Failure::Retry(_) => (0..jobs.len()).map(|_| Ok(Attempt::NotFresh)).collect(),
+            Failure::Fail(error) => everyone(&error),
+        };
+        let client = match self.checkout().await {
             Ok(client) => client,
-            Err(error) => return everyone(&error),
+            Err(error) => return nothing_sent(Failure::from(error)),
         };
         let statement = match client.prepare_cached(&self.inner.sql.append_in_group).await {
             Ok(statement) => statement,
-            Err(error) => return everyone(&error),
+            Err(error) => return nothing_sent(Failure::from(error)),
         };
         let arguments: Vec<_> = params
             .iter()
