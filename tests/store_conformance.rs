@@ -740,6 +740,56 @@ mod cases {
         assert!(log.windows(2).all(|w| w[0].position < w[1].position));
     }
 
+    /// Many fresh appends at once, of one or several streams and events:
+    /// each is told the position of its own last event (stores that commit
+    /// concurrent appends together must keep their answers apart).
+    pub async fn concurrent_appends_report_their_own_positions<S: EventStore>(store: Arc<S>) {
+        let tasks: Vec<_> = (0..48u64)
+            .map(|n| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    let mut streams = vec![StreamAppend {
+                        stream_id: Uuid::new_v4(),
+                        expected_version: 0,
+                        events: events(1 + n % 3),
+                    }];
+                    if n % 4 == 0 {
+                        streams.push(StreamAppend {
+                            stream_id: Uuid::new_v4(),
+                            expected_version: 0,
+                            events: events(2),
+                        });
+                    }
+                    let request = AppendRequest { streams };
+                    let ids: Vec<Uuid> = request
+                        .streams
+                        .iter()
+                        .flat_map(|append| &append.events)
+                        .map(|event| event.event_id)
+                        .collect();
+                    (ids, store.append(request).await.unwrap())
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        let log = whole_log(&*store).await;
+        for (ids, outcome) in answers {
+            assert!(outcome.written);
+            let positions: Vec<u64> = ids
+                .iter()
+                .map(|id| {
+                    let stored = log.iter().find(|event| event.event_id == *id);
+                    stored.expect("every event written").position
+                })
+                .collect();
+            assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+            assert_eq!(outcome.last_position, positions.last().copied());
+        }
+    }
+
     /// Writers to different streams, in parallel, none lost, none mixed up.
     pub async fn concurrent_writers_different_streams<S: EventStore>(store: Arc<S>) {
         let writers = 6;
@@ -1042,6 +1092,7 @@ macro_rules! conformance {
                     log_filters_by_aggregate_type,
                     concurrent_writers_one_wins,
                     conflicts_fail_alone,
+                    concurrent_appends_report_their_own_positions,
                     concurrent_writers_different_streams,
                     follower_under_load,
                     tracking,

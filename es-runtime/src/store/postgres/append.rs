@@ -25,6 +25,7 @@ use crate::store::request::{AppendOutcome, AppendRequest, Tracking};
 const APPEND_ROUNDS: usize = 8;
 
 /// An append's parameters as arrays, one element per stream or per event.
+#[derive(Default)]
 pub(super) struct AppendParams<'a> {
     streams: Vec<Uuid>,
     expected: Vec<i64>,
@@ -90,6 +91,26 @@ impl<'a> AppendParams<'a> {
         Ok(params)
     }
 
+    /// Adds `other`'s streams and events after these; its tracking record
+    /// replaces this one's (see `TogetherParams`, which moves each out first).
+    fn extend(&mut self, other: AppendParams<'a>) {
+        self.streams.extend(other.streams);
+        self.expected.extend(other.expected);
+        self.event_streams.extend(other.event_streams);
+        self.versions.extend(other.versions);
+        self.event_ids.extend(other.event_ids);
+        self.types.extend(other.types);
+        self.schema_versions.extend(other.schema_versions);
+        self.times.extend(other.times);
+        self.metadata.extend(other.metadata);
+        self.json.extend(other.json);
+        self.bytes.extend(other.bytes);
+        self.consumer = other.consumer;
+        self.position = other.position;
+        self.aggregates.extend(other.aggregates);
+        self.chain.extend(other.chain);
+    }
+
     /// Stores every payload as bytes (for a database that refused one as JSON).
     pub(super) fn all_bytes(&mut self, request: &'a AppendRequest) {
         self.json.iter_mut().for_each(|json| *json = None);
@@ -120,6 +141,72 @@ impl<'a> AppendParams<'a> {
             &self.aggregates,
             &self.chain,
         ]
+    }
+}
+
+/// The appends of a group as the parameters of one
+/// `chronicle_append_together` call: every append's arrays one after the
+/// other, and the tracking records as arrays too, one element per append.
+pub(super) struct TogetherParams<'a> {
+    appends: AppendParams<'a>,
+    consumers: Vec<Option<&'a str>>,
+    positions: Vec<Option<i64>>,
+    /// How many events each append writes, in order.
+    event_counts: Vec<usize>,
+}
+
+impl<'a> TogetherParams<'a> {
+    /// The parameters of `appends` side by side.
+    pub(super) fn new(appends: impl IntoIterator<Item = AppendParams<'a>>) -> Self {
+        let mut appends = appends.into_iter();
+        let mut together = TogetherParams {
+            appends: appends.next().unwrap_or_default(),
+            consumers: Vec::new(),
+            positions: Vec::new(),
+            event_counts: Vec::new(),
+        };
+        together.take_tracking();
+        for append in appends {
+            together.appends.extend(append);
+            together.take_tracking();
+        }
+        together
+    }
+
+    /// Moves the tracking record of the append last added into the arrays.
+    fn take_tracking(&mut self) {
+        let counted: usize = self.event_counts.iter().sum();
+        self.event_counts
+            .push(self.appends.versions.len() - counted);
+        self.consumers.push(self.appends.consumer.take());
+        self.positions.push(self.appends.position.take());
+    }
+
+    /// The last position each append wrote (none for an append of no
+    /// events), from the positions the call returned, one per event; `None`
+    /// when they do not match the events sent.
+    pub(super) fn last_positions(&self, written: &[i64]) -> Option<Vec<Option<i64>>> {
+        if written.len() != self.appends.versions.len() {
+            return None;
+        }
+        let mut end = 0;
+        Some(
+            self.event_counts
+                .iter()
+                .map(|&count| {
+                    end += count;
+                    (count > 0).then(|| written[end - 1])
+                })
+                .collect(),
+        )
+    }
+
+    /// The parameters of `Sql::append_together`, in order.
+    pub(super) fn as_params(&self) -> [&(dyn ToSql + Sync); 15] {
+        let mut params = self.appends.as_params();
+        params[11] = &self.consumers;
+        params[12] = &self.positions;
+        params
     }
 }
 
@@ -376,6 +463,48 @@ mod tests {
         assert_eq!(params.aggregates, ["Thing"; 3]);
         assert_eq!(params.chain, [None; 3]);
         assert_eq!(params.as_params().len(), 15);
+    }
+
+    #[test]
+    fn appends_together_are_side_by_side_with_one_tracking_element_each() {
+        let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let two = AppendRequest::new(vec![crate::store::StreamAppend {
+            stream_id: a,
+            expected_version: 1,
+            events: vec![event(b"{}"), event(b"{}")],
+        }]);
+        let tracked_only = AppendRequest::new(Vec::new());
+        let tracking = Tracking::new("process", 7);
+        let one_each = AppendRequest::new(vec![
+            crate::store::StreamAppend {
+                stream_id: b,
+                expected_version: 0,
+                events: vec![event(b"{}")],
+            },
+            crate::store::StreamAppend {
+                stream_id: c,
+                expected_version: 4,
+                events: vec![event(b"{}")],
+            },
+        ]);
+        let together = TogetherParams::new([
+            AppendParams::new(&two, None, true).unwrap(),
+            AppendParams::new(&tracked_only, Some(&tracking), true).unwrap(),
+            AppendParams::new(&one_each, None, true).unwrap(),
+        ]);
+        assert_eq!(together.appends.streams, [a, b, c]);
+        assert_eq!(together.appends.expected, [1, 0, 4]);
+        assert_eq!(together.appends.event_streams, [a, a, b, c]);
+        assert_eq!(together.appends.versions, [2, 3, 1, 5]);
+        assert_eq!(together.consumers, [None, Some("process"), None]);
+        assert_eq!(together.positions, [None, Some(7), None]);
+        assert_eq!(together.event_counts, [2, 0, 2]);
+        assert_eq!(
+            together.last_positions(&[10, 11, 14, 15]),
+            Some(vec![Some(11), None, Some(15)])
+        );
+        assert_eq!(together.last_positions(&[10, 11, 14]), None);
+        assert_eq!(together.as_params().len(), 15);
     }
 
     #[test]

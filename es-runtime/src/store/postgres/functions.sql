@@ -138,6 +138,77 @@ EXCEPTION WHEN OTHERS THEN
 END
 $fn$;
 
+-- The appends of a group (see group.rs) as one statement: their streams,
+-- events and tracking records side by side in the same arrays as
+-- chronicle_append's (the tracking records as arrays too, one element per
+-- append), checked and written together, one notification. Any refusal
+-- raises, and the group is committed again one call at a time, each in a
+-- subtransaction of its own (chronicle_append_in_group), where it fails
+-- alone. Returns the positions written, in the order of the events.
+CREATE OR REPLACE FUNCTION {schema}.chronicle_append_together(
+    p_streams uuid[], p_expected bigint[],
+    e_stream uuid[], e_version bigint[], e_id uuid[], e_type text[], e_schema bigint[],
+    e_time timestamptz[], e_meta jsonb[], e_json json[], e_bytes bytea[],
+    p_consumers text[], p_positions bigint[], e_aggregate text[], e_chain bytea[])
+RETURNS bigint[]
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+    v_key bigint;
+    v_rows bigint;
+    v_positions bigint[];
+BEGIN
+    -- The floor, announced before any position is allocated (as in
+    -- chronicle_append).
+    v_key := ({key_base}::bigint) | least(
+        coalesce(pg_catalog.pg_sequence_last_value('{schema}.events_position_seq'::pg_catalog.regclass), 0),
+        {position_mask}::bigint);
+    IF NOT pg_catalog.pg_try_advisory_xact_lock_shared(v_key) THEN
+        PERFORM pg_catalog.pg_advisory_xact_lock_shared(v_key);
+    END IF;
+    IF EXISTS (SELECT FROM unnest(p_consumers) AS c(consumer) WHERE c.consumer IS NOT NULL) THEN
+        INSERT INTO {schema}.tracking AS t (consumer, position)
+        SELECT u.consumer, u.position FROM unnest(p_consumers, p_positions) AS u(consumer, position)
+         WHERE u.consumer IS NOT NULL
+        ON CONFLICT (consumer) DO UPDATE SET position = excluded.position
+         WHERE t.position < excluded.position;
+        GET DIAGNOSTICS v_rows = ROW_COUNT;
+        IF v_rows <> (SELECT count(u.consumer) FROM unnest(p_consumers) AS u(consumer)) THEN
+            RAISE EXCEPTION 'chronicle: a tracking record of the group would not move forward'
+                USING ERRCODE = 'CH002';
+        END IF;
+    END IF;
+    -- Each stream at its expected version E: holding E (or, for E = 0, not
+    -- holding 1); the unique constraint refuses E + 1 if it is there.
+    IF EXISTS (SELECT FROM unnest(p_streams, p_expected) AS s(stream_id, expected)
+                WHERE EXISTS (SELECT FROM {schema}.events e
+                               WHERE e.stream_id = s.stream_id
+                                 AND e.version = greatest(s.expected, 1)) <> (s.expected > 0)) THEN
+        RAISE EXCEPTION 'chronicle: a stream of the group is not at its expected version'
+            USING ERRCODE = 'CH001';
+    END IF;
+    WITH written AS (
+        INSERT INTO {schema}.events (position, stream_id, version, event_id, event_type,
+                                schema_version, recorded_at, metadata, payload, payload_bytes,
+                                aggregate_type, chain_hash)
+        SELECT nextval('{schema}.events_position_seq'), u.stream_id, u.version, u.event_id,
+               u.event_type, u.schema_version, u.recorded_at, u.metadata, u.payload,
+               u.payload_bytes, u.aggregate_type, u.chain_hash
+          FROM unnest(e_stream, e_version, e_id, e_type, e_schema, e_time, e_meta, e_json,
+                      e_bytes, e_aggregate, e_chain)
+               WITH ORDINALITY AS u(stream_id, version, event_id, event_type, schema_version,
+                                    recorded_at, metadata, payload, payload_bytes,
+                                    aggregate_type, chain_hash, ord)
+         ORDER BY u.ord
+        RETURNING position)
+    SELECT array_agg(w.position ORDER BY w.position) INTO v_positions FROM written w;
+    IF v_positions IS NOT NULL THEN
+        -- Wakes followers (LISTEN {channel}); delivered only if this commits.
+        PERFORM pg_catalog.pg_notify('{channel}', v_positions[array_length(v_positions, 1)]::text);
+    END IF;
+    RETURN coalesce(v_positions, ARRAY[]::bigint[]);
+END
+$fn$;
+
 -- The horizon for the statement that follows on the same connection: kept
 -- in the session setting `chronicle.horizon`, which `Sql::read_log` reads.
 -- The store sends both in one pipeline; the read, a statement of its own,

@@ -4,15 +4,21 @@
 //! Every append's fast-path attempt (one `chronicle_append` call) joins a
 //! queue. Whoever holds the leader lock takes the queue and commits it: a
 //! lone attempt as today's single autocommit statement (a single writer
-//! pays nothing for the queue); several as one transaction, `BEGIN`, one
-//! `chronicle_append_in_group` call per attempt and `COMMIT` sent together
-//! in one pipeline. The others wait for their answer or for the lock,
-//! whichever comes first, so attempts that arrive during a commit are
-//! committed by the next leader, together.
+//! pays nothing for the queue); several as one `chronicle_append_together`
+//! call, one autocommit statement that checks and writes every attempt's
+//! streams, events and tracking records together and notifies once. The
+//! others wait for their answer or for the lock, whichever comes first, so
+//! attempts that arrive during a commit are committed by the next leader,
+//! together.
 //!
-//! Each attempt keeps its own outcome. `chronicle_append_in_group` runs its
-//! `chronicle_append` in a subtransaction (a PL/pgSQL exception block) and
-//! returns its error instead of raising it, so a request that conflicts
+//! Each attempt keeps its own outcome. When anything in the shared call is
+//! refused (a stream not at its expected version, two attempts racing for
+//! one stream, a tracking record behind, a payload that is not JSON), it
+//! raises and writes nothing, and the group is committed again the careful
+//! way: one transaction, `BEGIN`, one `chronicle_append_in_group` call per
+//! attempt and `COMMIT` sent together in one pipeline. That function runs
+//! its `chronicle_append` in a subtransaction (a PL/pgSQL exception block)
+//! and returns its error instead of raising it, so a request that conflicts
 //! rolls back alone and its neighbours commit. An error the function could
 //! not catch aborts the whole transaction: the attempt it belongs to gets
 //! it, and every other attempt of the group is answered "not fresh", which
@@ -24,8 +30,9 @@
 //!
 //! Positions stay in commit order as for single appends: each call announces
 //! its floor before it allocates (see `PostgresStore`), and the group's
-//! first call holds the lowest floor until the group commits. Notifications
-//! of a group are queued by PostgreSQL at its one commit.
+//! shared call (or its first call) holds the lowest floor until the group
+//! commits. Notifications of a group are queued by PostgreSQL at its one
+//! commit.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -34,7 +41,7 @@ use futures_util::future::{join3, join_all};
 use tokio::sync::{oneshot, Mutex as AsyncMutex};
 use tokio_postgres::Row;
 
-use super::append::{attempt_after, AppendParams, Attempt};
+use super::append::{attempt_after, AppendParams, Attempt, TogetherParams};
 use super::connection::{is_transient, Failure};
 use super::{PostgresStore, BACKEND};
 use crate::store::encoding::backend;
@@ -117,7 +124,11 @@ impl PostgresStore {
     async fn commit_group(&self, batch: Vec<Job>) {
         let json_payloads = self.inner.json_payloads;
         if batch.len() > 1 {
-            let answers = self.commit_together(&batch).await;
+            let answers = match self.commit_in_one_call(&batch).await {
+                Some(answers) => answers,
+                // Refused: one call at a time, each failing alone.
+                None => self.commit_together(&batch).await,
+            };
             for (job, answer) in batch.into_iter().zip(answers) {
                 job.answer(answer);
             }
@@ -134,39 +145,83 @@ impl PostgresStore {
         }
     }
 
-    /// Commits several jobs in one transaction; one answer per job.
+    /// Commits several jobs with one `chronicle_append_together` call, one
+    /// autocommit statement; one answer per job, or `None` when the call
+    /// was refused (a conflict, a tracking record behind, a payload that is
+    /// not JSON...) and nothing was written.
+    async fn commit_in_one_call(&self, jobs: &[Job]) -> Option<Vec<Result<Attempt, StoreError>>> {
+        let json_payloads = self.inner.json_payloads;
+        let params = jobs
+            .iter()
+            .map(|job| job.params(json_payloads))
+            .collect::<Result<Vec<_>, _>>()
+            // A job whose parameters fail gets its error from the other way.
+            .ok()?;
+        let params = TogetherParams::new(params);
+        let count = jobs.len();
+        let client = match self.checkout().await {
+            Ok(client) => client,
+            Err(error) => return Some(nothing_sent(count, Failure::from(error))),
+        };
+        let statement = match client.prepare_cached(&self.inner.sql.append_together).await {
+            Ok(statement) => statement,
+            Err(error) => return Some(nothing_sent(count, Failure::from(error))),
+        };
+        let warnings = self.inner.commit_warnings.seen();
+        let arguments = params.as_params();
+        let call = client.query_one(&statement, &arguments);
+        let Ok(answer) = tokio::time::timeout(self.inner.commit_timeout, call).await else {
+            self.forget_connections();
+            drop(Object::take(client));
+            return Some(unknown(count));
+        };
+        if self.inner.commit_warnings.seen() != warnings {
+            // The commit's wait for the standby was cut short: local only.
+            return Some(unknown(count));
+        }
+        let row = match answer {
+            Ok(row) => row,
+            // A lost connection: whether the call committed is unknown.
+            Err(error) if is_transient(&error) => return Some(unknown(count)),
+            // Raised by the call: its transaction rolled back.
+            Err(error) if error.code().is_some() => return None,
+            Err(error) => return Some(everyone(count, &error)),
+        };
+        let positions = row
+            .try_get::<_, Vec<i64>>(0)
+            .ok()
+            .and_then(|written| params.last_positions(&written));
+        let Some(positions) = positions else {
+            let error = "a grouped append's positions do not match its events";
+            return Some(everyone(count, &error));
+        };
+        Some(
+            positions
+                .into_iter()
+                .map(|position| Ok(Attempt::Written(position)))
+                .collect(),
+        )
+    }
+
+    /// Commits several jobs in one transaction, each call in a
+    /// subtransaction of its own; one answer per job.
     async fn commit_together(&self, jobs: &[Job]) -> Vec<Result<Attempt, StoreError>> {
         let json_payloads = self.inner.json_payloads;
         let params: Vec<_> = jobs.iter().map(|job| job.params(json_payloads)).collect();
-        let everyone = |error: &dyn std::fmt::Display| {
-            let message = error.to_string();
-            (0..jobs.len())
-                .map(|_| Err(backend(BACKEND, message.clone())))
-                .collect()
-        };
-        // Nothing is sent before the statement is prepared: a transient
-        // failure (a server restarting, a switchover) sends every attempt
-        // back to decide again, through the store's retrying reads, as a
-        // lone append's retry loop would retry it.
-        let nothing_sent = |failure: Failure| match failure {
-            Failure::Retry(_) => (0..jobs.len()).map(|_| Ok(Attempt::NotFresh)).collect(),
-            Failure::Fail(error) => everyone(&error),
-        };
+        let count = jobs.len();
         let client = match self.checkout().await {
             Ok(client) => client,
-            Err(error) => return nothing_sent(Failure::from(error)),
+            Err(error) => return nothing_sent(count, Failure::from(error)),
         };
         let statement = match client.prepare_cached(&self.inner.sql.append_in_group).await {
             Ok(statement) => statement,
-            Err(error) => return nothing_sent(Failure::from(error)),
+            Err(error) => return nothing_sent(count, Failure::from(error)),
         };
         let arguments: Vec<_> = params
             .iter()
             .flatten()
             .map(AppendParams::as_params)
             .collect();
-        // An outcome lost: deciding on what is stored settles each call.
-        let unknown = || (0..jobs.len()).map(|_| Ok(Attempt::NotFresh)).collect();
         let warnings = self.inner.commit_warnings.seen();
         // Sent together in the first poll: the transaction is complete on
         // the wire even if this future is dropped while it runs. Bounded by
@@ -185,18 +240,18 @@ impl PostgresStore {
         else {
             self.forget_connections();
             drop(Object::take(client));
-            return unknown();
+            return unknown(count);
         };
         if self.inner.commit_warnings.seen() != warnings {
             // The commit's wait for the standby was cut short: local only.
-            return unknown();
+            return unknown(count);
         }
         if let Err(error) = begun.and(committed) {
             if !is_transient(&error) {
-                return everyone(&error);
+                return everyone(count, &error);
             }
             // A lost connection: the outcome of every call is unknown.
-            return unknown();
+            return unknown(count);
         }
         // A call that raised aborted the transaction: nothing committed.
         let aborted = calls.iter().any(Result::is_err);
@@ -213,6 +268,31 @@ impl PostgresStore {
                 }
             })
             .collect()
+    }
+}
+
+/// The same error for each of `count` jobs.
+fn everyone(count: usize, error: &dyn std::fmt::Display) -> Vec<Result<Attempt, StoreError>> {
+    let message = error.to_string();
+    (0..count)
+        .map(|_| Err(backend(BACKEND, message.clone())))
+        .collect()
+}
+
+/// An outcome lost for each of `count` jobs: deciding on what is stored
+/// settles each, by its event ids.
+fn unknown(count: usize) -> Vec<Result<Attempt, StoreError>> {
+    (0..count).map(|_| Ok(Attempt::NotFresh)).collect()
+}
+
+/// The answers when checking out a connection or preparing failed, before
+/// anything was sent: a transient failure (a server restarting, a
+/// switchover) sends every attempt back to decide again, through the
+/// store's retrying reads, as a lone append's retry loop would retry it.
+fn nothing_sent(count: usize, failure: Failure) -> Vec<Result<Attempt, StoreError>> {
+    match failure {
+        Failure::Retry(_) => unknown(count),
+        Failure::Fail(error) => everyone(count, &error),
     }
 }
 

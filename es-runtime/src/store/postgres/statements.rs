@@ -67,6 +67,10 @@ pub(super) struct Sql {
     /// `chronicle_append_in_group`, the same parameters: the position, or
     /// the error's code and message.
     pub(super) append_in_group: String,
+    /// `chronicle_append_together`: the appends of a group in one call, the
+    /// same parameters but the tracking records as arrays (`$12`
+    /// consumers, `$13` positions); the positions written, in order.
+    pub(super) append_together: String,
     /// `$1` streams, `$2` expected and `$3` last versions, `$4` consumer:
     /// what an append decides on, in one snapshot (kind 0: a stream's
     /// version; 1: a stored event in the batch's range; 2: the tracking).
@@ -166,6 +170,9 @@ impl Sql {
             append_in_group: format!(
                 "SELECT o_position, o_code, o_message FROM {s}.chronicle_append_in_group($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14, $15)"
             ),
+            append_together: format!(
+                "SELECT {s}.chronicle_append_together($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14, $15)"
+            ),
             state: format!(
                 "SELECT 0 AS kind, s.stream_id, \
                  coalesce((SELECT max(e.version) FROM {s}.events e WHERE e.stream_id = s.stream_id), 0) AS version, \
@@ -241,6 +248,10 @@ mod tests {
             (
                 &sql.append_in_group,
                 r#"SELECT o_position, o_code, o_message FROM "app".chronicle_append_in_group($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14, $15)"#.to_owned(),
+            ),
+            (
+                &sql.append_together,
+                r#"SELECT "app".chronicle_append_together($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14, $15)"#.to_owned(),
             ),
             (
                 &sql.state,
@@ -330,6 +341,9 @@ mod tests {
             "p_consumer text, p_position bigint, e_aggregate text[], e_chain bytea[]) RETURNS bigint",
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_append_in_group("#,
             "p_consumer text, p_position bigint, e_aggregate text[], e_chain bytea[],\n    OUT o_position bigint, OUT o_code text, OUT o_message text)",
+            r#"CREATE OR REPLACE FUNCTION "app".chronicle_append_together("#,
+            "p_consumers text[], p_positions bigint[], e_aggregate text[], e_chain bytea[])\nRETURNS bigint[]",
+            r#"PERFORM pg_catalog.pg_notify('chronicle_events_app', v_positions[array_length(v_positions, 1)]::text);"#,
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_mark_horizon() RETURNS bigint"#,
             "PERFORM pg_catalog.set_config('chronicle.horizon', v_horizon::text, false);",
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_read_log("#,
