@@ -178,14 +178,17 @@ BEGIN
         END IF;
     END IF;
     -- Each stream at its expected version E: holding E (or, for E = 0, not
-    -- holding 1); the unique constraint refuses E + 1 if it is there.
-    IF EXISTS (SELECT FROM unnest(p_streams, p_expected) AS s(stream_id, expected)
-                WHERE EXISTS (SELECT FROM {schema}.events e
-                               WHERE e.stream_id = s.stream_id
-                                 AND e.version = greatest(s.expected, 1)) <> (s.expected > 0)) THEN
-        RAISE EXCEPTION 'chronicle: a stream of the group is not at its expected version'
-            USING ERRCODE = 'CH001';
-    END IF;
+    -- holding 1); the unique constraint refuses E + 1 if it is there. One
+    -- lookup by stream and version each: a statement over all streams at
+    -- once may be planned as a scan of the whole table.
+    FOR i IN 1 .. coalesce(array_length(p_streams, 1), 0) LOOP
+        IF EXISTS (SELECT FROM {schema}.events e
+                    WHERE e.stream_id = p_streams[i]
+                      AND e.version = greatest(p_expected[i], 1)) <> (p_expected[i] > 0) THEN
+            RAISE EXCEPTION 'chronicle: stream % is not at version %',
+                p_streams[i], p_expected[i] USING ERRCODE = 'CH001';
+        END IF;
+    END LOOP;
     WITH written AS (
         INSERT INTO {schema}.events (position, stream_id, version, event_id, event_type,
                                 schema_version, recorded_at, metadata, payload, payload_bytes,
