@@ -122,6 +122,28 @@ impl<'a> AppendParams<'a> {
             .collect();
     }
 
+    /// The parameters of `Sql::append_one`, in order, when this is one
+    /// event appended to one stream without a tracking record.
+    pub(super) fn as_one_event(&self) -> Option<[&(dyn ToSql + Sync); 12]> {
+        if self.streams.len() != 1 || self.versions.len() != 1 || self.consumer.is_some() {
+            return None;
+        }
+        Some([
+            &self.streams[0],
+            &self.versions[0],
+            &self.event_ids[0],
+            &self.types[0],
+            &self.schema_versions[0],
+            &self.times[0],
+            &self.metadata[0],
+            &self.json[0],
+            &self.bytes[0],
+            &self.aggregates[0],
+            &self.chain[0],
+            &self.expected[0],
+        ])
+    }
+
     /// The parameters of `Sql::append`, in order.
     pub(super) fn as_params(&self) -> [&(dyn ToSql + Sync); 15] {
         [
@@ -291,11 +313,18 @@ impl PostgresStore {
 
     /// One attempt as one autocommit statement, bounded by the commit
     /// timeout; `in_doubt` is set when its outcome was lost (`failover`).
+    /// One event is tried first as a plain statement (`Sql::append_one`);
+    /// when that writes nothing, `chronicle_append` decides.
     pub(super) async fn try_append(
         &self,
         params: &AppendParams<'_>,
         in_doubt: &mut bool,
     ) -> Result<Attempt, StoreError> {
+        if let Some(values) = params.as_one_event() {
+            if let Some(attempt) = self.try_append_one(&values, in_doubt).await? {
+                return Ok(attempt);
+            }
+        }
         let sql = &self.inner.sql.append;
         retrying!(self, |client| {
             let statement = client.prepare_cached(sql).await?;
@@ -305,6 +334,28 @@ impl PostgresStore {
                 Ok(row) => Ok(Attempt::Written(row.try_get(0)?)),
                 Err(error) => match error.code().map(SqlState::code).and_then(attempt_after) {
                     Some(attempt) => Ok(attempt),
+                    None => Err(Failure::from(error)),
+                },
+            }
+        })
+    }
+
+    /// One attempt with `Sql::append_one`; `None` when it wrote nothing
+    /// (the stream not at the expected version, or the floor's lock busy).
+    async fn try_append_one(
+        &self,
+        values: &[&(dyn ToSql + Sync); 12],
+        in_doubt: &mut bool,
+    ) -> Result<Option<Attempt>, StoreError> {
+        let sql = &self.inner.sql.append_one;
+        retrying!(self, |client| {
+            let statement = client.prepare_cached(sql).await?;
+            let answer = client.query_opt(&statement, values);
+            match self.committed(in_doubt, answer).await? {
+                Ok(Some(row)) => Ok(Some(Attempt::Written(row.try_get(0)?))),
+                Ok(None) => Ok(None),
+                Err(error) => match error.code().map(SqlState::code).and_then(attempt_after) {
+                    Some(attempt) => Ok(Some(attempt)),
                     None => Err(Failure::from(error)),
                 },
             }

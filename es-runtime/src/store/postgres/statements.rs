@@ -67,6 +67,11 @@ pub(super) struct Sql {
     /// `chronicle_append_in_group`, the same parameters: the position, or
     /// the error's code and message.
     pub(super) append_in_group: String,
+    /// `$1` stream, `$2` version, `$3` event id, `$4` type, `$5` schema
+    /// version, `$6` time, `$7` metadata, `$8` JSON payload, `$9` payload
+    /// bytes, `$10` aggregate type, `$11` hash-chain link, `$12` expected
+    /// version: one event, the position written, or no row (see `APPEND_ONE`).
+    pub(super) append_one: String,
     /// `chronicle_append_together`: the appends of a group in one call, the
     /// same parameters but the tracking records as arrays (`$12`
     /// consumers, `$13` positions); the positions written, in order.
@@ -110,6 +115,27 @@ pub(super) struct Sql {
     /// Every tracking record, by consumer.
     pub(super) consumers: String,
 }
+
+/// One event appended to one stream without a tracking record, the common
+/// case, as one plain statement: `chronicle_append`'s single-event path
+/// without PL/pgSQL, about a third of its server instructions. The floor is
+/// announced (a shared advisory lock, taken without waiting) and the stream
+/// checked at `$12`, its expected version, in a one-time filter, which runs
+/// before the projection allocates the position. It returns no row when
+/// either fails, and the append then goes through `chronicle_append`, which
+/// waits for the lock or raises the conflict.
+const APPEND_ONE: &str = "WITH written AS (\
+     INSERT INTO {schema}.events (position, stream_id, version, event_id, event_type, \
+     schema_version, recorded_at, metadata, payload, payload_bytes, aggregate_type, chain_hash) \
+     SELECT nextval('{schema}.events_position_seq'), $1, $2, $3, $4, $5, $6, $7::text::jsonb, \
+     $8::text::json, $9, $10, $11 \
+     WHERE pg_catalog.pg_try_advisory_xact_lock_shared(({key_base}::bigint) | least(coalesce(\
+     pg_catalog.pg_sequence_last_value('{schema}.events_position_seq'::pg_catalog.regclass), 0), \
+     {position_mask}::bigint)) \
+     AND EXISTS (SELECT FROM {schema}.events e WHERE e.stream_id = $1 \
+     AND e.version = greatest($12::bigint, 1)) = ($12::bigint > 0) \
+     RETURNING position) \
+     SELECT w.position, pg_catalog.pg_notify('{channel}', w.position::text) FROM written w";
 
 /// `template` with every `{name}` replaced by its value.
 fn render(template: &str, values: &[(&str, String)]) -> String {
@@ -170,6 +196,7 @@ impl Sql {
             append_in_group: format!(
                 "SELECT o_position, o_code, o_message FROM {s}.chronicle_append_in_group($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14, $15)"
             ),
+            append_one: render(APPEND_ONE, &values),
             append_together: format!(
                 "SELECT {s}.chronicle_append_together($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14, $15)"
             ),
@@ -248,6 +275,11 @@ mod tests {
             (
                 &sql.append_in_group,
                 r#"SELECT o_position, o_code, o_message FROM "app".chronicle_append_in_group($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::jsonb[], $10::text[]::json[], $11, $12, $13, $14, $15)"#.to_owned(),
+            ),
+            (
+                &sql.append_one,
+                r#"WITH written AS (INSERT INTO "app".events (position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, payload_bytes, aggregate_type, chain_hash) SELECT nextval('"app".events_position_seq'), $1, $2, $3, $4, $5, $6, $7::text::jsonb, $8::text::json, $9, $10, $11 WHERE pg_catalog.pg_try_advisory_xact_lock_shared((KEY::bigint) | least(coalesce(pg_catalog.pg_sequence_last_value('"app".events_position_seq'::pg_catalog.regclass), 0), 281474976710655::bigint)) AND EXISTS (SELECT FROM "app".events e WHERE e.stream_id = $1 AND e.version = greatest($12::bigint, 1)) = ($12::bigint > 0) RETURNING position) SELECT w.position, pg_catalog.pg_notify('chronicle_events_app', w.position::text) FROM written w"#
+                    .replace("KEY", &((u64::from(namespace("app")) << POSITION_BITS) as i64).to_string()),
             ),
             (
                 &sql.append_together,
