@@ -258,8 +258,10 @@ fn namespace(schema: &str) -> u16 {
 /// Instead of serialising writers (`LOCK TABLE`) or guessing with timeouts,
 /// every reader stops at an **in-flight horizon**:
 ///
-/// * **Writers.** `chronicle_append` (one PL/pgSQL call, one round trip, one
-///   implicit transaction) first reads the sequence's last allocated value
+/// * **Writers.** Every append statement (`chronicle_append`, one PL/pgSQL
+///   call; the plain statement of a single event; `chronicle_append_together`
+///   for a group; each one round trip, one implicit transaction) first reads
+///   the sequence's last allocated value
 ///   `L` and takes a *shared*, transaction-scoped advisory lock whose key
 ///   encodes this store's namespace (16 bits hashed from the schema name) and
 ///   `L` (48 bits). Only then does it call `nextval`, so every position it
@@ -298,9 +300,13 @@ fn namespace(schema: &str) -> u16 {
 /// # Appends
 /// `chronicle_append` checks every stream's version (and the tracking
 /// record) and inserts all events with one multi-row `INSERT ... SELECT FROM
-/// unnest(...)`; an append of one event is one guarded single-row `INSERT`
-/// whose condition (the stream holds the expected version) is its check.
-/// When a check fails, or a concurrent writer took the same
+/// unnest(...)`. An append of one event to one stream without a tracking
+/// record is first sent as one plain guarded single-row `INSERT`, without
+/// PL/pgSQL, whose condition (the floor's lock taken, the stream holds the
+/// expected version) is its check; when it writes nothing,
+/// `chronicle_append` decides. Appends that arrive while another commits
+/// share one `chronicle_append_together` call (see the group commit in
+/// `group.rs`). When a check fails, or a concurrent writer took the same
 /// version (unique violation on `(stream_id, version)`), nothing is written
 /// and the store reads the streams once more, in one statement and one
 /// snapshot, and decides with the same rules as every other store: a
@@ -412,7 +418,7 @@ fn namespace(schema: &str) -> u16 {
 /// column type is an error naming the column: cast it in the query.
 ///
 /// # Notifications
-/// `chronicle_append` calls `pg_notify(channel, last position)` after it
+/// Every append statement calls `pg_notify(channel, last position)` after it
 /// inserts events; PostgreSQL delivers the notification when (and only
 /// if) the append commits. The first [`LogStore::wait_for_events`] call
 /// starts a task that holds one dedicated connection (not from the pool)
