@@ -273,8 +273,11 @@ impl PostgresStore {
                 written: true,
             });
         }
-        // Checked here, where the error belongs to this append alone.
-        AppendParams::new(&request, tracking.as_ref(), self.inner.json_payloads)?;
+        // What could fail building the parameters (metadata as JSON),
+        // checked here, where the error belongs to this append alone.
+        for event in request.streams.iter().flat_map(|append| &append.events) {
+            metadata_to_json(&event.metadata)?;
+        }
         let request = Arc::new(request);
         let mut as_bytes = false;
         // In a cluster, "not fresh" may stand for an attempt whose outcome
