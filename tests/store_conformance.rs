@@ -740,6 +740,80 @@ mod cases {
         assert!(log.windows(2).all(|w| w[0].position < w[1].position));
     }
 
+    /// Many tracked appends at once, one consumer each, some behind their
+    /// consumer's position: each of those fails alone with a tracking
+    /// conflict, and every other one moves its consumer and writes its event.
+    pub async fn tracking_conflicts_fail_alone<S: EventStore>(store: Arc<S>) {
+        let prefix = Uuid::new_v4();
+        let consumer = move |n: u64| format!("consumer-{prefix}-{n}");
+        for n in 0..24 {
+            store
+                .append_tracked(AppendRequest::default(), Tracking::new(consumer(n), 5))
+                .await
+                .unwrap();
+        }
+        let tasks: Vec<_> = (0..24u64)
+            .map(|n| {
+                let store = Arc::clone(&store);
+                let consumer = consumer(n);
+                tokio::spawn(async move {
+                    let stream = Uuid::new_v4();
+                    let position = if n % 2 == 0 { 6 } else { 4 };
+                    let result = store
+                        .append_tracked(
+                            one(stream, 0, events(1)),
+                            Tracking::new(consumer, position),
+                        )
+                        .await;
+                    (n, stream, result)
+                })
+            })
+            .collect();
+        for task in tasks {
+            let (n, stream, result) = task.await.unwrap();
+            if n % 2 == 0 {
+                assert!(result.unwrap().written);
+                assert_eq!(read_all(&*store, stream).await.len(), 1);
+                assert_eq!(store.tracked_position(&consumer(n)).await.unwrap(), 6);
+            } else {
+                assert!(
+                    matches!(
+                        result,
+                        Err(StoreError::TrackingConflict {
+                            current: 5,
+                            attempted: 4,
+                            ..
+                        })
+                    ),
+                    "{result:?}"
+                );
+                assert!(read_all(&*store, stream).await.is_empty());
+                assert_eq!(store.tracked_position(&consumer(n)).await.unwrap(), 5);
+            }
+        }
+        // All of them at once, none behind: all written.
+        let tasks: Vec<_> = (0..24u64)
+            .map(|n| {
+                let store = Arc::clone(&store);
+                let consumer = consumer(n);
+                tokio::spawn(async move {
+                    store
+                        .append_tracked(
+                            one(Uuid::new_v4(), 0, events(1)),
+                            Tracking::new(consumer, 7),
+                        )
+                        .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            assert!(task.await.unwrap().unwrap().written);
+        }
+        for n in 0..24 {
+            assert_eq!(store.tracked_position(&consumer(n)).await.unwrap(), 7);
+        }
+    }
+
     /// Many fresh appends at once, of one or several streams and events:
     /// each is told the position of its own last event (stores that commit
     /// concurrent appends together must keep their answers apart).
@@ -1093,6 +1167,7 @@ macro_rules! conformance {
                     concurrent_writers_one_wins,
                     conflicts_fail_alone,
                     concurrent_appends_report_their_own_positions,
+                    tracking_conflicts_fail_alone,
                     concurrent_writers_different_streams,
                     follower_under_load,
                     tracking,
