@@ -677,11 +677,16 @@ impl LogStore for PostgresStore {
         let types = &query.event_types;
         let aggregates = &query.aggregate_types;
         let sql = &self.inner.sql;
+        let filtered: [&(dyn ToSql + Sync); 4] = [&after, &limit, types, aggregates];
+        let (read_log, params) = if types.is_none() && aggregates.is_none() {
+            (&sql.read_log_unfiltered, &filtered[..2])
+        } else {
+            (&sql.read_log, &filtered[..])
+        };
         if self.inner.cluster {
             // Only events a failover keeps (see "Replicated clusters").
-            let params: [&(dyn ToSql + Sync); 4] = [&after, &limit, types, aggregates];
             let rows = self
-                .query_durable(Some(&sql.mark_horizon), &sql.read_log, &params)
+                .query_durable(Some(&sql.mark_horizon), read_log, params)
                 .await?;
             return events_from_rows(&rows);
         }
@@ -691,13 +696,12 @@ impl LogStore for PostgresStore {
         let room = query.limit.min(LOG_PAGE_ROOM);
         retrying!(self, |client| {
             let mark = client.prepare_cached(&sql.mark_horizon).await?;
-            let read = client.prepare_cached(&sql.read_log).await?;
-            let params: [&(dyn ToSql + Sync); 4] = [&after, &limit, types, aggregates];
+            let read = client.prepare_cached(read_log).await?;
             // Sent together, one round trip; the read is a statement of its
             // own, so its snapshot is taken after the horizon was computed.
             let (marked, rows) = futures_util::future::join(
                 client.query_one(&mark, &[]),
-                client.query_raw(&read, params),
+                client.query_raw(&read, params.iter().copied()),
             )
             .await;
             marked?;
