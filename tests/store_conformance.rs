@@ -1570,6 +1570,57 @@ mod pg {
         harness.finish().await;
     }
 
+    /// Rows decode the same whether the column types are the ones the
+    /// store created (checked once per statement) or others the driver
+    /// reads as the same values (checked on every value): here `varchar`
+    /// and `name` text columns, with metadata and binary payloads.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn log_reads_the_same_from_other_column_types() {
+        let Some(harness) = store().await else {
+            return;
+        };
+        let (url, schema) = (
+            harness.cleanup.schema().url(),
+            harness.cleanup.schema().name(),
+        );
+        let stream = Uuid::new_v4();
+        let mut written = events(3);
+        written[1].metadata = Metadata::new()
+            .with_correlation_id(Uuid::new_v4())
+            .with("user", "ada");
+        written[2].payload = vec![0, 159, 146, 150];
+        harness.store.append(one(stream, 0, written)).await.unwrap();
+        let before = harness
+            .store
+            .read_log(LogQuery::after(0, 10))
+            .await
+            .unwrap();
+        assert_eq!(before.len(), 3);
+        assert_eq!(before[1].metadata.extra["user"], "ada");
+        assert_eq!(before[2].payload, [0, 159, 146, 150]);
+
+        // varchar: still read as the store's own; then name: checked.
+        for (column, ty) in [("event_type", "varchar(200)"), ("aggregate_type", "name")] {
+            raw_client(url)
+                .await
+                .batch_execute(&format!(
+                    "ALTER TABLE {schema}.events ALTER COLUMN {column} TYPE {ty}"
+                ))
+                .await
+                .unwrap();
+            // A new pool: statements prepared before have other result types.
+            let reopened = common::postgres::store_in(url, schema).await;
+            let after = reopened.read_log(LogQuery::after(0, 10)).await.unwrap();
+            assert_eq!(after, before, "{column} as {ty}");
+            assert_eq!(
+                read_all(&reopened, stream).await,
+                before,
+                "{column} as {ty}"
+            );
+        }
+        harness.finish().await;
+    }
+
     /// A follower tailing the log while writers commit around transactions
     /// that stay open for a while sees every event once, in order.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -42,7 +42,9 @@ use self::failover::Forgotten;
 use self::group::GroupCommit;
 use self::notify::{channel, Listener};
 use self::replicas::Replicas;
-use self::rows::{event_from_row, event_ref_from_row, snapshot_from_row, split_payload, PgTime};
+use self::rows::{
+    event_ref_from_row, events_from_rows, snapshot_from_row, split_payload, EventDecoder, PgTime,
+};
 use self::statements::{Sql, LATEST_LAYOUT};
 use super::capability::{LogStore, ReadModelStore, SnapshotStore, StreamStore, TrackingStore};
 use super::encoding::{
@@ -68,6 +70,10 @@ const REPLICA_CONNECTIONS: usize = 8;
 pub use tokio_postgres;
 
 const BACKEND: &str = "postgres";
+
+/// Events a log read makes room for before its rows arrive: a usual page.
+const LOG_PAGE_ROOM: usize = 1_000;
+
 /// The schema used unless configured (also by the PostgreSQL key store).
 pub(crate) const DEFAULT_SCHEMA: &str = "chronicle";
 
@@ -623,7 +629,7 @@ impl StreamStore for PostgresStore {
         let rows = self
             .query_replica(sql, &[&stream_id, &from, &to, &limit])
             .await?;
-        rows.iter().map(event_from_row).collect()
+        events_from_rows(&rows)
     }
 
     /// Folds rows as they arrive from the server (`query_raw`), without
@@ -677,27 +683,42 @@ impl LogStore for PostgresStore {
         let types = &query.event_types;
         let aggregates = &query.aggregate_types;
         let sql = &self.inner.sql;
-        let rows = if self.inner.cluster {
-            // Only events a failover keeps (see "Replicated clusters").
-            let params: [&(dyn ToSql + Sync); 4] = [&after, &limit, types, aggregates];
-            self.query_durable(Some(&sql.mark_horizon), &sql.read_log, &params)
-                .await?
+        let filtered: [&(dyn ToSql + Sync); 4] = [&after, &limit, types, aggregates];
+        let (read_log, params) = if types.is_none() && aggregates.is_none() {
+            (&sql.read_log_unfiltered, &filtered[..2])
         } else {
-            retrying!(self, |client| {
-                let mark = client.prepare_cached(&sql.mark_horizon).await?;
-                let read = client.prepare_cached(&sql.read_log).await?;
-                // Sent together, one round trip; the read is a statement of its
-                // own, so its snapshot is taken after the horizon was computed.
-                let (marked, rows) = futures_util::future::join(
-                    client.query_one(&mark, &[]),
-                    client.query(&read, &[&after, &limit, types, aggregates]),
-                )
-                .await;
-                marked?;
-                Ok::<_, Failure>(rows?)
-            })?
+            (&sql.read_log, &filtered[..])
         };
-        rows.iter().map(event_from_row).collect()
+        if self.inner.cluster {
+            // Only events a failover keeps (see "Replicated clusters").
+            let rows = self
+                .query_durable(Some(&sql.mark_horizon), read_log, params)
+                .await?;
+            return events_from_rows(&rows);
+        }
+        // Room for a usual page up front; a page streams into it as its rows
+        // arrive, each row dropped once decoded (instead of collecting the
+        // rows, then the events).
+        let room = query.limit.min(LOG_PAGE_ROOM);
+        retrying!(self, |client| {
+            let mark = client.prepare_cached(&sql.mark_horizon).await?;
+            let read = client.prepare_cached(read_log).await?;
+            // Sent together, one round trip; the read is a statement of its
+            // own, so its snapshot is taken after the horizon was computed.
+            let (marked, rows) = futures_util::future::join(
+                client.query_one(&mark, &[]),
+                client.query_raw(&read, params.iter().copied()),
+            )
+            .await;
+            marked?;
+            let mut rows = std::pin::pin!(rows?);
+            let mut decoder = EventDecoder::default();
+            let mut events = Vec::with_capacity(room);
+            while let Some(row) = rows.try_next().await? {
+                events.push(decoder.decode(&row)?);
+            }
+            Ok::<_, Failure>(events)
+        })
     }
 
     async fn last_position(&self) -> Result<u64, StoreError> {

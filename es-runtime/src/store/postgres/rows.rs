@@ -7,7 +7,7 @@
 use std::error::Error as StdError;
 
 use bytes::{BufMut, BytesMut};
-use tokio_postgres::types::{accepts, to_sql_checked, FromSql, IsNull, ToSql, Type};
+use tokio_postgres::types::{accepts, to_sql_checked, FromSql, IsNull, ToSql, Type, WasNull};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -139,36 +139,175 @@ pub(super) fn event_ref_from_row(row: &Row, stream_id: Uuid) -> Result<EventRef<
     })
 }
 
-/// Decodes one events row (columns as `statements::EVENT_COLUMNS`).
-pub(super) fn event_from_row(row: &Row) -> Result<StoredEvent, StoreError> {
-    let stream_id: Uuid = row.try_get(1).map_err(|e| backend(BACKEND, e))?;
-    let raw_version: i64 = row
-        .try_get(2)
-        .map_err(|e| corrupt(stream_id, 0, format!("version: {e}")))?;
-    let version = version_from_db(raw_version, stream_id)?;
-    let fail = |what: &str, error: tokio_postgres::Error| {
-        corrupt(stream_id, version, format!("{what}: {error}"))
+/// How a row's columns are read: checked on every read (`Row::try_get`), or
+/// decoded straight from their bytes once the statement's column types were
+/// checked (`Trusted`).
+trait Columns {
+    /// Column `idx` of `row` as `T`; an error reads as `Row::try_get`'s does.
+    fn get<'a, T: FromSql<'a>>(row: &'a Row, idx: usize) -> Result<T, BoxError>;
+
+    /// Column `idx` of `row`, a `text` (or other text type) value.
+    fn text(row: &Row, idx: usize) -> Result<Option<&str>, BoxError> {
+        Self::get(row, idx)
+    }
+}
+
+/// Every read checks the column's index and type (`Row::try_get`).
+struct Checked;
+
+impl Columns for Checked {
+    fn get<'a, T: FromSql<'a>>(row: &'a Row, idx: usize) -> Result<T, BoxError> {
+        row.try_get(idx).map_err(Into::into)
+    }
+}
+
+/// For rows whose statement's column types `event_columns_match` accepted:
+/// each value is decoded by the same `FromSql` as `Checked` uses, without
+/// asking the type again (a page of the log has a thousand rows of one
+/// statement; checking each value's type was a third of decoding a row).
+struct Trusted;
+
+impl Columns for Trusted {
+    fn get<'a, T: FromSql<'a>>(row: &'a Row, idx: usize) -> Result<T, BoxError> {
+        let Raw(raw) = row.try_get(idx)?;
+        let ty = row
+            .columns()
+            .get(idx)
+            .ok_or_else(|| format!("no column {idx}"))?
+            .type_();
+        T::from_sql_nullable(ty, raw)
+            .map_err(|error| format!("error deserializing column {idx}: {error}").into())
+    }
+
+    /// The text as sent (`event_columns_match` accepted only `text` and
+    /// `varchar` here, which `&str`'s `FromSql` reads so, after first
+    /// comparing the type's name with three extension types).
+    fn text(row: &Row, idx: usize) -> Result<Option<&str>, BoxError> {
+        let Raw(raw) = row.try_get(idx)?;
+        raw.map(std::str::from_utf8)
+            .transpose()
+            .map_err(|error| format!("error deserializing column {idx}: {error}").into())
+    }
+}
+
+/// A value as sent, `None` for NULL, of any type: the bytes `Trusted`
+/// decodes.
+struct Raw<'a>(Option<&'a [u8]>);
+
+impl<'a> FromSql<'a> for Raw<'a> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        Ok(Raw(Some(raw)))
+    }
+
+    fn from_sql_null(_: &Type) -> Result<Self, BoxError> {
+        Ok(Raw(None))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// Whether events rows with these columns can be read `Trusted`: the types
+/// `event_from_row_with` reads, column by column, accept them. (Otherwise
+/// every row is read `Checked`, and the first bad value is an error naming
+/// its stream, version and column, as before.)
+fn event_columns_match(columns: &[tokio_postgres::Column]) -> bool {
+    let [position, stream_id, version, event_id, event_type, schema_version, timestamp, metadata, payload, payload_bytes, aggregate_type, chain_hash] =
+        columns
+    else {
+        return false;
     };
+    <i64 as FromSql>::accepts(position.type_())
+        && <Uuid as FromSql>::accepts(stream_id.type_())
+        && <i64 as FromSql>::accepts(version.type_())
+        && <Uuid as FromSql>::accepts(event_id.type_())
+        && is_text(event_type.type_())
+        && <i64 as FromSql>::accepts(schema_version.type_())
+        && <PgTime as FromSql>::accepts(timestamp.type_())
+        && <Option<RawJson<'_>> as FromSql>::accepts(metadata.type_())
+        && <Option<RawJson<'_>> as FromSql>::accepts(payload.type_())
+        && <Option<&[u8]> as FromSql>::accepts(payload_bytes.type_())
+        && is_text(aggregate_type.type_())
+        && <Option<&[u8]> as FromSql>::accepts(chain_hash.type_())
+}
+
+/// A type `Trusted::text` reads (a subset of those `&str` accepts).
+fn is_text(ty: &Type) -> bool {
+    *ty == Type::TEXT || *ty == Type::VARCHAR
+}
+
+/// Decodes the events rows of one statement (columns as
+/// `statements::EVENT_COLUMNS`), checking the column types once.
+pub(super) fn events_from_rows(rows: &[Row]) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut decoder = EventDecoder::default();
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        events.push(decoder.decode(row)?);
+    }
+    Ok(events)
+}
+
+/// Decodes the events rows of one statement (columns as
+/// `statements::EVENT_COLUMNS`) as they arrive, checking the column types
+/// on the first.
+#[derive(Default)]
+pub(super) struct EventDecoder {
+    /// Whether the statement's columns can be read `Trusted`, once known.
+    trusted: Option<bool>,
+}
+
+impl EventDecoder {
+    pub(super) fn decode(&mut self, row: &Row) -> Result<StoredEvent, StoreError> {
+        let trusted = *self
+            .trusted
+            .get_or_insert_with(|| event_columns_match(row.columns()));
+        if trusted {
+            event_from_row_with::<Trusted>(row)
+        } else {
+            event_from_row_with::<Checked>(row)
+        }
+    }
+}
+
+/// Decodes one events row (columns as `statements::EVENT_COLUMNS`), its
+/// columns read by `C`.
+fn event_from_row_with<C: Columns>(row: &Row) -> Result<StoredEvent, StoreError> {
+    let stream_id: Uuid = C::get(row, 1).map_err(|e| backend(BACKEND, e))?;
+    let raw_version: i64 =
+        C::get(row, 2).map_err(|e| corrupt(stream_id, 0, format!("version: {e}")))?;
+    let version = version_from_db(raw_version, stream_id)?;
+    let fail =
+        |what: &str, error: BoxError| corrupt(stream_id, version, format!("{what}: {error}"));
     let position = position_from_db(
-        row.try_get(0).map_err(|e| fail("position", e))?,
+        C::get(row, 0).map_err(|e| fail("position", e))?,
         stream_id,
         version,
     )?;
-    let event_id: Uuid = row.try_get(3).map_err(|e| fail("event id", e))?;
-    let event_type: String = row.try_get(4).map_err(|e| fail("event type", e))?;
+    let event_id: Uuid = C::get(row, 3).map_err(|e| fail("event id", e))?;
+    let event_type = C::text(row, 4)
+        .map_err(|e| fail("event type", e))?
+        .ok_or_else(|| {
+            fail(
+                "event type",
+                format!("error deserializing column 4: {WasNull}").into(),
+            )
+        })?;
     let schema_version = schema_version_from_db(
-        row.try_get(5).map_err(|e| fail("schema version", e))?,
+        C::get(row, 5).map_err(|e| fail("schema version", e))?,
         stream_id,
         version,
     )?;
-    let PgTime(timestamp) = row.try_get(6).map_err(|e| fail("timestamp", e))?;
-    let metadata: Option<RawJson<'_>> = row.try_get(7).map_err(|e| fail("metadata", e))?;
+    let PgTime(timestamp) = C::get(row, 6).map_err(|e| fail("timestamp", e))?;
+    let metadata: Option<RawJson<'_>> = C::get(row, 7).map_err(|e| fail("metadata", e))?;
     let metadata = metadata_from_json(metadata.map(|json| json.0), stream_id, version)?;
-    let payload = payload_from_row(row, 8, 9)
+    let text: Option<RawJson<'_>> = C::get(row, 8).map_err(|e| fail("payload", e))?;
+    let bytes: Option<&[u8]> = C::get(row, 9).map_err(|e| fail("payload bytes", e))?;
+    let payload = join_payload(text.map(|text| text.0), bytes)
         .map_err(|reason| corrupt(stream_id, version, reason))?
         .to_vec();
-    let aggregate_type: Option<String> = row.try_get(10).map_err(|e| fail("aggregate type", e))?;
-    let chain_hash: Option<&[u8]> = row.try_get(11).map_err(|e| fail("chain hash", e))?;
+    let aggregate_type = C::text(row, 10).map_err(|e| fail("aggregate type", e))?;
+    let chain_hash: Option<&[u8]> = C::get(row, 11).map_err(|e| fail("chain hash", e))?;
     let chain_hash = chain_hash
         .map(|bytes| {
             ChainHash::from_slice(bytes)
@@ -180,8 +319,8 @@ pub(super) fn event_from_row(row: &Row) -> Result<StoredEvent, StoreError> {
         stream_id,
         version,
         event_id,
-        aggregate_type,
-        event_type,
+        aggregate_type: aggregate_type.map(str::to_owned),
+        event_type: event_type.to_owned(),
         schema_version,
         timestamp,
         metadata,

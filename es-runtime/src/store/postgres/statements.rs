@@ -97,6 +97,10 @@ pub(super) struct Sql {
     /// looks small to a planner whose statistics lag behind a growing log,
     /// which then sorts the rest of the log for every page.
     pub(super) read_log: String,
+    /// `read_log` without the filters (`$1` after, `$2` limit), for a
+    /// query that has none: the generic plan of `read_log` tests both
+    /// (NULL) filters on every row.
+    pub(super) read_log_unfiltered: String,
     /// The last position below the horizon.
     pub(super) last_position: String,
     /// `$1` consumer: its tracked position (no row when none).
@@ -226,6 +230,13 @@ impl Sql {
                  WHERE position <= (SELECT pg_catalog.current_setting('chronicle.horizon')::bigint) \
                  ORDER BY position"
             ),
+            read_log_unfiltered: format!(
+                "SELECT {columns} FROM (SELECT {columns} FROM {s}.events \
+                 WHERE position > $1 \
+                 ORDER BY position LIMIT $2) page \
+                 WHERE position <= (SELECT pg_catalog.current_setting('chronicle.horizon')::bigint) \
+                 ORDER BY position"
+            ),
             last_position: format!("SELECT {s}.chronicle_last_position()"),
             tracked: format!("SELECT position FROM {s}.tracking WHERE consumer = $1"),
             save_snapshot: format!(
@@ -313,6 +324,12 @@ mod tests {
                 &sql.read_log,
                 format!(
                     r#"{EVENTS} FROM ({EVENTS} FROM "app".events WHERE position > $1 AND ($3::text[] IS NULL OR event_type = ANY ($3)) AND ($4::text[] IS NULL OR aggregate_type IS NULL OR aggregate_type = ANY ($4)) ORDER BY position LIMIT $2) page WHERE position <= (SELECT pg_catalog.current_setting('chronicle.horizon')::bigint) ORDER BY position"#
+                ),
+            ),
+            (
+                &sql.read_log_unfiltered,
+                format!(
+                    r#"{EVENTS} FROM ({EVENTS} FROM "app".events WHERE position > $1 ORDER BY position LIMIT $2) page WHERE position <= (SELECT pg_catalog.current_setting('chronicle.horizon')::bigint) ORDER BY position"#
                 ),
             ),
             (
