@@ -5,7 +5,7 @@
 //! - `statements`: every statement, with the table prefix filled in
 //!   (`schema.sql`: the tables);
 //! - `threads`: the connections, the writer thread (group commit) and the
-//!   readers;
+//!   readers (`readers`: the reader threads, the last one idle first);
 //! - `append`: one append inside the writer's transaction;
 //! - `rows`: decoding rows, checking every column;
 //! - `read_models`: projections' SQL with their tracking records.
@@ -13,6 +13,7 @@
 mod append;
 mod layout;
 mod read_models;
+mod readers;
 mod rows;
 mod statements;
 mod threads;
