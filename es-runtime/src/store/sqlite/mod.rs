@@ -5,7 +5,7 @@
 //! - `statements`: every statement, with the table prefix filled in
 //!   (`schema.sql`: the tables);
 //! - `threads`: the connections, the writer thread (group commit) and the
-//!   readers;
+//!   readers (`readers`: the reader threads, the last one idle first);
 //! - `append`: one append inside the writer's transaction;
 //! - `rows`: decoding rows, checking every column;
 //! - `read_models`: projections' SQL with their tracking records.
@@ -13,6 +13,7 @@
 mod append;
 mod layout;
 mod read_models;
+mod readers;
 mod rows;
 mod statements;
 mod threads;
@@ -359,7 +360,7 @@ impl StreamStore for SqliteStore {
                     query.limit.map_or(-1, to_db),
                 ])
                 .db()?;
-            collect_events(rows, Some(stream_id))
+            collect_events(rows, query.limit.unwrap_or(usize::MAX), Some(stream_id))
         })
         .await
     }
@@ -437,8 +438,8 @@ impl LogStore for SqliteStore {
             let (types, aggregates) = (&query.event_types, &query.aggregate_types);
             if types.is_none() && aggregates.is_none() {
                 let mut statement = connection.prepare_cached(&sql.read_log).db()?;
-                let events = collect_events(statement.query(params![after, limit]).db()?, None);
-                return events;
+                let rows = statement.query(params![after, limit]).db()?;
+                return collect_events(rows, query.limit, None);
             }
             let text = sql.read_log_filtered(
                 types.as_ref().map(Vec::len),
@@ -453,8 +454,8 @@ impl LogStore for SqliteStore {
                     .flatten()
                     .map(|name| name as &dyn rusqlite::ToSql),
             );
-            let events = collect_events(statement.query(values.as_slice()).db()?, None);
-            events
+            let rows = statement.query(values.as_slice()).db()?;
+            collect_events(rows, query.limit, None)
         })
         .await
     }

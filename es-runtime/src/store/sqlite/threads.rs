@@ -1,19 +1,19 @@
 //! The SQLite store's connections and the threads that own them: one writer
 //! thread with the only read-write connection (appends are group-committed
-//! there), and a pool of reader threads with read-only connections. SQLite
+//! there), and a pool of reader threads with read-only connections
+//! (`readers`). SQLite
 //! calls block, so none runs on the caller's executor; answers come back on
 //! `tokio::sync::oneshot` channels, which work on any executor.
 
-use std::path::Path;
-use std::sync::{mpsc, Arc, Mutex, PoisonError};
+use std::sync::{mpsc, Arc};
 use std::thread;
-use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use tokio::sync::{oneshot, watch};
 
 use super::append::append_in_transaction;
 use super::layout;
+use super::readers::Readers;
 use super::statements::Sql;
 use super::{stopped, Db, Location, SqliteStoreBuilder, BACKEND};
 use crate::store::encoding::backend;
@@ -44,7 +44,7 @@ pub(super) struct Threads {
     writer: mpsc::Sender<WriterMessage>,
     /// `None` when reads go to the writer (an in-memory database, or no
     /// read connections asked for).
-    readers: Option<mpsc::Sender<Job>>,
+    readers: Option<Readers>,
     /// The last position written by this process, announced by the writer
     /// thread after each commit that wrote events.
     appended: watch::Sender<u64>,
@@ -80,7 +80,7 @@ impl Threads {
 
         let readers = match (&options.location, options.read_connections) {
             (Location::File(path), count) if count > 0 => {
-                Some(spawn_readers(path, count, options.busy_timeout, &sql).await?)
+                Some(Readers::start(path, count, options.busy_timeout, &sql).await?)
             }
             _ => None,
         };
@@ -102,14 +102,13 @@ impl Threads {
         &self,
         work: impl FnOnce(&Connection, &Sql) -> T + Send + 'static,
     ) -> Result<T, StoreError> {
-        let (job, answer) = job(work);
-        match &self.readers {
-            Some(readers) => readers.send(job).map_err(|_| stopped())?,
-            None => self
-                .writer
-                .send(WriterMessage::Run(job))
-                .map_err(|_| stopped())?,
+        if let Some(readers) = &self.readers {
+            return readers.run(work).await;
         }
+        let (job, answer) = job(work);
+        self.writer
+            .send(WriterMessage::Run(job))
+            .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())
     }
 
@@ -201,65 +200,6 @@ fn open_writer(options: &SqliteStoreBuilder) -> Result<Connection, StoreError> {
     )?;
     transaction.commit().db()?;
     Ok(connection)
-}
-
-/// Starts `count` reader threads, each with a read-only connection, taking
-/// jobs from one shared queue; returns once every connection is open.
-async fn spawn_readers(
-    path: &Path,
-    count: usize,
-    busy_timeout: Duration,
-    sql: &Arc<Sql>,
-) -> Result<mpsc::Sender<Job>, StoreError> {
-    let (sender, queue) = mpsc::channel::<Job>();
-    let queue = Arc::new(Mutex::new(queue));
-    let mut ready = Vec::with_capacity(count);
-    for index in 0..count {
-        let (reply, answer) = oneshot::channel();
-        ready.push(answer);
-        let path = path.to_path_buf();
-        let queue = Arc::clone(&queue);
-        let sql = Arc::clone(sql);
-        thread::Builder::new()
-            .name(format!("chronicle-sqlite-reader-{index}"))
-            .spawn(move || {
-                let opened = Connection::open_with_flags(
-                    &path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY
-                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                        | OpenFlags::SQLITE_OPEN_URI,
-                )
-                .and_then(|connection| {
-                    connection.busy_timeout(busy_timeout)?;
-                    connection.set_prepared_statement_cache_capacity(16);
-                    Ok(connection)
-                })
-                .db();
-                let connection = match opened {
-                    Ok(connection) => {
-                        let _ = reply.send(Ok(()));
-                        connection
-                    }
-                    Err(error) => {
-                        let _ = reply.send(Err(error));
-                        return;
-                    }
-                };
-                loop {
-                    // Hold the queue only while waiting; run the job unlocked.
-                    let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
-                    match job {
-                        Ok(job) => job(&connection, &sql),
-                        Err(_) => return,
-                    }
-                }
-            })
-            .map_err(|error| backend(BACKEND, error))?;
-    }
-    for answer in ready {
-        answer.await.map_err(|_| stopped())??;
-    }
-    Ok(sender)
 }
 
 /// The writer thread: runs jobs in order, and gathers appends that queued
