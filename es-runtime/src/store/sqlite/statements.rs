@@ -25,7 +25,8 @@ pub(super) struct Sql {
     pub(super) tracked: String,
     /// `?1` .. `?10`: one event, unconditionally.
     pub(super) insert_event: String,
-    /// `?1` .. `?10`: one event, only when the stream holds the version before it.
+    /// `?1` .. `?10`: one event, only when the stream holds the version
+    /// before it (else a NOT NULL constraint violation).
     pub(super) insert_next_event: String,
     /// `?1` consumer, `?2` position.
     pub(super) upsert_tracking: String,
@@ -81,10 +82,16 @@ impl Sql {
             tracked: format!("SELECT position FROM {p}tracking WHERE consumer = ?1"),
             insert_event: format!("{insert} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
             // The same row, only when the stream holds the version before it
-            // (versions are consecutive, so: the stream is at least there).
+            // (versions are consecutive, so: the stream is at least there);
+            // otherwise the version is NULL, which the NOT NULL column
+            // refuses. A VALUES row, not `INSERT ... SELECT ... WHERE`: an
+            // INSERT whose SELECT reads the table it writes goes through a
+            // temporary table and a statement journal, which cost twice the
+            // insert itself.
             insert_next_event: format!(
-                "{insert} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
-                 WHERE ?2 = 1 OR EXISTS (SELECT 1 FROM {p}events WHERE stream_id = ?1 AND version = ?2 - 1)"
+                "{insert} VALUES (?1, \
+                 CASE WHEN ?2 = 1 OR EXISTS (SELECT 1 FROM {p}events WHERE stream_id = ?1 AND version = ?2 - 1) THEN ?2 END, \
+                 ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
             ),
             upsert_tracking: format!(
                 "INSERT INTO {p}tracking (consumer, position) VALUES (?1, ?2) \
@@ -206,8 +213,9 @@ mod tests {
         (
             "insert_next_event",
             "INSERT INTO {p}events (stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, aggregate_type, chain_hash) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
-             WHERE ?2 = 1 OR EXISTS (SELECT 1 FROM {p}events WHERE stream_id = ?1 AND version = ?2 - 1)",
+             VALUES (?1, \
+             CASE WHEN ?2 = 1 OR EXISTS (SELECT 1 FROM {p}events WHERE stream_id = ?1 AND version = ?2 - 1) THEN ?2 END, \
+             ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         ),
         (
             "upsert_tracking",

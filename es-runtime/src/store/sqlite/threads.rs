@@ -250,7 +250,7 @@ fn append_group(
     group: Vec<(Pending, Reply)>,
     appended: &watch::Sender<u64>,
 ) {
-    if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(error) = control(connection, "BEGIN IMMEDIATE") {
         for (_, reply) in group {
             let _ = reply.send(Err(backend(BACKEND, error.to_string())));
         }
@@ -269,17 +269,15 @@ fn append_group(
             ));
             break;
         }
-        let step = connection
-            .execute_batch("SAVEPOINT chronicle_append")
-            .and_then(|()| {
-                let result = append_in_transaction(connection, sql, request, tracking.as_ref());
-                let undo = !matches!(result, Ok(AppendOutcome { written: true, .. }));
-                if undo {
-                    connection.execute_batch("ROLLBACK TO chronicle_append")?;
-                }
-                connection.execute_batch("RELEASE chronicle_append")?;
-                Ok(result)
-            });
+        let step = control(connection, "SAVEPOINT chronicle_append").and_then(|()| {
+            let result = append_in_transaction(connection, sql, request, tracking.as_ref());
+            let undo = !matches!(result, Ok(AppendOutcome { written: true, .. }));
+            if undo {
+                control(connection, "ROLLBACK TO chronicle_append")?;
+            }
+            control(connection, "RELEASE chronicle_append")?;
+            Ok(result)
+        });
         match step {
             Ok(result) => results.push(result),
             Err(error) => {
@@ -293,14 +291,10 @@ fn append_group(
         .any(|result| matches!(result, Ok(AppendOutcome { written: true, .. })));
     let end: Result<(), String> = match &broken {
         Some(error) => Err(error.to_string()),
-        None if wrote => connection
-            .execute_batch("COMMIT")
-            .map_err(|error| error.to_string()),
+        None if wrote => control(connection, "COMMIT").map_err(|error| error.to_string()),
         // Nothing written (every append failed or was a retry): also undoes a
         // lone append's partial writes.
-        None => connection
-            .execute_batch("ROLLBACK")
-            .map_err(|error| error.to_string()),
+        None => control(connection, "ROLLBACK").map_err(|error| error.to_string()),
     };
     if let (Ok(()), true) = (&end, wrote) {
         let last = results
@@ -318,7 +312,7 @@ fn append_group(
         }
     }
     if end.is_err() && !connection.is_autocommit() {
-        let _ = connection.execute_batch("ROLLBACK");
+        let _ = control(connection, "ROLLBACK");
     }
     // When the transaction did not commit, no success stands: a retry may
     // have been judged "already stored" on an earlier append of the group.
@@ -335,6 +329,14 @@ fn append_group(
         };
         let _ = reply.send(result);
     }
+}
+
+/// Runs a transaction statement (`BEGIN IMMEDIATE`, `COMMIT`, a savepoint)
+/// from the connection's statement cache: `execute_batch` would parse and
+/// compile it again for every group, which costs more than binding a
+/// one-event append.
+fn control(connection: &Connection, sql: &str) -> rusqlite::Result<()> {
+    connection.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 /// Raises `appended` to `position` (never lowers it), waking waiters.
