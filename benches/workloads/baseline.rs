@@ -299,7 +299,18 @@ impl Sqlite {
 }
 
 impl Baseline for Sqlite {
+    /// A new database file, as the library's store gets for every run: a
+    /// file whose write-ahead log has already grown to full size takes
+    /// commits several times faster than a new one.
     fn fresh(&mut self) {
+        let closed = rusqlite::Connection::open_in_memory().expect("placeholder");
+        drop(std::mem::replace(&mut self.connection, closed));
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = self.path.clone().into_os_string();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+        self.connection = sqlite_connection(&self.path);
         self.connection
             .execute_batch(SQLITE_SCHEMA)
             .expect("schema");
