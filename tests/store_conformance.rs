@@ -1570,8 +1570,8 @@ mod pg {
         harness.finish().await;
     }
 
-    /// Rows decode the same whether the column types are the ones the
-    /// store created (checked once per statement) or others the driver
+    /// Rows decode the same (log, stream and fold reads) whether the column
+    /// types are the ones the store created (checked once per statement) or others the driver
     /// reads as the same values (checked on every value): here `varchar`
     /// and `name` text columns, with metadata and binary payloads.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1617,6 +1617,33 @@ mod pg {
                 before,
                 "{column} as {ty}"
             );
+            let folded = reopened
+                .fold_stream(stream, StreamQuery::all(), Vec::new(), |seen, event| {
+                    seen.push((
+                        event.version,
+                        event.event_type.to_owned(),
+                        event.schema_version,
+                        event.timestamp,
+                        event.payload.to_vec(),
+                    ));
+                    Ok::<_, StoreError>(())
+                })
+                .await
+                .unwrap();
+            let expected: Vec<_> = before
+                .iter()
+                .map(|e| {
+                    let (version, event_type) = (e.version, e.event_type.clone());
+                    (
+                        version,
+                        event_type,
+                        e.schema_version,
+                        e.timestamp,
+                        e.payload.clone(),
+                    )
+                })
+                .collect();
+            assert_eq!(folded, expected, "{column} as {ty}");
         }
         harness.finish().await;
     }

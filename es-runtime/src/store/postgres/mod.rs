@@ -43,7 +43,7 @@ use self::group::GroupCommit;
 use self::notify::{channel, Listener};
 use self::replicas::Replicas;
 use self::rows::{
-    event_ref_from_row, events_from_rows, snapshot_from_row, split_payload, EventDecoder, PgTime,
+    events_from_rows, snapshot_from_row, split_payload, EventDecoder, FoldDecoder, PgTime,
 };
 use self::statements::{Sql, LATEST_LAYOUT};
 use super::capability::{LogStore, ReadModelStore, SnapshotStore, StreamStore, TrackingStore};
@@ -662,12 +662,13 @@ impl StreamStore for PostgresStore {
         let params: [&(dyn ToSql + Sync); 4] = [&stream_id, &from, &to, &limit];
         let (_client, rows) = self.stream_replica(sql, &params).await?;
         let mut rows = std::pin::pin!(rows);
+        let mut decoder = FoldDecoder::default();
         while let Some(row) = rows
             .try_next()
             .await
             .map_err(|error| E::from(backend(BACKEND, error)))?
         {
-            fold(&mut state, event_ref_from_row(&row, stream_id)?)?;
+            fold(&mut state, decoder.decode(&row, stream_id)?)?;
         }
         Ok(state)
     }

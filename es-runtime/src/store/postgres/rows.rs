@@ -99,35 +99,83 @@ fn join_payload<'a>(json: Option<&'a [u8]>, bytes: Option<&'a [u8]>) -> Result<&
 /// The payload from its `json` (column `json`) or `bytea` (column `bytes`)
 /// column, borrowed from the row.
 fn payload_from_row(row: &Row, json: usize, bytes: usize) -> Result<&[u8], String> {
-    let text: Option<RawJson<'_>> = row
-        .try_get(json)
-        .map_err(|error| format!("payload: {error}"))?;
-    let raw: Option<&[u8]> = row
-        .try_get(bytes)
-        .map_err(|error| format!("payload bytes: {error}"))?;
+    payload_from_row_with::<Checked>(row, json, bytes)
+}
+
+/// `payload_from_row`, its columns read by `C`.
+fn payload_from_row_with<C: Columns>(
+    row: &Row,
+    json: usize,
+    bytes: usize,
+) -> Result<&[u8], String> {
+    let text: Option<RawJson<'_>> =
+        C::get(row, json).map_err(|error| format!("payload: {error}"))?;
+    let raw: Option<&[u8]> =
+        C::get(row, bytes).map_err(|error| format!("payload bytes: {error}"))?;
     join_payload(text.map(|text| text.0), raw)
+}
+
+/// Decodes the rows of one fold of `stream_id` (columns as
+/// `statements::FOLD_COLUMNS`) as they arrive, borrowing their text and
+/// payload, and checking the column types on the first.
+#[derive(Default)]
+pub(super) struct FoldDecoder {
+    /// Whether the statement's columns can be read `Trusted`, once known.
+    trusted: Option<bool>,
+}
+
+impl FoldDecoder {
+    pub(super) fn decode<'r>(
+        &mut self,
+        row: &'r Row,
+        stream_id: Uuid,
+    ) -> Result<EventRef<'r>, StoreError> {
+        let trusted = *self
+            .trusted
+            .get_or_insert_with(|| fold_columns_match(row.columns()));
+        if trusted {
+            event_ref_from_row_with::<Trusted>(row, stream_id)
+        } else {
+            event_ref_from_row_with::<Checked>(row, stream_id)
+        }
+    }
+}
+
+/// Whether fold rows with these columns can be read `Trusted` (see
+/// `event_columns_match`).
+fn fold_columns_match(columns: &[tokio_postgres::Column]) -> bool {
+    let [version, timestamp, event_type, schema_version, payload, payload_bytes] = columns else {
+        return false;
+    };
+    <i64 as FromSql>::accepts(version.type_())
+        && <PgTime as FromSql>::accepts(timestamp.type_())
+        && is_text(event_type.type_())
+        && <i64 as FromSql>::accepts(schema_version.type_())
+        && <Option<RawJson<'_>> as FromSql>::accepts(payload.type_())
+        && <Option<&[u8]> as FromSql>::accepts(payload_bytes.type_())
 }
 
 /// Decodes one events row as a fold reads it (columns as
 /// `statements::FOLD_COLUMNS`) of `stream_id`, borrowing its text and
-/// payload from the row.
-pub(super) fn event_ref_from_row(row: &Row, stream_id: Uuid) -> Result<EventRef<'_>, StoreError> {
-    let raw_version: i64 = row
-        .try_get(0)
-        .map_err(|e| corrupt(stream_id, 0, format!("version: {e}")))?;
+/// payload from the row, its columns read by `C`.
+fn event_ref_from_row_with<C: Columns>(
+    row: &Row,
+    stream_id: Uuid,
+) -> Result<EventRef<'_>, StoreError> {
+    let raw_version: i64 =
+        C::get(row, 0).map_err(|e| corrupt(stream_id, 0, format!("version: {e}")))?;
     let version = version_from_db(raw_version, stream_id)?;
-    let fail = |what: &str, error: tokio_postgres::Error| {
-        corrupt(stream_id, version, format!("{what}: {error}"))
-    };
-    let PgTime(timestamp) = row.try_get(1).map_err(|e| fail("timestamp", e))?;
-    let event_type: &str = row.try_get(2).map_err(|e| fail("event type", e))?;
+    let fail =
+        |what: &str, error: BoxError| corrupt(stream_id, version, format!("{what}: {error}"));
+    let PgTime(timestamp) = C::get(row, 1).map_err(|e| fail("timestamp", e))?;
+    let event_type = required_text::<C>(row, 2).map_err(|e| fail("event type", e))?;
     let schema_version = schema_version_from_db(
-        row.try_get(3).map_err(|e| fail("schema version", e))?,
+        C::get(row, 3).map_err(|e| fail("schema version", e))?,
         stream_id,
         version,
     )?;
-    let payload =
-        payload_from_row(row, 4, 5).map_err(|reason| corrupt(stream_id, version, reason))?;
+    let payload = payload_from_row_with::<C>(row, 4, 5)
+        .map_err(|reason| corrupt(stream_id, version, reason))?;
     Ok(EventRef {
         stream_id,
         version,
@@ -137,6 +185,12 @@ pub(super) fn event_ref_from_row(row: &Row, stream_id: Uuid) -> Result<EventRef<
         payload,
         decoded: None,
     })
+}
+
+/// Column `idx` of `row`, a text value that must not be NULL (the error
+/// reads as `Row::try_get`'s for a `&str`).
+fn required_text<C: Columns>(row: &Row, idx: usize) -> Result<&str, BoxError> {
+    C::text(row, idx)?.ok_or_else(|| format!("error deserializing column {idx}: {WasNull}").into())
 }
 
 /// How a row's columns are read: checked on every read (`Row::try_get`), or
@@ -156,6 +210,7 @@ trait Columns {
 struct Checked;
 
 impl Columns for Checked {
+    #[inline(always)]
     fn get<'a, T: FromSql<'a>>(row: &'a Row, idx: usize) -> Result<T, BoxError> {
         row.try_get(idx).map_err(Into::into)
     }
@@ -168,6 +223,7 @@ impl Columns for Checked {
 struct Trusted;
 
 impl Columns for Trusted {
+    #[inline(always)]
     fn get<'a, T: FromSql<'a>>(row: &'a Row, idx: usize) -> Result<T, BoxError> {
         let Raw(raw) = row.try_get(idx)?;
         let ty = row
@@ -182,6 +238,7 @@ impl Columns for Trusted {
     /// The text as sent (`event_columns_match` accepted only `text` and
     /// `varchar` here, which `&str`'s `FromSql` reads so, after first
     /// comparing the type's name with three extension types).
+    #[inline(always)]
     fn text(row: &Row, idx: usize) -> Result<Option<&str>, BoxError> {
         let Raw(raw) = row.try_get(idx)?;
         raw.map(std::str::from_utf8)
@@ -285,14 +342,7 @@ fn event_from_row_with<C: Columns>(row: &Row) -> Result<StoredEvent, StoreError>
         version,
     )?;
     let event_id: Uuid = C::get(row, 3).map_err(|e| fail("event id", e))?;
-    let event_type = C::text(row, 4)
-        .map_err(|e| fail("event type", e))?
-        .ok_or_else(|| {
-            fail(
-                "event type",
-                format!("error deserializing column 4: {WasNull}").into(),
-            )
-        })?;
+    let event_type = required_text::<C>(row, 4).map_err(|e| fail("event type", e))?;
     let schema_version = schema_version_from_db(
         C::get(row, 5).map_err(|e| fail("schema version", e))?,
         stream_id,
@@ -301,9 +351,7 @@ fn event_from_row_with<C: Columns>(row: &Row) -> Result<StoredEvent, StoreError>
     let PgTime(timestamp) = C::get(row, 6).map_err(|e| fail("timestamp", e))?;
     let metadata: Option<RawJson<'_>> = C::get(row, 7).map_err(|e| fail("metadata", e))?;
     let metadata = metadata_from_json(metadata.map(|json| json.0), stream_id, version)?;
-    let text: Option<RawJson<'_>> = C::get(row, 8).map_err(|e| fail("payload", e))?;
-    let bytes: Option<&[u8]> = C::get(row, 9).map_err(|e| fail("payload bytes", e))?;
-    let payload = join_payload(text.map(|text| text.0), bytes)
+    let payload = payload_from_row_with::<C>(row, 8, 9)
         .map_err(|reason| corrupt(stream_id, version, reason))?
         .to_vec();
     let aggregate_type = C::text(row, 10).map_err(|e| fail("aggregate type", e))?;
