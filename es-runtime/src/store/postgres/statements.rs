@@ -175,6 +175,17 @@ impl Sql {
         let fold_stream = format!(
             "SELECT {FOLD_COLUMNS} FROM {s}.events WHERE stream_id = $1 AND version >= $2 AND version <= $3"
         );
+        // A page of the log after `$1`, at most `$2` events passing
+        // `filters`, cut at the horizon `chronicle_mark_horizon` kept.
+        let log_page = |filters: &str| {
+            format!(
+                "SELECT {columns} FROM (SELECT {columns} FROM {s}.events \
+                 WHERE position > $1 {filters}\
+                 ORDER BY position LIMIT $2) page \
+                 WHERE position <= (SELECT pg_catalog.current_setting('chronicle.horizon')::bigint) \
+                 ORDER BY position"
+            )
+        };
         Self {
             lock_schema: format!(
                 "SELECT pg_catalog.pg_advisory_xact_lock(1667789360, {setup_key}); \
@@ -221,22 +232,11 @@ impl Sql {
             fold_stream_ascending: format!("{fold_stream} ORDER BY version ASC LIMIT $4"),
             fold_stream_descending: format!("{fold_stream} ORDER BY version DESC LIMIT $4"),
             mark_horizon: format!("SELECT {s}.chronicle_mark_horizon()"),
-            read_log: format!(
-                "SELECT {columns} FROM (SELECT {columns} FROM {s}.events \
-                 WHERE position > $1 \
-                 AND ($3::text[] IS NULL OR event_type = ANY ($3)) \
-                 AND ($4::text[] IS NULL OR aggregate_type IS NULL OR aggregate_type = ANY ($4)) \
-                 ORDER BY position LIMIT $2) page \
-                 WHERE position <= (SELECT pg_catalog.current_setting('chronicle.horizon')::bigint) \
-                 ORDER BY position"
+            read_log: log_page(
+                "AND ($3::text[] IS NULL OR event_type = ANY ($3)) \
+                 AND ($4::text[] IS NULL OR aggregate_type IS NULL OR aggregate_type = ANY ($4)) ",
             ),
-            read_log_unfiltered: format!(
-                "SELECT {columns} FROM (SELECT {columns} FROM {s}.events \
-                 WHERE position > $1 \
-                 ORDER BY position LIMIT $2) page \
-                 WHERE position <= (SELECT pg_catalog.current_setting('chronicle.horizon')::bigint) \
-                 ORDER BY position"
-            ),
+            read_log_unfiltered: log_page(""),
             last_position: format!("SELECT {s}.chronicle_last_position()"),
             tracked: format!("SELECT position FROM {s}.tracking WHERE consumer = $1"),
             save_snapshot: format!(
