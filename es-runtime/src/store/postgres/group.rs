@@ -39,7 +39,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use deadpool_postgres::Object;
 use futures_util::future::{join3, join_all};
 use tokio::sync::{oneshot, Mutex as AsyncMutex};
-use tokio_postgres::Row;
+use tokio_postgres::{Row, Statement};
 
 use super::append::{attempt_after, AppendParams, Attempt, TogetherParams};
 use super::connection::{is_transient, Failure};
@@ -145,6 +145,13 @@ impl PostgresStore {
         }
     }
 
+    /// A connection and `sql` prepared on it, before anything is sent.
+    async fn prepared(&self, sql: &str) -> Result<(Object, Statement), Failure> {
+        let client = self.checkout().await.map_err(Failure::from)?;
+        let statement = client.prepare_cached(sql).await.map_err(Failure::from)?;
+        Ok((client, statement))
+    }
+
     /// Commits several jobs with one `chronicle_append_together` call, one
     /// autocommit statement; one answer per job, or `None` when the call
     /// was refused (a conflict, a tracking record behind, a payload that is
@@ -159,13 +166,9 @@ impl PostgresStore {
             .ok()?;
         let params = TogetherParams::new(params);
         let count = jobs.len();
-        let client = match self.checkout().await {
-            Ok(client) => client,
-            Err(error) => return Some(nothing_sent(count, Failure::from(error))),
-        };
-        let statement = match client.prepare_cached(&self.inner.sql.append_together).await {
-            Ok(statement) => statement,
-            Err(error) => return Some(nothing_sent(count, Failure::from(error))),
+        let (client, statement) = match self.prepared(&self.inner.sql.append_together).await {
+            Ok(prepared) => prepared,
+            Err(failure) => return Some(nothing_sent(count, failure)),
         };
         let warnings = self.inner.commit_warnings.seen();
         let arguments = params.as_params();
@@ -210,13 +213,9 @@ impl PostgresStore {
         let json_payloads = self.inner.json_payloads;
         let params: Vec<_> = jobs.iter().map(|job| job.params(json_payloads)).collect();
         let count = jobs.len();
-        let client = match self.checkout().await {
-            Ok(client) => client,
-            Err(error) => return nothing_sent(count, Failure::from(error)),
-        };
-        let statement = match client.prepare_cached(&self.inner.sql.append_in_group).await {
-            Ok(statement) => statement,
-            Err(error) => return nothing_sent(count, Failure::from(error)),
+        let (client, statement) = match self.prepared(&self.inner.sql.append_in_group).await {
+            Ok(prepared) => prepared,
+            Err(failure) => return nothing_sent(count, failure),
         };
         let arguments: Vec<_> = params
             .iter()
