@@ -222,6 +222,38 @@ async fn a_server_killed_and_restarted_mid_stream_loses_and_repeats_nothing() {
     );
 }
 
+/// Publishes sent to a server that then crashes are never acknowledged:
+/// the publisher waits one ack timeout for all of them, not one per event,
+/// and sends them again to the restarted server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishes_lost_in_a_crash_are_sent_again_after_one_timeout() {
+    if nats_url().is_none() {
+        return;
+    }
+    let mut server = NatsServer::start();
+    let rig = Rig::new(&server.url());
+    let app = Application::in_memory();
+    let mut publisher =
+        Publisher::new("dog-events", app.clone(), rig.broker()).routing(rig.routing());
+    // Connected, with the stream made, before the crash.
+    save_dogs(&app, 1, 1).await;
+    publisher.catch_up().await.unwrap();
+    // Three hundred streams: one round of three hundred publishes in flight.
+    save_dogs(&app, 300, 1).await;
+    server.freeze();
+    let publishing = tokio::spawn(async move { publisher.catch_up().await });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    server.kill();
+    server.run();
+    let published = tokio::time::timeout(Duration::from_secs(60), publishing)
+        .await
+        .expect("the lost acks were awaited one after another")
+        .unwrap()
+        .unwrap();
+    assert_eq!(published, 300);
+    assert_eq!(rig.stored(&rig.stream).await, 301);
+}
+
 #[tokio::test]
 async fn a_publisher_told_to_give_up_stops_with_the_broker_error() {
     if nats_url().is_none() {

@@ -122,6 +122,18 @@ impl NatsServer {
         wait_until_listening(self.port, "nats-server");
     }
 
+    /// Stops it with SIGSTOP: it keeps its connections but reads nothing
+    /// and answers nothing until killed.
+    pub fn freeze(&self) {
+        if let Some(child) = &self.child {
+            let status = Command::new("kill")
+                .args(["-STOP", &child.id().to_string()])
+                .status()
+                .expect("cannot run kill");
+            assert!(status.success(), "kill -STOP failed");
+        }
+    }
+
     /// Kills it with SIGKILL, as a crash would.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

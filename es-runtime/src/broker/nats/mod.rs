@@ -152,14 +152,19 @@ impl NatsOutlet {
                     .payload(Bytes::from(event.body.clone()))
                     .headers(headers(event.headers.iter().map(|(k, v)| (*k, v))))
                     .message_id(event.event_id.to_string());
-                acks.push(context.send_publish(event.subject.clone(), message).await);
-            }
-            for (event, ack) in chunk.iter().zip(acks) {
-                results.push(match ack {
-                    Ok(ack) => ack.await.map(drop).map_err(|error| failed(event, &error)),
-                    Err(error) => Err(failed(event, &error)),
+                let sent = context.send_publish(event.subject.clone(), message).await;
+                acks.push(async move {
+                    match sent {
+                        Ok(ack) => ack.await.map(drop).map_err(|error| failed(event, &error)),
+                        Err(error) => Err(failed(event, &error)),
+                    }
                 });
             }
+            // Awaited together: each ack's timeout starts when it is first
+            // polled, and the acks of publishes lost with a crashed server
+            // never come, so awaiting them one after another would wait a
+            // timeout per event instead of one in all.
+            results.extend(futures_util::future::join_all(acks).await);
         }
         results
     }
