@@ -693,48 +693,62 @@ mod cases {
         assert_eq!(versions(&stored), (1..=5).collect::<Vec<u64>>());
     }
 
-    /// Many appends at once, some of them stale: each stale one fails
-    /// alone (stores that commit concurrent appends together must not fail
-    /// its neighbours), and every other one is written, once.
+    /// Many appends at once, some of them stale or ahead of their stream:
+    /// each of those fails alone (stores that commit concurrent appends
+    /// together must not fail its neighbours), and every other one is
+    /// written, once. Stale and ahead appends come in separate waves, so
+    /// that neither hides the other in a shared commit.
     pub async fn conflicts_fail_alone<S: EventStore>(store: Arc<S>) {
-        let contested = Uuid::new_v4();
-        store.append(one(contested, 0, events(2))).await.unwrap();
-        let tasks: Vec<_> = (0..48u64)
-            .map(|n| {
-                let store = Arc::clone(&store);
-                tokio::spawn(async move {
-                    if n % 3 == 0 {
-                        // Stale: the stream is at version 2.
-                        let result = store.append(one(contested, 1, events(1))).await;
-                        (None, result)
-                    } else {
-                        let stream = Uuid::new_v4();
-                        let batch = events(1 + n % 2);
-                        let ids: Vec<Uuid> = batch.iter().map(|e| e.event_id).collect();
-                        (
-                            Some((stream, ids)),
-                            store.append(one(stream, 0, batch)).await,
-                        )
-                    }
+        // Each wrong append has a stream of its own at version 2: nothing
+        // else in a shared commit fails for the same stream.
+        for expected in [1, 5] {
+            let mut contested = Vec::new();
+            for _ in 0..8 {
+                let stream = Uuid::new_v4();
+                store.append(one(stream, 0, events(2))).await.unwrap();
+                contested.push(stream);
+            }
+            let tasks: Vec<_> = (0..48u64)
+                .map(|n| {
+                    let store = Arc::clone(&store);
+                    let contested = contested[n as usize / 6];
+                    tokio::spawn(async move {
+                        if n % 6 == 0 {
+                            // Stale (1), or ahead (5: version 6 would
+                            // leave a gap).
+                            let result = store.append(one(contested, expected, events(1))).await;
+                            (None, result)
+                        } else {
+                            let stream = Uuid::new_v4();
+                            let batch = events(1 + n % 2);
+                            let ids: Vec<Uuid> = batch.iter().map(|e| e.event_id).collect();
+                            (
+                                Some((stream, ids)),
+                                store.append(one(stream, 0, batch)).await,
+                            )
+                        }
+                    })
                 })
-            })
-            .collect();
-        let mut written = Vec::new();
-        for task in tasks {
-            match task.await.unwrap() {
-                (None, result) => assert!(
-                    matches!(result, Err(StoreError::Conflict { expected: 1, .. })),
-                    "{result:?}"
-                ),
-                (Some((stream, ids)), result) => {
-                    assert!(result.unwrap().written);
-                    written.push((stream, ids));
+                .collect();
+            let mut written = Vec::new();
+            for task in tasks {
+                match task.await.unwrap() {
+                    (None, result) => assert!(
+                        matches!(result, Err(StoreError::Conflict { expected: e, .. }) if e == expected),
+                        "{result:?}"
+                    ),
+                    (Some((stream, ids)), result) => {
+                        assert!(result.unwrap().written);
+                        written.push((stream, ids));
+                    }
                 }
             }
-        }
-        assert_eq!(read_all(&*store, contested).await.len(), 2);
-        for (stream, expected) in written {
-            assert_eq!(ids(&read_all(&*store, stream).await), expected);
+            for stream in contested {
+                assert_eq!(read_all(&*store, stream).await.len(), 2);
+            }
+            for (stream, expected) in written {
+                assert_eq!(ids(&read_all(&*store, stream).await), expected);
+            }
         }
         let log = whole_log(&*store).await;
         assert!(log.windows(2).all(|w| w[0].position < w[1].position));

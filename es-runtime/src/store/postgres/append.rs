@@ -173,9 +173,16 @@ pub(super) struct TogetherParams<'a> {
     appends: AppendParams<'a>,
     consumers: Vec<Option<&'a str>>,
     positions: Vec<Option<i64>>,
+    /// Whether any append carries a tracking record: when none does, both
+    /// tracking arrays are sent as NULL and the call skips the tracking
+    /// statement altogether.
+    tracked: bool,
     /// How many events each append writes, in order.
     event_counts: Vec<usize>,
 }
+
+/// The tracking arrays of a group without tracking records.
+static UNTRACKED: (Option<Vec<Option<&str>>>, Option<Vec<Option<i64>>>) = (None, None);
 
 impl<'a> TogetherParams<'a> {
     /// The parameters of `appends` side by side.
@@ -185,6 +192,7 @@ impl<'a> TogetherParams<'a> {
             appends: appends.next().unwrap_or_default(),
             consumers: Vec::new(),
             positions: Vec::new(),
+            tracked: false,
             event_counts: Vec::new(),
         };
         together.take_tracking();
@@ -200,7 +208,9 @@ impl<'a> TogetherParams<'a> {
         let counted: usize = self.event_counts.iter().sum();
         self.event_counts
             .push(self.appends.versions.len() - counted);
-        self.consumers.push(self.appends.consumer.take());
+        let consumer = self.appends.consumer.take();
+        self.tracked |= consumer.is_some();
+        self.consumers.push(consumer);
         self.positions.push(self.appends.position.take());
     }
 
@@ -226,8 +236,13 @@ impl<'a> TogetherParams<'a> {
     /// The parameters of `Sql::append_together`, in order.
     pub(super) fn as_params(&self) -> [&(dyn ToSql + Sync); 15] {
         let mut params = self.appends.as_params();
-        params[11] = &self.consumers;
-        params[12] = &self.positions;
+        if self.tracked {
+            params[11] = &self.consumers;
+            params[12] = &self.positions;
+        } else {
+            params[11] = &UNTRACKED.0;
+            params[12] = &UNTRACKED.1;
+        }
         params
     }
 }
@@ -552,6 +567,7 @@ mod tests {
         assert_eq!(together.appends.versions, [2, 3, 1, 5]);
         assert_eq!(together.consumers, [None, Some("process"), None]);
         assert_eq!(together.positions, [None, Some(7), None]);
+        assert!(together.tracked);
         assert_eq!(together.event_counts, [2, 0, 2]);
         assert_eq!(
             together.last_positions(&[10, 11, 14, 15]),
@@ -559,6 +575,12 @@ mod tests {
         );
         assert_eq!(together.last_positions(&[10, 11, 14]), None);
         assert_eq!(together.as_params().len(), 15);
+        let untracked = TogetherParams::new([
+            AppendParams::new(&two, None, true).unwrap(),
+            AppendParams::new(&one_each, None, true).unwrap(),
+        ]);
+        assert!(!untracked.tracked);
+        assert_eq!(untracked.consumers, [None, None]);
     }
 
     #[test]

@@ -74,7 +74,8 @@ pub(super) struct Sql {
     pub(super) append_one: String,
     /// `chronicle_append_together`: the appends of a group in one call, the
     /// same parameters but the tracking records as arrays (`$12`
-    /// consumers, `$13` positions); the positions written, in order.
+    /// consumers, `$13` positions; both NULL when no append is tracked);
+    /// the positions written, in order.
     pub(super) append_together: String,
     /// `$1` streams, `$2` expected and `$3` last versions, `$4` consumer:
     /// what an append decides on, in one snapshot (kind 0: a stream's
