@@ -181,8 +181,9 @@ pub(super) struct TogetherParams<'a> {
     event_counts: Vec<usize>,
 }
 
-/// The tracking arrays of a group without tracking records.
-static UNTRACKED: (Option<Vec<Option<&str>>>, Option<Vec<Option<i64>>>) = (None, None);
+/// The consumers and positions of a group without tracking records: NULL.
+static NO_CONSUMERS: Option<Vec<Option<&str>>> = None;
+static NO_POSITIONS: Option<Vec<Option<i64>>> = None;
 
 impl<'a> TogetherParams<'a> {
     /// The parameters of `appends` side by side.
@@ -240,8 +241,8 @@ impl<'a> TogetherParams<'a> {
             params[11] = &self.consumers;
             params[12] = &self.positions;
         } else {
-            params[11] = &UNTRACKED.0;
-            params[12] = &UNTRACKED.1;
+            params[11] = &NO_CONSUMERS;
+            params[12] = &NO_POSITIONS;
         }
         params
     }
