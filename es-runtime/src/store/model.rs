@@ -171,10 +171,13 @@ pub(crate) fn to_sqlite_placeholders(sql: &str) -> String {
     out
 }
 
-/// The first keyword of `sql`, upper-cased, after whitespace and comments.
+/// The first keyword of `sql` (its leading letters, as written), after
+/// whitespace and comments; compare it with `eq_ignore_ascii_case`. It is
+/// borrowed, not upper-cased into a new string: every read-model write is
+/// checked with it.
 // These helpers serve the SQL stores only (unused without their features).
 #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
-pub(crate) fn leading_keyword(sql: &str) -> String {
+pub(crate) fn leading_keyword(sql: &str) -> &str {
     let mut rest = sql;
     loop {
         rest = rest.trim_start();
@@ -186,27 +189,38 @@ pub(crate) fn leading_keyword(sql: &str) -> String {
             break;
         }
     }
-    rest.chars()
-        .take_while(char::is_ascii_alphabetic)
-        .collect::<String>()
-        .to_ascii_uppercase()
+    let end = rest
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// True when `sql`'s first keyword is one of `keywords` (upper case).
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn starts_with_keyword(sql: &str, keywords: &[&str]) -> bool {
+    let keyword = leading_keyword(sql);
+    keywords
+        .iter()
+        .any(|candidate| candidate.eq_ignore_ascii_case(keyword))
 }
 
 /// True when `sql` starts or ends a transaction or savepoint, which would
 /// break the atomicity of a read-model commit.
 #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) fn is_transaction_control(sql: &str) -> bool {
-    matches!(
-        leading_keyword(sql).as_str(),
-        "BEGIN"
-            | "START"
-            | "COMMIT"
-            | "END"
-            | "ROLLBACK"
-            | "ABORT"
-            | "SAVEPOINT"
-            | "RELEASE"
-            | "PREPARE"
+    starts_with_keyword(
+        sql,
+        &[
+            "BEGIN",
+            "START",
+            "COMMIT",
+            "END",
+            "ROLLBACK",
+            "ABORT",
+            "SAVEPOINT",
+            "RELEASE",
+            "PREPARE",
+        ],
     )
 }
 
@@ -250,7 +264,7 @@ mod tests {
 
     #[test]
     fn leading_keywords_skip_comments_and_transaction_control_is_recognised() {
-        assert_eq!(leading_keyword("  -- note\n /* x */ select 1"), "SELECT");
+        assert_eq!(leading_keyword("  -- note\n /* x */ select 1"), "select");
         assert_eq!(
             leading_keyword("WITH t AS (SELECT 1) SELECT * FROM t"),
             "WITH"
@@ -259,6 +273,9 @@ mod tests {
         assert!(is_transaction_control("ROLLBACK TO x"));
         assert!(!is_transaction_control("UPDATE t SET a = 1"));
         assert_eq!(leading_keyword("/* unterminated"), "");
+        assert!(starts_with_keyword("  values (1)", &["SELECT", "VALUES"]));
+        assert!(!starts_with_keyword("VALUESX", &["VALUES"]));
+        assert!(!is_transaction_control(""));
     }
 
     #[test]
