@@ -97,6 +97,13 @@ impl ModelWrites {
         Self::default()
     }
 
+    /// No statements, with room for `capacity` of them.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self {
+            writes: Vec::with_capacity(capacity),
+        }
+    }
+
     /// Adds a statement.
     pub fn execute<I>(&mut self, sql: impl Into<String>, params: I) -> &mut Self
     where

@@ -31,8 +31,12 @@ impl ReadModelStore for SqliteStore {
     ) -> Result<(), StoreError> {
         check_tracking_fits(&tracking)?;
         check_writes(&writes)?;
-        self.write(move |connection, sql| commit(connection, sql, &writes, &tracking, after))
-            .await
+        // The writes are freed after the answer, while the caller handles
+        // its next page.
+        self.write_then_drop(move |connection, sql| {
+            (commit(connection, sql, &writes, &tracking, after), writes)
+        })
+        .await
     }
 
     /// Runs the statements and deletes the tracking record of `consumer` in
@@ -137,8 +141,8 @@ enum Run {
 }
 
 /// How many distinct statements [`run_writes`] keeps prepared at once (the
-/// connection's cache holds 16); statements beyond them are looked up in
-/// that cache each time they run.
+/// writer's statement cache holds 32); statements beyond them are looked up
+/// in that cache each time they run.
 const HELD: usize = 8;
 
 /// Runs a commit's writes in order, preparing each distinct statement once:
