@@ -274,6 +274,13 @@ pub(crate) trait BatchHandler: Send + Sync {
     /// That application's codec.
     type Codec: Codec;
 
+    /// Whether catching up may read the next page while a batch is
+    /// handled. Only for a follower that never appends to the log it reads
+    /// (a projection): a process application's next read must see what its
+    /// batch appended, as a read after the batch does, so that
+    /// `System::run_until_idle` stays deterministic.
+    const READS_AHEAD: bool = false;
+
     fn core(&self) -> &RunnerCore;
 
     fn upstream(&self) -> &Application<Self::Store, Self::Codec>;
@@ -378,11 +385,18 @@ pub(crate) async fn catch_up<H: BatchHandler>(
             return Ok(handled);
         }
         let position = subscription.position();
-        // Read the next page while this one is handled and committed:
-        // reading has no effects, and the store reads on its own thread or
-        // connection, alongside the handler and the writer.
-        let (done, next) =
-            tokio::join!(process(handler, &batch, end), next_page(&mut subscription));
+        // Read the next page while this one is handled and committed, when
+        // the handler never appends to the log (see `READS_AHEAD`): the
+        // store reads on its own thread or connection, alongside the
+        // handler and the writer.
+        let ahead = async {
+            if H::READS_AHEAD {
+                Some(next_page(&mut subscription).await)
+            } else {
+                None
+            }
+        };
+        let (done, ahead) = tokio::join!(process(handler, &batch, end), ahead);
         handled += done?;
         handler.core().mark_seen(position);
         progress(Progress {
@@ -390,7 +404,10 @@ pub(crate) async fn catch_up<H: BatchHandler>(
             target,
             handled,
         });
-        page = next;
+        page = match ahead {
+            Some(next) => next,
+            None => next_page(&mut subscription).await,
+        };
     }
 }
 

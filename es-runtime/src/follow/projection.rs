@@ -416,6 +416,9 @@ where
     type Store = S;
     type Codec = C;
 
+    /// A projection writes its read model and tracking record, never events.
+    const READS_AHEAD: bool = true;
+
     fn core(&self) -> &RunnerCore {
         &self.core
     }
