@@ -220,6 +220,7 @@ on_every_store!(
     a_projection_catches_up_then_follows_live,
     a_restarted_projection_handles_only_new_events,
     a_failing_statement_mid_batch_commits_the_events_before_it_and_nothing_of_its_event,
+    a_retried_handler_keeps_no_statement_of_its_failed_attempts_across_small_pages,
     aborting_catch_up_at_random_points_while_writers_append_keeps_effects_exactly_once,
     concurrent_writers_while_the_projection_follows_give_one_effect_per_event,
     partitioned_workers_share_one_table_without_double_counting,
@@ -425,6 +426,74 @@ async fn a_failing_statement_mid_batch_commits_the_events_before_it_and_nothing_
     let mut fixed = ProjectionRunner::new(db.app.clone(), db.projection());
     assert_eq!(fixed.catch_up(|_| {}).await.unwrap(), 3);
     assert_eq!(db.tricks_of(dog.id()).await, 5, "each trick exactly once");
+}
+
+/// Adds its statements for every event, then fails the first two attempts
+/// at each trick named `flaky`.
+struct Stumbling {
+    inner: TrickTable,
+    flaky: String,
+    /// Failed attempts in a row at the current event.
+    streak: u32,
+    failed: u32,
+}
+
+impl Projection for Stumbling {
+    type Event = DogEvent;
+    type Writes = ModelWrites;
+
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn handle(
+        &mut self,
+        event: &Envelope<DogEvent>,
+        writes: &mut ModelWrites,
+    ) -> Result<(), HandlerError> {
+        self.inner.handle(event, writes)?;
+        match &event.event {
+            DogEvent::TrickAdded { trick } if *trick == self.flaky && self.streak < 2 => {
+                self.streak += 1;
+                self.failed += 1;
+                Err("stumbled after writing".into())
+            }
+            _ => {
+                self.streak = 0;
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn a_retried_handler_keeps_no_statement_of_its_failed_attempts_across_small_pages(db: &Db) {
+    let mut dogs = Vec::new();
+    for d in 0..4 {
+        dogs.push(saved_dog(&db.app, &format!("dog {d}"), 3).await.id());
+    }
+    let mut runner = ProjectionRunner::new(
+        db.app.clone(),
+        Stumbling {
+            inner: db.projection(),
+            flaky: "trick 1".into(),
+            streak: 0,
+            failed: 0,
+        },
+    )
+    .on_error(chronicle_es::ErrorPolicy::Retry {
+        attempts: 2,
+        backoff: Duration::from_millis(1),
+    })
+    .options(SubscriptionOptions {
+        page_size: 3,
+        ..SubscriptionOptions::default()
+    });
+    assert_eq!(runner.catch_up(|_| {}).await.unwrap(), 16);
+    assert_eq!(runner.projection().failed, 8);
+    for dog in dogs {
+        assert_eq!(db.tricks_of(dog).await, 3, "each trick exactly once");
+    }
+    assert_eq!(db.counts().await, (4, 12));
 }
 
 async fn aborting_catch_up_at_random_points_while_writers_append_keeps_effects_exactly_once(

@@ -274,6 +274,13 @@ pub(crate) trait BatchHandler: Send + Sync {
     /// That application's codec.
     type Codec: Codec;
 
+    /// Whether catching up may read the next page while a batch is
+    /// handled. Only for a follower that never appends to the log it reads
+    /// (a projection): a process application's next read must see what its
+    /// batch appended, as a read after the batch does, so that
+    /// `System::run_until_idle` stays deterministic.
+    const READS_AHEAD: bool = false;
+
     fn core(&self) -> &RunnerCore;
 
     fn upstream(&self) -> &Application<Self::Store, Self::Codec>;
@@ -370,22 +377,47 @@ pub(crate) async fn catch_up<H: BatchHandler>(
     let mut subscription = subscription(handler).await?;
     let target = log_end(handler).await?;
     let mut handled = 0;
+    let mut page = next_page(&mut subscription).await;
     loop {
-        let end = log_end(handler).await?;
-        let batch = subscription
-            .catch_up_batch()
-            .await
-            .map_err(|error| handler.core().fail(error))?;
+        let (end, batch) = page.map_err(|error| handler.core().fail(error))?;
         if batch.is_empty() {
             handler.core().mark_seen(end);
             return Ok(handled);
         }
-        handled += process(handler, &batch, end).await?;
-        handler.core().mark_seen(subscription.position());
+        let position = subscription.position();
+        // Read the next page while this one is handled and committed, when
+        // the handler never appends to the log (see `READS_AHEAD`): the
+        // store reads on its own thread or connection, alongside the
+        // handler and the writer.
+        let ahead = async {
+            if H::READS_AHEAD {
+                Some(next_page(&mut subscription).await)
+            } else {
+                None
+            }
+        };
+        let (done, ahead) = tokio::join!(process(handler, &batch, end), ahead);
+        handled += done?;
+        handler.core().mark_seen(position);
         progress(Progress {
-            position: subscription.position(),
+            position,
             target,
             handled,
         });
+        page = match ahead {
+            Some(next) => next,
+            None => next_page(&mut subscription).await,
+        };
     }
+}
+
+/// The log's end, then the next page after the subscription's position
+/// (empty when caught up): read in that order, an empty page means
+/// everything up to that end has been examined.
+async fn next_page<S: LogStore, C: Codec>(
+    subscription: &mut Subscription<S, C>,
+) -> Result<(u64, Vec<StoredEvent>), Error> {
+    let end = subscription.log_end().await?;
+    let batch = subscription.catch_up_batch().await?;
+    Ok((end, batch))
 }

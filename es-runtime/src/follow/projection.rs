@@ -80,6 +80,8 @@ mod writes {
     use crate::store::model::ModelWrites;
 
     pub trait Writes: Default + Clone + Send + Sync + 'static {
+        /// No statements, with room for `capacity` (a batch's events).
+        fn with_capacity(capacity: usize) -> Self;
         /// How many statements (0 for `()`).
         fn len(&self) -> usize;
         /// Moves `other`'s statements after these.
@@ -89,6 +91,7 @@ mod writes {
     }
 
     impl Writes for () {
+        fn with_capacity(_: usize) -> Self {}
         fn len(&self) -> usize {
             0
         }
@@ -97,6 +100,9 @@ mod writes {
     }
 
     impl Writes for ModelWrites {
+        fn with_capacity(capacity: usize) -> Self {
+            ModelWrites::with_capacity(capacity)
+        }
         fn len(&self) -> usize {
             self.statements().len()
         }
@@ -307,22 +313,29 @@ where
         self.catch_up(progress).await
     }
 
+    /// Handles one event into `scratch` (empty, its capacity reused from
+    /// event to event), then moves its statements after `writes`.
     async fn handle_with_policy(
         &mut self,
         envelope: &Envelope<P::Event>,
         writes: &mut P::Writes,
+        scratch: &mut P::Writes,
     ) -> Result<(), HandlerError> {
         let mut attempt = 0;
         loop {
-            // Statements of a failed attempt are dropped, not half-applied.
-            let mut attempt_writes = P::Writes::default();
-            match self.projection.handle(envelope, &mut attempt_writes) {
+            match self.projection.handle(envelope, scratch) {
                 Ok(()) => {
-                    writes.append(&mut attempt_writes);
+                    writes.append(scratch);
                     return Ok(());
                 }
-                Err(_) if self.core.policy.retry(attempt).await => attempt += 1,
-                Err(error) => return Err(error),
+                Err(error) => {
+                    // Statements of a failed attempt are dropped, not half-applied.
+                    scratch.truncate(0);
+                    if !self.core.policy.retry(attempt).await {
+                        return Err(error);
+                    }
+                    attempt += 1;
+                }
             }
         }
     }
@@ -403,6 +416,9 @@ where
     type Store = S;
     type Codec = C;
 
+    /// A projection writes its read model and tracking record, never events.
+    const READS_AHEAD: bool = true;
+
     fn core(&self) -> &RunnerCore {
         &self.core
     }
@@ -425,7 +441,8 @@ where
     /// Handles the batch and commits its writes with the position of the last
     /// event, in one transaction; on an error, commits what came before it.
     async fn process(&mut self, batch: &[StoredEvent]) -> Result<u64, RunnerError> {
-        let mut writes = P::Writes::default();
+        let mut writes = P::Writes::with_capacity(batch.len());
+        let mut scratch = P::Writes::default();
         let mut handled = 0;
         let mut done = None;
         let mut starts = Vec::new();
@@ -442,7 +459,10 @@ where
                 }
             };
             let first = writes.len();
-            if let Err(source) = self.handle_with_policy(&envelope, &mut writes).await {
+            if let Err(source) = self
+                .handle_with_policy(&envelope, &mut writes, &mut scratch)
+                .await
+            {
                 self.commit_batch(&mut writes, done, &starts).await?;
                 return Err(RunnerError::handler(&self.core.consumer, record, source));
             }

@@ -138,6 +138,11 @@ impl<S: LogStore, C: Codec> Subscription<S, C> {
         self.position
     }
 
+    /// The position of the last event in the log (0 when empty).
+    pub(crate) async fn log_end(&self) -> Result<u64, Error> {
+        self.app.last_position().await
+    }
+
     /// A handle that stops this subscription.
     pub fn stopper(&self) -> SubscriptionStopper {
         self.stopper.clone()

@@ -17,7 +17,7 @@ use super::{PostgresStore, BACKEND};
 use crate::store::capability::ReadModelStore;
 use crate::store::encoding::{backend, check_tracking_fits, to_db};
 use crate::store::error::StoreError;
-use crate::store::model::{check_writes, checked_query, leading_keyword, ModelWrite, SqlValue};
+use crate::store::model::{check_writes, checked_query, starts_with_keyword, ModelWrite, SqlValue};
 use crate::store::request::Tracking;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -352,10 +352,7 @@ impl ReadModelStore for PostgresStore {
         let write = checked_query(sql, values)?;
         let bound = params(&write.params);
         let refs = as_refs(&bound);
-        let query = matches!(
-            leading_keyword(sql).as_str(),
-            "SELECT" | "WITH" | "VALUES" | "TABLE" | "SHOW"
-        );
+        let query = starts_with_keyword(sql, &["SELECT", "WITH", "VALUES", "TABLE", "SHOW"]);
         let rows = if query {
             // Reads are safe to repeat on a fresh connection.
             retrying!(self, |client| {

@@ -277,6 +277,15 @@ impl SqliteStore {
         self.inner.threads.on_writer(work).await?
     }
 
+    /// Runs `work` on the writer connection, dropping the second thing it
+    /// returns after answering (see `Threads::on_writer_then_drop`).
+    async fn write_then_drop<T: Send + 'static, L>(
+        &self,
+        work: impl FnOnce(&Connection, &Sql) -> (Result<T, StoreError>, L) + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.inner.threads.on_writer_then_drop(work).await?
+    }
+
     /// Runs `work` on the writer connection, for another table of the same
     /// database (the key store's). The error is the store's when its threads
     /// have stopped; `work`'s own result comes back as it is.

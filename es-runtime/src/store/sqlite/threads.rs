@@ -105,11 +105,7 @@ impl Threads {
         if let Some(readers) = &self.readers {
             return readers.run(work).await;
         }
-        let (job, answer) = job(work);
-        self.writer
-            .send(WriterMessage::Run(job))
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())
+        self.on_writer(work).await
     }
 
     /// Runs `work` on the writer connection, between append groups; an
@@ -117,6 +113,18 @@ impl Threads {
     pub(super) async fn on_writer<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Connection, &Sql) -> T + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.on_writer_then_drop(move |connection, sql| (work(connection, sql), ()))
+            .await
+    }
+
+    /// Runs `work` on the writer like [`on_writer`](Self::on_writer), and
+    /// drops the second thing it returns after answering: freeing a large
+    /// input (a page of read-model writes) then overlaps the caller's next
+    /// work instead of delaying the answer.
+    pub(super) async fn on_writer_then_drop<T: Send + 'static, L>(
+        &self,
+        work: impl FnOnce(&Connection, &Sql) -> (T, L) + Send + 'static,
     ) -> Result<T, StoreError> {
         let (job, answer) = job(work);
         self.writer
@@ -145,13 +153,16 @@ impl Threads {
     }
 }
 
-/// A job for a connection thread, and where its answer arrives.
-fn job<T: Send + 'static>(
-    work: impl FnOnce(&Connection, &Sql) -> T + Send + 'static,
+/// A job for a connection thread, and where its answer arrives: `work`'s
+/// first result, sent before its second is dropped.
+fn job<T: Send + 'static, L>(
+    work: impl FnOnce(&Connection, &Sql) -> (T, L) + Send + 'static,
 ) -> (Job, oneshot::Receiver<T>) {
     let (reply, answer) = oneshot::channel();
     let job: Job = Box::new(move |connection, sql| {
-        let _ = reply.send(work(connection, sql));
+        let (result, leftovers) = work(connection, sql);
+        let _ = reply.send(result);
+        drop(leftovers);
     });
     (job, answer)
 }
