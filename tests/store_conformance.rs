@@ -142,6 +142,19 @@ mod cases {
             schema_version: u32::MAX,
             ..event("Max", 0)
         });
+        // Runs of equal fields, then changes back: a store that binds only
+        // what differs from the event before must carry nothing over.
+        written.push(NewEvent {
+            schema_version: u32::MAX,
+            ..event("Max", 0)
+        });
+        written.push(event("Max", 0));
+        written.push(NewEvent {
+            metadata: metadata.clone(),
+            chain_hash: Some(ChainHash::from_bytes([7; 32])),
+            ..event("Type1", 0)
+        });
+        written.push(event("Type1", 0));
         let outcome = store.append(one(stream, 0, written.clone())).await.unwrap();
         assert!(outcome.written);
         assert_eq!(outcome.last_position, Some(written.len() as u64));

@@ -223,9 +223,10 @@ fn append_one_stream(
 /// Runs an insert statement (`insert_event` or `insert_next_event`, fresh
 /// from the statement cache) for one stream's events, one at a time.
 /// SQLite keeps a statement's bindings from one run to the next, so the
-/// stream id is bound once and the aggregate type, event type and schema
-/// version only when they change: a batch binds per event only what differs
-/// (binding copies every text and blob, which cost a tenth of an insert).
+/// stream id is bound once and the aggregate type, event type, schema
+/// version and the NULLs of no metadata and no chain hash only when they
+/// change: a batch binds per event only what differs (binding copies every
+/// text and blob, which cost a tenth of an insert).
 struct StreamInserts<'a> {
     append: &'a StreamAppend,
     payloads: Payloads,
@@ -235,6 +236,10 @@ struct StreamInserts<'a> {
     event_type: Option<&'a str>,
     /// The schema version bound as `?5`, once anything is bound.
     schema_version: Option<u32>,
+    /// True when `?7` (metadata) holds NULL.
+    no_metadata: bool,
+    /// True when `?10` (chain hash) holds NULL.
+    no_chain_hash: bool,
 }
 
 impl<'a> StreamInserts<'a> {
@@ -245,6 +250,8 @@ impl<'a> StreamInserts<'a> {
             aggregate_type: None,
             event_type: None,
             schema_version: None,
+            no_metadata: false,
+            no_chain_hash: false,
         }
     }
 
@@ -264,8 +271,8 @@ impl<'a> StreamInserts<'a> {
             .and_then(|()| statement.raw_execute()))
     }
 
-    /// Binds all ten parameters (`?1`, and `?4`, `?5` and `?9` when they
-    /// differ from what is bound).
+    /// Binds all ten parameters (`?1`, and `?4`, `?5`, `?9` and the NULLs of
+    /// `?7` and `?10` when they differ from what is bound).
     fn bind(
         &mut self,
         statement: &mut rusqlite::Statement<'_>,
@@ -291,14 +298,16 @@ impl<'a> StreamInserts<'a> {
         statement.raw_bind_parameter(2, to_db(version))?;
         statement.raw_bind_parameter(3, blob(&event.event_id))?;
         statement.raw_bind_parameter(6, event.timestamp.unix_micros())?;
-        statement.raw_bind_parameter(7, metadata)?;
         statement.raw_bind_parameter(8, self.payloads.value(&event.payload))?;
-        statement.raw_bind_parameter(
-            10,
-            event
-                .chain_hash
-                .as_ref()
-                .map(|hash| hash.as_bytes().as_slice()),
-        )
+        if metadata.is_some() || !self.no_metadata {
+            statement.raw_bind_parameter(7, metadata)?;
+            self.no_metadata = metadata.is_none();
+        }
+        let chain_hash = event.chain_hash.as_ref();
+        if chain_hash.is_some() || !self.no_chain_hash {
+            statement.raw_bind_parameter(10, chain_hash.map(|hash| hash.as_bytes().as_slice()))?;
+            self.no_chain_hash = chain_hash.is_none();
+        }
+        Ok(())
     }
 }
