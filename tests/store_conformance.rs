@@ -142,6 +142,19 @@ mod cases {
             schema_version: u32::MAX,
             ..event("Max", 0)
         });
+        // Runs of equal fields, then changes back: a store that binds only
+        // what differs from the event before must carry nothing over.
+        written.push(NewEvent {
+            schema_version: u32::MAX,
+            ..event("Max", 0)
+        });
+        written.push(event("Max", 0));
+        written.push(NewEvent {
+            metadata: metadata.clone(),
+            chain_hash: Some(ChainHash::from_bytes([7; 32])),
+            ..event("Type1", 0)
+        });
+        written.push(event("Type1", 0));
         let outcome = store.append(one(stream, 0, written.clone())).await.unwrap();
         assert!(outcome.written);
         assert_eq!(outcome.last_position, Some(written.len() as u64));
@@ -1365,6 +1378,49 @@ mod sqlite_only {
             .unwrap();
         assert_eq!(name, "Fido");
         drop(store);
+        drop(directory);
+    }
+
+    /// Payloads are TEXT exactly when they are JSON: an application with the
+    /// JSON codec hands its payloads over as JSON (`append_json`, which takes
+    /// them unparsed), a plain append parses each to tell.
+    #[tokio::test]
+    async fn payloads_are_text_when_json() {
+        use chronicle_es::Application;
+        use common::dogs::saved_dog;
+
+        let directory = TempDir::create();
+        let path = directory.join("events.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        let app = Application::new(store.clone());
+        let dog = saved_dog(&app, "Fido", 2).await;
+        let mut batch = events(3);
+        batch[1].payload = vec![0xff, 0x00, 0xfe];
+        batch[2].payload = br#"{"n": 3} x"#.to_vec();
+        let plain = Uuid::new_v4();
+        store.append(one(plain, 0, batch.clone())).await.unwrap();
+        let json = Uuid::new_v4();
+        store.append_json(one(json, 0, events(1))).await.unwrap();
+
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        let classes = |stream: Uuid| -> Vec<String> {
+            raw.prepare("SELECT typeof(payload) FROM events WHERE stream_id = ?1 ORDER BY version")
+                .unwrap()
+                .query_map([stream.as_bytes().as_slice()], |row| row.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(classes(dog.id()), ["text"; 3]);
+        assert_eq!(classes(plain), ["text", "blob", "blob"]);
+        assert_eq!(classes(json), ["text"]);
+        let stored = read_all(&store, plain).await;
+        let payloads: Vec<_> = stored.iter().map(|event| &event.payload).collect();
+        assert_eq!(
+            payloads,
+            batch.iter().map(|event| &event.payload).collect::<Vec<_>>()
+        );
+        drop((app, store));
         drop(directory);
     }
 

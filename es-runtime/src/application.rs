@@ -238,7 +238,12 @@ impl<S, C: Codec> Application<S, C> {
                 self.inner.store.append_decoded(request, decoded.0).await?
             } else {
                 let request = self.protected(streams).await?;
-                self.inner.store.append(request).await?
+                if self.inner.mapper.stores_json() {
+                    // The codec's own output: the store need not parse it again.
+                    self.inner.store.append_json(request).await?
+                } else {
+                    self.inner.store.append(request).await?
+                }
             };
             tracing::debug!(
                 position = outcome.last_position,

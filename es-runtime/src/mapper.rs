@@ -1,5 +1,6 @@
 //! The one path between domain events and stored records.
 
+use std::any::TypeId;
 use std::fmt;
 use std::sync::Arc;
 
@@ -141,6 +142,12 @@ impl<C: Codec> Mapper<C> {
     /// owned payloads at a time (so they cannot be folded as borrowed rows).
     pub(crate) fn protects(&self) -> bool {
         self.protection.is_some()
+    }
+
+    /// True when every payload this mapper stores is JSON as `serde_json`
+    /// writes it: the [`JsonCodec`], unprotected.
+    pub(crate) fn stores_json(&self) -> bool {
+        self.protection.is_none() && TypeId::of::<C>() == TypeId::of::<JsonCodec>()
     }
 
     fn decode_payload<E: DomainEvent>(&self, record: EventRef<'_>) -> Result<E, Error> {

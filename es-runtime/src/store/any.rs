@@ -407,6 +407,10 @@ trait DynEventStore: Send + Sync {
         decoded: Vec<DecodedEvent>,
     ) -> BoxFuture<'_, Result<AppendOutcome, StoreError>>;
     fn keeps_decoded(&self) -> bool;
+    fn append_json(
+        &self,
+        request: AppendRequest,
+    ) -> BoxFuture<'_, Result<AppendOutcome, StoreError>>;
     fn read_stream(
         &self,
         stream_id: Uuid,
@@ -447,6 +451,12 @@ impl<S: EventStore> DynEventStore for S {
     }
     fn keeps_decoded(&self) -> bool {
         StreamStore::keeps_decoded(self)
+    }
+    fn append_json(
+        &self,
+        request: AppendRequest,
+    ) -> BoxFuture<'_, Result<AppendOutcome, StoreError>> {
+        Box::pin(StreamStore::append_json(self, request))
     }
     fn read_stream(
         &self,
@@ -594,6 +604,14 @@ macro_rules! event_store_through {
             fn keeps_decoded(&self) -> bool {
                 let $this = self;
                 $target.keeps_decoded()
+            }
+
+            async fn append_json(
+                &self,
+                request: AppendRequest,
+            ) -> Result<AppendOutcome, StoreError> {
+                let $this = self;
+                $target.append_json(request).await
             }
 
             async fn read_stream(

@@ -68,6 +68,19 @@ pub trait StreamStore: Send + Sync + 'static {
         false
     }
 
+    /// Appends like [`append`](Self::append) a request whose payloads are
+    /// all JSON as `serde_json` writes it: what an application with the
+    /// JSON codec and no payload protection appends. A store that keeps
+    /// JSON payloads apart from other bytes (SQLite keeps them as text) may
+    /// take these as JSON without parsing each again; any payload still
+    /// reads back byte for byte. The default appends.
+    fn append_json(
+        &self,
+        request: AppendRequest,
+    ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send {
+        self.append(request)
+    }
+
     /// Folds the events of one stream that `query` selects, in its order,
     /// into `state`: `fold` sees each event as it is read, borrowed from the
     /// store's buffers, so a stream of any length is folded in memory

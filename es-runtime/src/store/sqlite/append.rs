@@ -32,6 +32,27 @@ pub(super) fn payload_value(payload: &[u8]) -> ToSqlOutput<'_> {
     }
 }
 
+/// What the writer knows of an append's payloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Payloads {
+    /// Any bytes: each is parsed to tell JSON (kept as TEXT) from the rest.
+    Unchecked,
+    /// All JSON as `serde_json` writes it (`StreamStore::append_json`):
+    /// kept as TEXT without parsing each again, which costs as much as
+    /// binding the rest of the event.
+    Json,
+}
+
+impl Payloads {
+    /// `payload` as bound (see [`payload_value`]).
+    fn value(self, payload: &[u8]) -> ToSqlOutput<'_> {
+        match self {
+            Payloads::Json => ToSqlOutput::Borrowed(ValueRef::Text(payload)),
+            Payloads::Unchecked => payload_value(payload),
+        }
+    }
+}
+
 /// Appends `request` (and records `tracking`) in the open transaction. A
 /// result other than `written: true` may leave partial writes: the caller
 /// rolls them back.
@@ -40,9 +61,10 @@ pub(super) fn append_in_transaction(
     sql: &Sql,
     request: &AppendRequest,
     tracking: Option<&Tracking>,
+    payloads: Payloads,
 ) -> Result<AppendOutcome, StoreError> {
     if tracking.is_none() {
-        if let Some(outcome) = append_one_stream(connection, sql, request)? {
+        if let Some(outcome) = append_one_stream(connection, sql, request, payloads)? {
             return Ok(outcome);
         }
     }
@@ -68,7 +90,7 @@ pub(super) fn append_in_transaction(
     let mut last_position = None;
     let mut insert = connection.prepare_cached(&sql.insert_event).db()?;
     for append in &request.streams {
-        let mut events = StreamInserts::new(append);
+        let mut events = StreamInserts::new(append, payloads);
         for (event, version) in append.events.iter().zip(append.expected_version + 1..) {
             events.insert(&mut insert, event, version)?.db()?;
         }
@@ -160,6 +182,7 @@ fn append_one_stream(
     connection: &Connection,
     sql: &Sql,
     request: &AppendRequest,
+    payloads: Payloads,
 ) -> Result<Option<AppendOutcome>, StoreError> {
     let [append] = request.streams.as_slice() else {
         return Ok(None);
@@ -168,7 +191,7 @@ fn append_one_stream(
     let Some((first, version)) = events.next() else {
         return Ok(None);
     };
-    let inserted = StreamInserts::new(append).insert(
+    let inserted = StreamInserts::new(append, payloads).insert(
         &mut *connection.prepare_cached(&sql.insert_next_event).db()?,
         first,
         version,
@@ -186,7 +209,7 @@ fn append_one_stream(
     // A one-event append (one event per save) needs no second statement.
     if append.events.len() > 1 {
         let mut insert = connection.prepare_cached(&sql.insert_event).db()?;
-        let mut rest = StreamInserts::new(append);
+        let mut rest = StreamInserts::new(append, payloads);
         for (event, version) in events {
             rest.insert(&mut insert, event, version)?.db()?;
         }
@@ -200,20 +223,35 @@ fn append_one_stream(
 /// Runs an insert statement (`insert_event` or `insert_next_event`, fresh
 /// from the statement cache) for one stream's events, one at a time.
 /// SQLite keeps a statement's bindings from one run to the next, so the
-/// stream id is bound once and the aggregate type only when it changes: a
-/// batch binds per event only what differs (binding copies every text and
-/// blob, which cost a tenth of an insert).
+/// stream id is bound once and the aggregate type, event type, schema
+/// version and the NULLs of no metadata and no chain hash only when they
+/// change: a batch binds per event only what differs (binding copies every
+/// text and blob, which cost a tenth of an insert).
 struct StreamInserts<'a> {
     append: &'a StreamAppend,
+    payloads: Payloads,
     /// The aggregate type bound as `?9`, once anything is bound.
     aggregate_type: Option<&'a str>,
+    /// The event type bound as `?4`, once anything is bound.
+    event_type: Option<&'a str>,
+    /// The schema version bound as `?5`, once anything is bound.
+    schema_version: Option<u32>,
+    /// True when `?7` (metadata) holds NULL.
+    no_metadata: bool,
+    /// True when `?10` (chain hash) holds NULL.
+    no_chain_hash: bool,
 }
 
 impl<'a> StreamInserts<'a> {
-    fn new(append: &'a StreamAppend) -> Self {
+    fn new(append: &'a StreamAppend, payloads: Payloads) -> Self {
         Self {
             append,
+            payloads,
             aggregate_type: None,
+            event_type: None,
+            schema_version: None,
+            no_metadata: false,
+            no_chain_hash: false,
         }
     }
 
@@ -233,7 +271,8 @@ impl<'a> StreamInserts<'a> {
             .and_then(|()| statement.raw_execute()))
     }
 
-    /// Binds all ten parameters (`?1` and `?9` only when not bound yet).
+    /// Binds all ten parameters (`?1`, and `?4`, `?5`, `?9` and the NULLs of
+    /// `?7` and `?10` when they differ from what is bound).
     fn bind(
         &mut self,
         statement: &mut rusqlite::Statement<'_>,
@@ -248,19 +287,27 @@ impl<'a> StreamInserts<'a> {
             statement.raw_bind_parameter(9, event.aggregate_type.as_str())?;
             self.aggregate_type = Some(&event.aggregate_type);
         }
+        if self.event_type != Some(event.event_type.as_str()) {
+            statement.raw_bind_parameter(4, event.event_type.as_str())?;
+            self.event_type = Some(&event.event_type);
+        }
+        if self.schema_version != Some(event.schema_version) {
+            statement.raw_bind_parameter(5, i64::from(event.schema_version))?;
+            self.schema_version = Some(event.schema_version);
+        }
         statement.raw_bind_parameter(2, to_db(version))?;
         statement.raw_bind_parameter(3, blob(&event.event_id))?;
-        statement.raw_bind_parameter(4, event.event_type.as_str())?;
-        statement.raw_bind_parameter(5, i64::from(event.schema_version))?;
         statement.raw_bind_parameter(6, event.timestamp.unix_micros())?;
-        statement.raw_bind_parameter(7, metadata)?;
-        statement.raw_bind_parameter(8, payload_value(&event.payload))?;
-        statement.raw_bind_parameter(
-            10,
-            event
-                .chain_hash
-                .as_ref()
-                .map(|hash| hash.as_bytes().as_slice()),
-        )
+        statement.raw_bind_parameter(8, self.payloads.value(&event.payload))?;
+        if metadata.is_some() || !self.no_metadata {
+            statement.raw_bind_parameter(7, metadata)?;
+            self.no_metadata = metadata.is_none();
+        }
+        let chain_hash = event.chain_hash.as_ref();
+        if chain_hash.is_some() || !self.no_chain_hash {
+            statement.raw_bind_parameter(10, chain_hash.map(|hash| hash.as_bytes().as_slice()))?;
+            self.no_chain_hash = chain_hash.is_none();
+        }
+        Ok(())
     }
 }

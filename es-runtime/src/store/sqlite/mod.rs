@@ -25,7 +25,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection};
 use uuid::Uuid;
 
-use self::append::{blob, payload_value};
+use self::append::{blob, payload_value, Payloads};
 use self::rows::{collect_events, event_ref_from_row, snapshot_from_row, tracked_position};
 use self::statements::Sql;
 use self::threads::Threads;
@@ -319,9 +319,10 @@ impl SqliteStore {
         &self,
         request: AppendRequest,
         tracking: Option<Tracking>,
+        payloads: Payloads,
     ) -> Result<AppendOutcome, StoreError> {
         check_append(&request, tracking.as_ref())?;
-        self.inner.threads.append(request, tracking).await
+        self.inner.threads.append(request, tracking, payloads).await
     }
 }
 
@@ -343,7 +344,12 @@ impl<T> Db<T> for rusqlite::Result<T> {
 
 impl StreamStore for SqliteStore {
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
-        self.append_on_writer(request, None).await
+        self.append_on_writer(request, None, Payloads::Unchecked)
+            .await
+    }
+
+    async fn append_json(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        self.append_on_writer(request, None, Payloads::Json).await
     }
 
     async fn read_stream(
@@ -504,7 +510,8 @@ impl TrackingStore for SqliteStore {
         request: AppendRequest,
         tracking: Tracking,
     ) -> Result<AppendOutcome, StoreError> {
-        self.append_on_writer(request, Some(tracking)).await
+        self.append_on_writer(request, Some(tracking), Payloads::Unchecked)
+            .await
     }
 
     async fn reset_tracking(&self, consumer: &str) -> Result<(), StoreError> {

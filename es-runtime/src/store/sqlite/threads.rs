@@ -11,7 +11,7 @@ use std::thread;
 use rusqlite::Connection;
 use tokio::sync::{oneshot, watch};
 
-use super::append::append_in_transaction;
+use super::append::{append_in_transaction, Payloads};
 use super::layout;
 use super::readers::Readers;
 use super::statements::Sql;
@@ -26,9 +26,9 @@ const MAX_GROUP: usize = 64;
 /// Work for a connection thread.
 type Job = Box<dyn FnOnce(&Connection, &Sql) + Send>;
 
-/// An append waiting for the writer: the request and the tracking record
-/// to commit with it.
-type Pending = (AppendRequest, Option<Tracking>);
+/// An append waiting for the writer: the request, the tracking record to
+/// commit with it and what is known of its payloads.
+type Pending = (AppendRequest, Option<Tracking>, Payloads);
 
 /// Where an append's answer goes.
 type Reply = oneshot::Sender<Result<AppendOutcome, StoreError>>;
@@ -139,10 +139,11 @@ impl Threads {
         &self,
         request: AppendRequest,
         tracking: Option<Tracking>,
+        payloads: Payloads,
     ) -> Result<AppendOutcome, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.writer
-            .send(WriterMessage::Append((request, tracking), reply))
+            .send(WriterMessage::Append((request, tracking, payloads), reply))
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
@@ -270,18 +271,20 @@ fn append_group(
     let lone = group.len() == 1;
     let mut results = Vec::with_capacity(group.len());
     let mut broken = None;
-    for ((request, tracking), _) in &group {
+    for ((request, tracking, payloads), _) in &group {
         if lone {
             results.push(append_in_transaction(
                 connection,
                 sql,
                 request,
                 tracking.as_ref(),
+                *payloads,
             ));
             break;
         }
         let step = control(connection, "SAVEPOINT chronicle_append").and_then(|()| {
-            let result = append_in_transaction(connection, sql, request, tracking.as_ref());
+            let result =
+                append_in_transaction(connection, sql, request, tracking.as_ref(), *payloads);
             let undo = !matches!(result, Ok(AppendOutcome { written: true, .. }));
             if undo {
                 control(connection, "ROLLBACK TO chronicle_append")?;
