@@ -54,6 +54,11 @@ pub(super) struct Sql {
     pub(super) fold_stream_ascending: String,
     /// As `fold_stream_ascending`, newest first.
     pub(super) fold_stream_descending: String,
+    /// `?1` stream: every event, oldest first, as `fold_stream_ascending`
+    /// reads them. Loading an aggregate reads the whole stream, and without
+    /// the version bounds and the limit SQLite checks less on every row
+    /// (callgrind: ~75 fewer instructions per event).
+    pub(super) fold_whole_stream: String,
     /// `?1` after, `?2` limit.
     pub(super) read_log: String,
     /// The log after `?1`, the start of [`Sql::read_log_filtered`].
@@ -114,6 +119,9 @@ impl Sql {
             read_stream_descending: format!("{read_stream} ORDER BY version DESC LIMIT +?4"),
             fold_stream_ascending: format!("{fold_stream} ORDER BY version ASC LIMIT +?4"),
             fold_stream_descending: format!("{fold_stream} ORDER BY version DESC LIMIT +?4"),
+            fold_whole_stream: format!(
+                "SELECT {FOLD_COLUMNS} FROM {p}events WHERE stream_id = +?1 ORDER BY version ASC"
+            ),
             read_log: format!(
                 "SELECT {columns} FROM {p}events WHERE position > ?1 ORDER BY position LIMIT +?2"
             ),
@@ -168,7 +176,7 @@ impl Sql {
 
     /// Every statement but the schema, by name (for tests that check them all).
     #[cfg(test)]
-    fn statements(&self) -> [(&'static str, &str); 17] {
+    fn statements(&self) -> [(&'static str, &str); 18] {
         [
             ("stream_version", &self.stream_version),
             ("stored_ids", &self.stored_ids),
@@ -183,6 +191,7 @@ impl Sql {
             ("read_stream_descending", &self.read_stream_descending),
             ("fold_stream_ascending", &self.fold_stream_ascending),
             ("fold_stream_descending", &self.fold_stream_descending),
+            ("fold_whole_stream", &self.fold_whole_stream),
             ("read_log", &self.read_log),
             ("last_position", &self.last_position),
             ("save_snapshot", &self.save_snapshot),
@@ -199,7 +208,7 @@ mod tests {
     use super::*;
 
     /// What each statement must be, `{p}` standing for the table prefix.
-    const EXPECTED: [(&str, &str); 17] = [
+    const EXPECTED: [(&str, &str); 18] = [
         (
             "stream_version",
             "SELECT COALESCE(MAX(version), 0) FROM {p}events WHERE stream_id = +?1",
@@ -260,6 +269,11 @@ mod tests {
             "fold_stream_descending",
             "SELECT version, recorded_at, event_type, schema_version, payload \
              FROM {p}events WHERE stream_id = +?1 AND version >= ?2 AND version <= ?3 ORDER BY version DESC LIMIT +?4",
+        ),
+        (
+            "fold_whole_stream",
+            "SELECT version, recorded_at, event_type, schema_version, payload \
+             FROM {p}events WHERE stream_id = +?1 ORDER BY version ASC",
         ),
         (
             "read_log",
