@@ -302,6 +302,7 @@ mod cases {
         };
         let queries = [
             StreamQuery::all(),
+            StreamQuery::all().from_version(0),
             StreamQuery::all().from_version(999),
             StreamQuery::all().from_version(1_001).to_version(2_200),
             StreamQuery::all().to_version(1_000),

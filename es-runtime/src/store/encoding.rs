@@ -68,6 +68,7 @@ pub(crate) fn to_db(value: impl TryInto<i64>) -> i64 {
 }
 
 /// A stored version: 1 or more.
+#[inline]
 pub(crate) fn version_from_db(value: i64, stream_id: Uuid) -> Result<u64, StoreError> {
     match u64::try_from(value) {
         Ok(version) if version > 0 => Ok(version),
@@ -114,6 +115,7 @@ pub(crate) fn last_position_from_db(
 }
 
 /// A stored log position: 1 or more.
+#[inline]
 pub(crate) fn position_from_db(
     value: i64,
     stream_id: Uuid,
@@ -130,6 +132,7 @@ pub(crate) fn position_from_db(
 }
 
 /// A stored schema version: fits in a `u32`.
+#[inline]
 pub(crate) fn schema_version_from_db(
     value: i64,
     stream_id: Uuid,

@@ -400,20 +400,26 @@ impl StreamStore for SqliteStore {
         }
         let folded = self
             .read(move |connection, sql| {
-                let text = if query.descending {
-                    &sql.fold_stream_descending
+                // Versions start at 1: from 0 is the whole stream too.
+                let whole = query == StreamQuery::all().from_version(query.from_version.min(1));
+                let mut statement = connection
+                    .prepare_cached(match (whole, query.descending) {
+                        (true, _) => &sql.fold_whole_stream,
+                        (false, true) => &sql.fold_stream_descending,
+                        (false, false) => &sql.fold_stream_ascending,
+                    })
+                    .db()?;
+                let mut rows = if whole {
+                    statement.query(params![blob(&stream_id)])
                 } else {
-                    &sql.fold_stream_ascending
-                };
-                let mut statement = connection.prepare_cached(text).db()?;
-                let mut rows = statement
-                    .query(params![
+                    statement.query(params![
                         blob(&stream_id),
                         to_db(query.from_version),
                         to_db(query.to_version.unwrap_or(u64::MAX)),
                         query.limit.map_or(-1, to_db),
                     ])
-                    .db()?;
+                }
+                .db()?;
                 while let Some(row) = rows.next().db()? {
                     let event = event_ref_from_row(row, stream_id)?;
                     if let Err(error) = fold(&mut state, event) {

@@ -180,11 +180,11 @@ pub(super) fn event_ref_from_row<'a>(
     })
 }
 
-/// The most records [`collect_events`] makes room for before the first row:
-/// a page of 1,000 then grows twice (instead of eight times from empty),
-/// and a poll that finds nothing stays below the allocator's threshold for
-/// mapping memory of its own (128 KiB by default in glibc).
-const RESERVED_EVENTS: usize = 256;
+/// The most records [`collect_events`] makes room for at once, when the
+/// first row comes: a page of 1,000 is then allocated once and never moved
+/// (growing from a smaller guess copied every record made so far, twice
+/// for a page of 1,000), and a poll that finds nothing allocates nothing.
+const RESERVED_EVENTS: usize = 1024;
 
 /// Decodes every events row of a query that returns at most `limit` rows.
 pub(super) fn collect_events(
@@ -192,9 +192,17 @@ pub(super) fn collect_events(
     limit: usize,
     stream_hint: Option<Uuid>,
 ) -> Result<Vec<StoredEvent>, StoreError> {
-    let mut events = Vec::with_capacity(limit.min(RESERVED_EVENTS));
+    let mut events = Vec::new();
     while let Some(row) = rows.next().db()? {
+        if events.is_empty() {
+            events.reserve_exact(limit.min(RESERVED_EVENTS));
+        }
         events.push(event_from_row(row, stream_hint)?);
+    }
+    // A few records in room for a page give the room back (the caller may
+    // keep them a while).
+    if events.len() < events.capacity() / 2 {
+        events.shrink_to_fit();
     }
     Ok(events)
 }
