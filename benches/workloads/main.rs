@@ -4,7 +4,8 @@
 //! `cargo bench --bench workloads --all-features` prints events per second
 //! for each workload and store, the baseline's figure and their ratio.
 //! `CHRONICLE_BENCH_ONLY=sqlite,W1` restricts a run to some stores and
-//! workloads; `CHRONICLE_BENCH_RUNS=N` takes medians of N runs.
+//! workloads; `CHRONICLE_BENCH_RUNS=N` takes medians of N runs (library and
+//! baseline runs in turns, so that both meet the same spells of a noisy disk).
 //! PostgreSQL runs when `CHRONICLE_BENCH_POSTGRES_URL` (or
 //! `CHRONICLE_TEST_POSTGRES_URL`) names a server; each run uses a fresh schema.
 //!
@@ -94,6 +95,23 @@ pub fn median(runs: usize, mut run: impl FnMut() -> Duration) -> Duration {
     let mut times: Vec<Duration> = (0..runs).map(|_| run()).collect();
     times.sort();
     times[runs / 2]
+}
+
+/// The medians of `runs` timings of the library and of its baseline, taken
+/// in turns (library, baseline, library, ...): on a machine whose disk
+/// flushes slow down and speed up for seconds at a time, both sides then
+/// meet the same spells, where all library runs followed by all baseline
+/// runs could catch one side in a slow spell alone.
+pub fn medians(
+    runs: usize,
+    mut library: impl FnMut() -> Duration,
+    mut baseline: impl FnMut() -> Duration,
+) -> (Duration, Duration) {
+    let (mut ours, mut theirs): (Vec<Duration>, Vec<Duration>) =
+        (0..runs).map(|_| (library(), baseline())).unzip();
+    ours.sort();
+    theirs.sort();
+    (ours[runs / 2], theirs[runs / 2])
 }
 
 fn rate(events: usize, time: Duration) -> f64 {
@@ -217,50 +235,58 @@ fn run_store<S: EventStore>(
     let mut app = || Application::new(open());
 
     if selected(name, "W1") {
-        let library = median(runs, || {
-            let app = app();
-            time(|| rt.block_on(one_event_per_save(&app, 0, W1)))
-        });
-        let baseline = median(runs, || {
-            base.fresh();
-            time(|| base.one_event_per_transaction(W1))
-        });
+        let (library, baseline) = medians(
+            runs,
+            || {
+                let app = app();
+                time(|| rt.block_on(one_event_per_save(&app, 0, W1)))
+            },
+            || {
+                base.fresh();
+                time(|| base.one_event_per_transaction(W1))
+            },
+        );
         report("W1", name, W1.events(), library, baseline);
     }
 
     if selected(name, "W2") {
-        let library = median(runs, || {
-            let app = app();
-            time(|| rt.block_on(one_save_per_dog(&app, W2)))
-        });
-        let baseline = median(runs, || {
-            base.fresh();
-            time(|| base.one_transaction_per_dog(W2))
-        });
+        let (library, baseline) = medians(
+            runs,
+            || {
+                let app = app();
+                time(|| rt.block_on(one_save_per_dog(&app, W2)))
+            },
+            || {
+                base.fresh();
+                time(|| base.one_transaction_per_dog(W2))
+            },
+        );
         report("W2", name, W2.events(), library, baseline);
     }
 
     if selected(name, "W3") {
         let loaded = app();
         let id = rt.block_on(long_dog(&loaded));
-        let library = median(runs, || time(|| rt.block_on(load(&loaded, id))));
         base.fresh();
         let base_id = base.long_stream(W3_EVENTS);
-        let baseline = median(runs, || time(|| base.load_stream(base_id, W3_EVENTS)));
+        let (library, baseline) = medians(
+            runs,
+            || time(|| rt.block_on(load(&loaded, id))),
+            || time(|| base.load_stream(base_id, W3_EVENTS)),
+        );
         report("W3", name, W3_EVENTS, library, baseline);
     }
 
     if selected(name, "W4") {
         let logged = app();
         rt.block_on(one_event_per_save(&logged, 0, W1));
-        let library = median(runs, || {
-            time(|| assert_eq!(rt.block_on(read_log(&logged)), W1.events()))
-        });
         base.fresh();
         base.one_event_per_transaction(W1);
-        let baseline = median(runs, || {
-            time(|| assert_eq!(base.read_log(W4_PAGE), W1.events()))
-        });
+        let (library, baseline) = medians(
+            runs,
+            || time(|| assert_eq!(rt.block_on(read_log(&logged)), W1.events())),
+            || time(|| assert_eq!(base.read_log(W4_PAGE), W1.events())),
+        );
         report("W4", name, W1.events(), library, baseline);
     }
 
@@ -268,14 +294,17 @@ fn run_store<S: EventStore>(
         if !selected(name, workload) {
             continue;
         }
-        let library = median(runs, || {
-            let app = app();
-            time(|| rt.block_on(concurrent_writers(&app, writers)))
-        });
-        let baseline = median(runs, || {
-            base.fresh();
-            time(|| base.concurrent_writers(W1, writers))
-        });
+        let (library, baseline) = medians(
+            runs,
+            || {
+                let app = app();
+                time(|| rt.block_on(concurrent_writers(&app, writers)))
+            },
+            || {
+                base.fresh();
+                time(|| base.concurrent_writers(W1, writers))
+            },
+        );
         report(workload, name, W1.events(), library, baseline);
     }
 }
