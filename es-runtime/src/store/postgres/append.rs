@@ -173,10 +173,6 @@ pub(super) struct TogetherParams<'a> {
     appends: AppendParams<'a>,
     consumers: Vec<Option<&'a str>>,
     positions: Vec<Option<i64>>,
-    /// Whether any append carries a tracking record: when none does, both
-    /// tracking arrays are sent as NULL and the call skips the tracking
-    /// statement altogether.
-    tracked: bool,
     /// How many events each append writes, in order.
     event_counts: Vec<usize>,
 }
@@ -193,7 +189,6 @@ impl<'a> TogetherParams<'a> {
             appends: appends.next().unwrap_or_default(),
             consumers: Vec::new(),
             positions: Vec::new(),
-            tracked: false,
             event_counts: Vec::new(),
         };
         together.take_tracking();
@@ -209,9 +204,7 @@ impl<'a> TogetherParams<'a> {
         let counted: usize = self.event_counts.iter().sum();
         self.event_counts
             .push(self.appends.versions.len() - counted);
-        let consumer = self.appends.consumer.take();
-        self.tracked |= consumer.is_some();
-        self.consumers.push(consumer);
+        self.consumers.push(self.appends.consumer.take());
         self.positions.push(self.appends.position.take());
     }
 
@@ -234,10 +227,17 @@ impl<'a> TogetherParams<'a> {
         )
     }
 
+    /// Whether any append carries a tracking record: when none does, both
+    /// tracking arrays are sent as NULL and the call skips the tracking
+    /// statement altogether.
+    fn tracked(&self) -> bool {
+        self.consumers.iter().any(Option::is_some)
+    }
+
     /// The parameters of `Sql::append_together`, in order.
     pub(super) fn as_params(&self) -> [&(dyn ToSql + Sync); 15] {
         let mut params = self.appends.as_params();
-        if self.tracked {
+        if self.tracked() {
             params[11] = &self.consumers;
             params[12] = &self.positions;
         } else {
@@ -568,7 +568,7 @@ mod tests {
         assert_eq!(together.appends.versions, [2, 3, 1, 5]);
         assert_eq!(together.consumers, [None, Some("process"), None]);
         assert_eq!(together.positions, [None, Some(7), None]);
-        assert!(together.tracked);
+        assert!(together.tracked());
         assert_eq!(together.event_counts, [2, 0, 2]);
         assert_eq!(
             together.last_positions(&[10, 11, 14, 15]),
@@ -580,7 +580,7 @@ mod tests {
             AppendParams::new(&two, None, true).unwrap(),
             AppendParams::new(&one_each, None, true).unwrap(),
         ]);
-        assert!(!untracked.tracked);
+        assert!(!untracked.tracked());
         assert_eq!(untracked.consumers, [None, None]);
     }
 

@@ -168,19 +168,18 @@ BEGIN
         PERFORM pg_catalog.pg_advisory_xact_lock_shared(v_key);
     END IF;
     -- NULL when no append of the group is tracked: a test that is a plain
-    -- expression, not a statement for the executor.
+    -- expression, not a statement for the executor. (Arrays of NULLs, as
+    -- clients before that sent, insert nothing and count nothing.)
     IF p_consumers IS NOT NULL THEN
-        IF EXISTS (SELECT FROM unnest(p_consumers) AS c(consumer) WHERE c.consumer IS NOT NULL) THEN
-            INSERT INTO {schema}.tracking AS t (consumer, position)
-            SELECT u.consumer, u.position FROM unnest(p_consumers, p_positions) AS u(consumer, position)
-             WHERE u.consumer IS NOT NULL
-            ON CONFLICT (consumer) DO UPDATE SET position = excluded.position
-             WHERE t.position < excluded.position;
-            GET DIAGNOSTICS v_rows = ROW_COUNT;
-            IF v_rows <> (SELECT count(u.consumer) FROM unnest(p_consumers) AS u(consumer)) THEN
-                RAISE EXCEPTION 'chronicle: a tracking record of the group would not move forward'
-                    USING ERRCODE = 'CH002';
-            END IF;
+        INSERT INTO {schema}.tracking AS t (consumer, position)
+        SELECT u.consumer, u.position FROM unnest(p_consumers, p_positions) AS u(consumer, position)
+         WHERE u.consumer IS NOT NULL
+        ON CONFLICT (consumer) DO UPDATE SET position = excluded.position
+         WHERE t.position < excluded.position;
+        GET DIAGNOSTICS v_rows = ROW_COUNT;
+        IF v_rows <> (SELECT count(u.consumer) FROM unnest(p_consumers) AS u(consumer)) THEN
+            RAISE EXCEPTION 'chronicle: a tracking record of the group would not move forward'
+                USING ERRCODE = 'CH002';
         END IF;
     END IF;
     -- Each stream at its expected version E: holding E (or, for E = 0, not
