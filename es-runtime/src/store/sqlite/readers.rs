@@ -99,16 +99,20 @@ impl Readers {
                 .spawn(move || {
                     let alive = Alive(&reader_shared);
                     let connection = match open_reader(&path, busy_timeout) {
-                        Ok(connection) => {
-                            let _ = reply.send(Ok(()));
-                            connection
-                        }
+                        Ok(connection) => connection,
                         Err(error) => {
                             let _ = reply.send(Err(error));
                             return;
                         }
                     };
-                    reader_loop(&connection, &sql, alive.0, index, &receiver);
+                    // Ready is said as an answer is handed over: once this
+                    // reader is among the idle ones. Said on opening, a
+                    // reader still on its way there could go on top of the
+                    // one that served the first read, and take the next.
+                    let ready: Answer = Box::new(move || {
+                        let _ = reply.send(Ok(()));
+                    });
+                    reader_loop(&connection, &sql, alive.0, index, &receiver, ready);
                 });
             if let Err(error) = spawned {
                 // The threads started so far end when `shared` closes.
@@ -213,17 +217,18 @@ fn open_reader(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreE
 }
 
 /// One reader: runs queued jobs while there are any, else waits on its
-/// inbox as the newest idle reader. Each answer is handed over once the
-/// reader is back among the idle ones (or has its next job). Ends when the
-/// store closes.
+/// inbox as the newest idle reader. Each answer (the first is `ready`) is
+/// handed over once the reader is back among the idle ones (or has its
+/// next job). Ends when the store closes.
 fn reader_loop(
     connection: &Connection,
     sql: &Sql,
     shared: &Shared,
     index: usize,
     inbox: &mpsc::Receiver<Job>,
+    ready: Answer,
 ) {
-    let mut answer: Option<Answer> = None;
+    let mut answer = Some(ready);
     loop {
         let queued = {
             let mut state = shared.state();
