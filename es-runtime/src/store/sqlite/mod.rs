@@ -8,10 +8,13 @@
 //!   readers (`readers`: the reader threads, the last one idle first);
 //! - `append`: one append inside the writer's transaction;
 //! - `rows`: decoding rows, checking every column;
+//! - `read_ahead`: the next page of the log, read while a caller that
+//!   pages through it works on the last;
 //! - `read_models`: projections' SQL with their tracking records.
 
 mod append;
 mod layout;
+mod read_ahead;
 mod read_models;
 mod readers;
 mod rows;
@@ -26,6 +29,7 @@ use rusqlite::{params, Connection};
 use uuid::Uuid;
 
 use self::append::{blob, payload_value, Payloads};
+use self::read_ahead::{next_page, Foreseen, LogReadAhead};
 use self::rows::{collect_events, event_ref_from_row, snapshot_from_row, tracked_position};
 use self::statements::Sql;
 use self::threads::Threads;
@@ -123,7 +127,10 @@ impl SqliteStoreBuilder {
         let sql = Arc::new(Sql::new(&self.table_prefix));
         let threads = Threads::start(&self, sql).await?;
         Ok(SqliteStore {
-            inner: Arc::new(Inner { threads }),
+            inner: Arc::new(Inner {
+                threads,
+                read_ahead: LogReadAhead::default(),
+            }),
         })
     }
 }
@@ -222,6 +229,8 @@ pub struct SqliteStore {
 
 struct Inner {
     threads: Threads,
+    /// Log pages expected next, some read ahead.
+    read_ahead: LogReadAhead,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -267,6 +276,32 @@ impl SqliteStore {
         work: impl FnOnce(&Connection, &Sql) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         self.inner.threads.on_reader(work).await?
+    }
+
+    /// Reads one page of the log on a reader.
+    async fn read_log_page(&self, query: LogQuery) -> Result<Vec<StoredEvent>, StoreError> {
+        self.read(move |connection, sql| read_log_page(connection, sql, &query))
+            .await
+    }
+
+    /// Returns `page`, read for `query`, after noting that the page after
+    /// it is expected next (when `page` is full), and starting to read
+    /// that page for a caller who `continues` (see `read_ahead`).
+    fn expect_next(
+        &self,
+        query: LogQuery,
+        page: Vec<StoredEvent>,
+        continues: bool,
+    ) -> Vec<StoredEvent> {
+        if let Some(next) = next_page(&query, &page) {
+            let ahead = continues.then(|| next.clone()).and_then(|next| {
+                self.inner
+                    .threads
+                    .start_on_reader(move |connection, sql| read_log_page(connection, sql, &next))
+            });
+            self.inner.read_ahead.expect(next, ahead);
+        }
+        page
     }
 
     /// Runs `work` on the writer connection.
@@ -437,6 +472,37 @@ impl StreamStore for SqliteStore {
 /// is a parameter; SQLite takes at most 32,766).
 const MAX_FILTER_NAMES: usize = 30_000;
 
+/// One page of the log, as `query` asks.
+fn read_log_page(
+    connection: &Connection,
+    sql: &Sql,
+    query: &LogQuery,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let after = to_db(query.after);
+    let limit = to_db(query.limit);
+    let (types, aggregates) = (&query.event_types, &query.aggregate_types);
+    if types.is_none() && aggregates.is_none() {
+        let mut statement = connection.prepare_cached(&sql.read_log).db()?;
+        let rows = statement.query(params![after, limit]).db()?;
+        return collect_events(rows, query.limit, None);
+    }
+    let text = sql.read_log_filtered(
+        types.as_ref().map(Vec::len),
+        aggregates.as_ref().map(Vec::len),
+    );
+    let mut statement = connection.prepare_cached(&text).db()?;
+    let mut values: Vec<&dyn rusqlite::ToSql> = vec![&after, &limit];
+    values.extend(
+        types
+            .iter()
+            .chain(aggregates)
+            .flatten()
+            .map(|name| name as &dyn rusqlite::ToSql),
+    );
+    let rows = statement.query(values.as_slice()).db()?;
+    collect_events(rows, query.limit, None)
+}
+
 impl LogStore for SqliteStore {
     async fn read_log(&self, query: LogQuery) -> Result<Vec<StoredEvent>, StoreError> {
         if query.is_empty() {
@@ -453,32 +519,19 @@ impl LogStore for SqliteStore {
                 "a log query filters by {names} names; at most {MAX_FILTER_NAMES} are supported"
             )));
         }
-        self.read(move |connection, sql| {
-            let after = to_db(query.after);
-            let limit = to_db(query.limit);
-            let (types, aggregates) = (&query.event_types, &query.aggregate_types);
-            if types.is_none() && aggregates.is_none() {
-                let mut statement = connection.prepare_cached(&sql.read_log).db()?;
-                let rows = statement.query(params![after, limit]).db()?;
-                return collect_events(rows, query.limit, None);
-            }
-            let text = sql.read_log_filtered(
-                types.as_ref().map(Vec::len),
-                aggregates.as_ref().map(Vec::len),
-            );
-            let mut statement = connection.prepare_cached(&text).db()?;
-            let mut values: Vec<&dyn rusqlite::ToSql> = vec![&after, &limit];
-            values.extend(
-                types
-                    .iter()
-                    .chain(aggregates)
-                    .flatten()
-                    .map(|name| name as &dyn rusqlite::ToSql),
-            );
-            let rows = statement.query(values.as_slice()).db()?;
-            collect_events(rows, query.limit, None)
-        })
-        .await
+        let continues = match self.inner.read_ahead.take(&query) {
+            Foreseen::No => false,
+            Foreseen::Continues => true,
+            Foreseen::ReadAhead(page) => match page.await {
+                Ok(Ok(page)) if page.len() == query.limit => {
+                    return Ok(self.expect_next(query, page, true));
+                }
+                // Not full (see `read_ahead`), or failed: read it now.
+                _ => true,
+            },
+        };
+        let page = self.read_log_page(query.clone()).await?;
+        Ok(self.expect_next(query, page, continues))
     }
 
     async fn last_position(&self) -> Result<u64, StoreError> {

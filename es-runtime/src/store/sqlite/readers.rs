@@ -133,15 +133,26 @@ impl Readers {
         &self,
         work: impl FnOnce(&Connection, &Sql) -> T + Send + 'static,
     ) -> Result<T, StoreError> {
+        self.send(work)?.await.map_err(|_| stopped())
+    }
+
+    /// Hands `work` over as [`run`](Self::run) does, without waiting: its
+    /// answer comes on the channel returned (closed if no reader is left).
+    pub(super) fn send<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection, &Sql) -> T + Send + 'static,
+    ) -> Result<oneshot::Receiver<T>, StoreError> {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |connection, sql| {
             let result = work(connection, sql);
             Box::new(move || {
+                // Nobody may be waiting any more (a page read ahead that
+                // was not asked for): then the answer is dropped here.
                 let _ = reply.send(result);
             })
         });
         self.hand_over(job)?;
-        answer.await.map_err(|_| stopped())
+        Ok(answer)
     }
 
     /// Gives `job` to the reader that went idle last, or queues it when

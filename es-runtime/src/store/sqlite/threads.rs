@@ -108,6 +108,16 @@ impl Threads {
         self.on_writer(work).await
     }
 
+    /// Starts `work` on a reader connection and returns where its answer
+    /// will come, without waiting; `None` when there are no readers (or
+    /// none is left).
+    pub(super) fn start_on_reader<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection, &Sql) -> T + Send + 'static,
+    ) -> Option<oneshot::Receiver<T>> {
+        self.readers.as_ref()?.send(work).ok()
+    }
+
     /// Runs `work` on the writer connection, between append groups; an
     /// error only when the threads have stopped.
     pub(super) async fn on_writer<T: Send + 'static>(
