@@ -120,8 +120,7 @@ fn payload_from_row_with<C: Columns>(
 /// payload, and checking the column types on the first.
 #[derive(Default)]
 pub(super) struct FoldDecoder {
-    /// Whether the statement's columns can be read `Trusted`, once known.
-    trusted: Option<bool>,
+    trust: TrustOnce,
 }
 
 impl FoldDecoder {
@@ -130,14 +129,22 @@ impl FoldDecoder {
         row: &'r Row,
         stream_id: Uuid,
     ) -> Result<EventRef<'r>, StoreError> {
-        let trusted = *self
-            .trusted
-            .get_or_insert_with(|| fold_columns_match(row.columns()));
-        if trusted {
+        if self.trust.trusted(row, fold_columns_match) {
             event_ref_from_row_with::<Trusted>(row, stream_id)
         } else {
             event_ref_from_row_with::<Checked>(row, stream_id)
         }
+    }
+}
+
+/// Whether the rows of one statement can be read `Trusted`: decided on its
+/// first row, by whether its column types match what the decoder reads.
+#[derive(Default)]
+struct TrustOnce(Option<bool>);
+
+impl TrustOnce {
+    fn trusted(&mut self, row: &Row, columns_match: fn(&[tokio_postgres::Column]) -> bool) -> bool {
+        *self.0.get_or_insert_with(|| columns_match(row.columns()))
     }
 }
 
@@ -310,16 +317,12 @@ pub(super) fn events_from_rows(rows: &[Row]) -> Result<Vec<StoredEvent>, StoreEr
 /// on the first.
 #[derive(Default)]
 pub(super) struct EventDecoder {
-    /// Whether the statement's columns can be read `Trusted`, once known.
-    trusted: Option<bool>,
+    trust: TrustOnce,
 }
 
 impl EventDecoder {
     pub(super) fn decode(&mut self, row: &Row) -> Result<StoredEvent, StoreError> {
-        let trusted = *self
-            .trusted
-            .get_or_insert_with(|| event_columns_match(row.columns()));
-        if trusted {
+        if self.trust.trusted(row, event_columns_match) {
             event_from_row_with::<Trusted>(row)
         } else {
             event_from_row_with::<Checked>(row)
