@@ -160,7 +160,8 @@ fn validate_prefix(prefix: &str) -> Result<(), StoreError> {
 /// SQLite calls block, so none runs on the caller's executor: one writer
 /// thread owns the only read-write connection and receives appends and
 /// snapshot writes over a channel; a few reader threads (4 by default) each own
-/// a read-only connection and take read jobs from a shared queue. Answers come
+/// a read-only connection, and a read goes to the reader that went idle last
+/// (its connection's caches are warm). Answers come
 /// back on `tokio::sync::oneshot` channels, which work on any executor, so the
 /// store needs no tokio runtime. Dropping the last clone of the store ends the
 /// threads and closes the connections. A `SqliteKeyStore` (feature
@@ -181,6 +182,19 @@ fn validate_prefix(prefix: &str) -> Result<(), StoreError> {
 /// every position a reader can see was committed before any higher one could
 /// be allocated, so a reader that follows the log never skips an event that
 /// commits later. (Positions are never reused, even for a rolled-back append.)
+///
+/// # Reading the log
+/// A caller that pages through the log ([`LogStore::read_log`] with the
+/// position after a full page it read, the same limit and filters, as a
+/// projection catching up does) gets the page after that one read ahead on
+/// a reader while it works on the last. A page read ahead is handed over
+/// only if it is full: stored events never change and positions are given
+/// in commit order, so it holds exactly what a new read would return (an
+/// event committed since comes after it). A page that is not full is read
+/// again. Pages of more than 10,000 events are not read ahead, and at most
+/// four callers paging at once are followed. (An `UPDATE` made by hand to
+/// stored events, such as typing old events, may be missed by a page
+/// already read ahead.)
 ///
 /// # Durability
 /// [`Synchronous::Full`] (the default) syncs the WAL at every commit: an
