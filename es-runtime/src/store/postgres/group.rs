@@ -42,7 +42,8 @@ use tokio::sync::{oneshot, Mutex as AsyncMutex};
 use tokio_postgres::{Row, Statement};
 
 use super::append::{attempt_after, AppendParams, Attempt, TogetherParams};
-use super::connection::{is_transient, Failure};
+use super::connection::{is_transient, Failure, Hot};
+use super::rows::JsonColumn;
 use super::{PostgresStore, BACKEND};
 use crate::store::encoding::backend;
 use crate::store::error::StoreError;
@@ -62,8 +63,9 @@ pub(super) struct GroupCommit {
 pub(super) struct Job {
     pub(super) request: Arc<AppendRequest>,
     pub(super) tracking: Option<Tracking>,
-    /// Every payload as bytes (the server refused one as JSON).
-    pub(super) as_bytes: bool,
+    /// Which payloads may go into the `json` column, if the database
+    /// can hold JSON text: none after the server refused one as JSON.
+    pub(super) payloads: JsonColumn,
     reply: oneshot::Sender<Result<Attempt, StoreError>>,
 }
 
@@ -73,13 +75,22 @@ impl Job {
         let _ = self.reply.send(attempt);
     }
 
+    /// Which payloads go into the `json` column.
+    fn column(&self, json_payloads: bool) -> JsonColumn {
+        if json_payloads {
+            self.payloads
+        } else {
+            JsonColumn::Unused
+        }
+    }
+
     /// The parameters of its `chronicle_append` call.
     fn params(&self, json_payloads: bool) -> Result<AppendParams<'_>, StoreError> {
-        let mut params = AppendParams::new(&self.request, self.tracking.as_ref(), json_payloads)?;
-        if self.as_bytes {
-            params.all_bytes(&self.request);
-        }
-        Ok(params)
+        AppendParams::new(
+            &self.request,
+            self.tracking.as_ref(),
+            self.column(json_payloads),
+        )
     }
 }
 
@@ -90,16 +101,23 @@ impl PostgresStore {
         &self,
         request: &Arc<AppendRequest>,
         tracking: Option<&Tracking>,
-        as_bytes: bool,
+        payloads: JsonColumn,
     ) -> Result<Attempt, StoreError> {
         let group = &self.inner.group;
         let (reply, mut answer) = oneshot::channel();
         lock(&group.queue).push(Job {
             request: Arc::clone(request),
             tracking: tracking.cloned(),
-            as_bytes,
+            payloads,
             reply,
         });
+        // Nobody committing: lead at once, before the answer is ever polled.
+        // A receiver polled first would register this task's waker, and
+        // answering its own job would then wake the task that is running:
+        // one more pass of the scheduler and of this whole future per append.
+        if let Ok(_leading) = group.leader.try_lock() {
+            self.commit_group(take_batch(&group.queue)).await;
+        }
         loop {
             tokio::select! {
                 biased;
@@ -109,12 +127,7 @@ impl PostgresStore {
                     return answer.unwrap_or(Ok(Attempt::NotFresh));
                 }
                 _leading = group.leader.lock() => {
-                    let batch = {
-                        let mut queue = lock(&group.queue);
-                        let take = queue.len().min(MAX_GROUP);
-                        queue.drain(..take).collect::<Vec<_>>()
-                    };
-                    self.commit_group(batch).await;
+                    self.commit_group(take_batch(&group.queue)).await;
                 }
             }
         }
@@ -135,20 +148,27 @@ impl PostgresStore {
             return;
         }
         for job in batch {
-            let attempt = match job.params(json_payloads) {
-                // An in-doubt attempt that is not settled by its retries
-                // ends as "not fresh" or `InDoubt`: the appender decides.
-                Ok(params) => self.try_append(&params, &mut false).await,
-                Err(error) => Err(error),
-            };
+            // An in-doubt attempt that is not settled by its retries ends
+            // as "not fresh" or `InDoubt`: the appender decides.
+            let attempt = self
+                .try_append(
+                    &job.request,
+                    job.tracking.as_ref(),
+                    job.column(json_payloads),
+                    &mut false,
+                )
+                .await;
             job.answer(attempt);
         }
     }
 
-    /// A connection and `sql` prepared on it, before anything is sent.
-    async fn prepared(&self, sql: &str) -> Result<(Object, Statement), Failure> {
+    /// A connection and `hot` prepared on it, before anything is sent.
+    async fn prepared(&self, hot: Hot) -> Result<(Object, Statement), Failure> {
         let client = self.checkout().await.map_err(Failure::from)?;
-        let statement = client.prepare_cached(sql).await.map_err(Failure::from)?;
+        let statement = self
+            .prepare_hot(&client, hot)
+            .await
+            .map_err(Failure::from)?;
         Ok((client, statement))
     }
 
@@ -166,7 +186,7 @@ impl PostgresStore {
             .ok()?;
         let params = TogetherParams::new(params);
         let count = jobs.len();
-        let (client, statement) = match self.prepared(&self.inner.sql.append_together).await {
+        let (client, statement) = match self.prepared(Hot::AppendTogether).await {
             Ok(prepared) => prepared,
             Err(failure) => return Some(nothing_sent(count, failure)),
         };
@@ -213,7 +233,7 @@ impl PostgresStore {
         let json_payloads = self.inner.json_payloads;
         let params: Vec<_> = jobs.iter().map(|job| job.params(json_payloads)).collect();
         let count = jobs.len();
-        let (client, statement) = match self.prepared(&self.inner.sql.append_in_group).await {
+        let (client, statement) = match self.prepared(Hot::AppendInGroup).await {
             Ok(prepared) => prepared,
             Err(failure) => return nothing_sent(count, failure),
         };
@@ -325,6 +345,13 @@ fn attempt_from_row(row: &Row) -> Result<Attempt, StoreError> {
             format!("{} (SQLSTATE {code})", message.unwrap_or("append failed")),
         )
     })
+}
+
+/// The next group: up to `MAX_GROUP` jobs from the front of the queue.
+fn take_batch(queue: &Mutex<Vec<Job>>) -> Vec<Job> {
+    let mut queue = lock(queue);
+    let take = queue.len().min(MAX_GROUP);
+    queue.drain(..take).collect()
 }
 
 fn lock(queue: &Mutex<Vec<Job>>) -> std::sync::MutexGuard<'_, Vec<Job>> {
