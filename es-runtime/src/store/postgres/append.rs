@@ -3,14 +3,13 @@
 //! and when one of its checks fails or a concurrent writer wins, a second
 //! look at what is stored, decided with the rules every store shares.
 
-use std::sync::Arc;
-
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::connection::{retrying, Failure, Hot};
 use super::failover::settle_error;
+use super::group::Request;
 use super::rows::{split_payload, JsonColumn, PgTime};
 use super::{PostgresStore, BACKEND};
 use crate::store::decision::{decide, StreamCheck};
@@ -332,14 +331,14 @@ impl PostgresStore {
         for event in request.streams.iter().flat_map(|append| &append.events) {
             metadata_to_json(&event.metadata)?;
         }
-        let request = Arc::new(request);
+        let mut request = Request::Owned(request);
         let mut column = payloads;
         // In a cluster, "not fresh" may stand for an attempt whose outcome
         // was lost (see `group`): decide from what the standby confirms.
         let settle = self.inner.cluster;
         for _ in 0..APPEND_ROUNDS {
             match self
-                .attempt_in_group(&request, tracking.as_ref(), column)
+                .attempt_in_group(&mut request, tracking.as_ref(), column)
                 .await?
             {
                 Attempt::Written(position) => {
@@ -353,7 +352,7 @@ impl PostgresStore {
                     return Err(backend(BACKEND, "the server refused the payloads as bytes"))
                 }
                 Attempt::NotFresh => match self
-                    .decide_again(&request, tracking.as_ref(), settle)
+                    .decide_again(request.get(), tracking.as_ref(), settle)
                     .await
                     .map_err(|error| settle_error(settle, error))?
                 {

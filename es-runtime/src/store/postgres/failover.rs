@@ -17,9 +17,9 @@
 
 use std::future::Future;
 use std::sync::{Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use deadpool_postgres::{Object, PoolError};
+use deadpool_postgres::{Object, PoolError, TimeoutType, Timeouts};
 
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
@@ -141,7 +141,7 @@ impl PostgresStore {
     /// connections.
     pub(super) async fn checkout(&self) -> Result<Object, PoolError> {
         loop {
-            let client = self.inner.pool.get().await?;
+            let client = self.pooled().await?;
             if self
                 .inner
                 .forgotten
@@ -151,6 +151,24 @@ impl PostgresStore {
                 continue;
             }
             return Ok(client);
+        }
+    }
+}
+
+impl PostgresStore {
+    /// A connection from the pool: one that is free at once when there is
+    /// one (or room to open one), else the first freed, waiting up to the
+    /// pool's wait timeout. Asking without waiting first spares the common
+    /// case the timer of that wait, which the pool sets up before it looks.
+    async fn pooled(&self) -> Result<Object, PoolError> {
+        let pool = &self.inner.pool;
+        let at_once = Timeouts {
+            wait: Some(Duration::ZERO),
+            ..pool.timeouts()
+        };
+        match pool.timeout_get(&at_once).await {
+            Err(PoolError::Timeout(TimeoutType::Wait)) => pool.get().await,
+            pooled => pooled,
         }
     }
 }

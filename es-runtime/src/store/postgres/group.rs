@@ -77,11 +77,7 @@ impl Job {
 
     /// Which payloads go into the `json` column.
     fn column(&self, json_payloads: bool) -> JsonColumn {
-        if json_payloads {
-            self.payloads
-        } else {
-            JsonColumn::Unused
-        }
+        payload_column(self.payloads, json_payloads)
     }
 
     /// The parameters of its `chronicle_append` call.
@@ -94,28 +90,68 @@ impl Job {
     }
 }
 
+/// An append's request: owned while its attempts commit alone, shared once
+/// one waits in the queue (a leader may commit it after its appender is
+/// gone).
+pub(super) enum Request {
+    Owned(AppendRequest),
+    Shared(Arc<AppendRequest>),
+}
+
+impl Request {
+    pub(super) fn get(&self) -> &AppendRequest {
+        match self {
+            Request::Owned(request) => request,
+            Request::Shared(request) => request,
+        }
+    }
+
+    /// The request, shared from now on.
+    fn share(&mut self) -> Arc<AppendRequest> {
+        let shared = match self {
+            Request::Shared(shared) => return Arc::clone(shared),
+            Request::Owned(owned) => Arc::new(std::mem::take(owned)),
+        };
+        *self = Request::Shared(Arc::clone(&shared));
+        shared
+    }
+}
+
 impl PostgresStore {
     /// Makes one fast-path attempt at `request`, committed with whatever
     /// other attempts are waiting.
     pub(super) async fn attempt_in_group(
         &self,
-        request: &Arc<AppendRequest>,
+        request: &mut Request,
         tracking: Option<&Tracking>,
         payloads: JsonColumn,
     ) -> Result<Attempt, StoreError> {
         let group = &self.inner.group;
+        // Nobody committing: lead at once. With nobody waiting either, the
+        // attempt commits alone, as it would as the only job of a group,
+        // without a job, a reply channel or a batch.
+        let leading = group.leader.try_lock().ok();
+        if leading.is_some() && lock(&group.queue).is_empty() {
+            let column = payload_column(payloads, self.inner.json_payloads);
+            // An in-doubt attempt that is not settled by its retries ends
+            // as "not fresh" or `InDoubt`: the appender decides.
+            return self
+                .try_append(request.get(), tracking, column, &mut false)
+                .await;
+        }
         let (reply, mut answer) = oneshot::channel();
         lock(&group.queue).push(Job {
-            request: Arc::clone(request),
+            request: request.share(),
             tracking: tracking.cloned(),
             payloads,
             reply,
         });
-        // Nobody committing: lead at once, before the answer is ever polled.
-        // A receiver polled first would register this task's waker, and
-        // answering its own job would then wake the task that is running:
-        // one more pass of the scheduler and of this whole future per append.
-        if let Ok(_leading) = group.leader.try_lock() {
+        if let Some(_leading) = leading {
+            // Others waiting for the lock it took first: this attempt
+            // leads them, before its answer is ever polled (a receiver
+            // polled first registers the task's waker, and answering its
+            // own job would then wake the task that is running: one more
+            // pass of the scheduler and of this whole future).
             self.commit_group(take_batch(&group.queue)).await;
         }
         loop {
@@ -345,6 +381,16 @@ fn attempt_from_row(row: &Row) -> Result<Attempt, StoreError> {
             format!("{} (SQLSTATE {code})", message.unwrap_or("append failed")),
         )
     })
+}
+
+/// Which payloads go into the `json` column: those `payloads` says, when
+/// the database can hold JSON text (`json_payloads`).
+fn payload_column(payloads: JsonColumn, json_payloads: bool) -> JsonColumn {
+    if json_payloads {
+        payloads
+    } else {
+        JsonColumn::Unused
+    }
 }
 
 /// The next group: up to `MAX_GROUP` jobs from the front of the queue.
