@@ -16,6 +16,7 @@
 //! twice (a stream version is unique).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -175,19 +176,26 @@ impl PostgresStore {
 
 /// When the store last forgot its connections.
 #[derive(Debug, Default)]
-pub(super) struct Forgotten(Mutex<Option<Instant>>);
+pub(super) struct Forgotten {
+    /// Whether it ever did: until then a checkout needs no lock.
+    ever: AtomicBool,
+    at: Mutex<Option<Instant>>,
+}
 
 impl Forgotten {
     fn set(&self, at: Instant) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(at);
+        *self.at.lock().unwrap_or_else(PoisonError::into_inner) = Some(at);
+        self.ever.store(true, Ordering::Release);
     }
 
     /// Whether a connection made at `created` was forgotten.
     fn covers(&self, created: Instant) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some_and(|at| created <= at)
+        self.ever.load(Ordering::Acquire)
+            && self
+                .at
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_some_and(|at| created <= at)
     }
 }
 
