@@ -49,65 +49,56 @@ impl<'a> AppendParams<'a> {
         tracking: Option<&'a Tracking>,
         column: JsonColumn,
     ) -> Result<Self, StoreError> {
-        let count = request.event_count();
-        let mut params = AppendParams {
-            streams: Vec::with_capacity(request.streams.len()),
-            expected: Vec::with_capacity(request.streams.len()),
-            event_streams: Vec::with_capacity(count),
-            versions: Vec::with_capacity(count),
-            event_ids: Vec::with_capacity(count),
-            types: Vec::with_capacity(count),
-            schema_versions: Vec::with_capacity(count),
-            times: Vec::with_capacity(count),
-            metadata: Vec::with_capacity(count),
-            json: Vec::with_capacity(count),
-            bytes: Vec::with_capacity(count),
-            consumer: tracking.map(|t| t.consumer.as_str()),
-            position: tracking.map(|t| to_db(t.position)),
-            aggregates: Vec::with_capacity(count),
-            chain: Vec::with_capacity(count),
-        };
-        for append in &request.streams {
-            params.streams.push(append.stream_id);
-            params.expected.push(to_db(append.expected_version));
-            for (event, version) in append.events.iter().zip(append.expected_version + 1..) {
-                params.event_streams.push(append.stream_id);
-                params.versions.push(to_db(version));
-                params.event_ids.push(event.event_id);
-                params.types.push(&event.event_type);
-                params.aggregates.push(&event.aggregate_type);
-                params
-                    .chain
-                    .push(event.chain_hash.as_ref().map(|hash| &hash.as_bytes()[..]));
-                params.schema_versions.push(i64::from(event.schema_version));
-                params.times.push(PgTime(event.timestamp));
-                params.metadata.push(metadata_to_json(&event.metadata)?);
-                let (json, bytes) = split_payload(&event.payload, column);
-                params.json.push(json);
-                params.bytes.push(bytes);
-            }
-        }
+        let mut params = Self::with_capacity(request.streams.len(), request.event_count());
+        params.consumer = tracking.map(|t| t.consumer.as_str());
+        params.position = tracking.map(|t| to_db(t.position));
+        params.push(request, column)?;
         Ok(params)
     }
 
-    /// Adds `other`'s streams and events after these; its tracking record
-    /// replaces this one's (see `TogetherParams`, which moves each out first).
-    fn extend(&mut self, other: AppendParams<'a>) {
-        self.streams.extend(other.streams);
-        self.expected.extend(other.expected);
-        self.event_streams.extend(other.event_streams);
-        self.versions.extend(other.versions);
-        self.event_ids.extend(other.event_ids);
-        self.types.extend(other.types);
-        self.schema_versions.extend(other.schema_versions);
-        self.times.extend(other.times);
-        self.metadata.extend(other.metadata);
-        self.json.extend(other.json);
-        self.bytes.extend(other.bytes);
-        self.consumer = other.consumer;
-        self.position = other.position;
-        self.aggregates.extend(other.aggregates);
-        self.chain.extend(other.chain);
+    /// No streams yet, with room for `streams` streams and `events` events.
+    fn with_capacity(streams: usize, events: usize) -> Self {
+        AppendParams {
+            streams: Vec::with_capacity(streams),
+            expected: Vec::with_capacity(streams),
+            event_streams: Vec::with_capacity(events),
+            versions: Vec::with_capacity(events),
+            event_ids: Vec::with_capacity(events),
+            types: Vec::with_capacity(events),
+            schema_versions: Vec::with_capacity(events),
+            times: Vec::with_capacity(events),
+            metadata: Vec::with_capacity(events),
+            json: Vec::with_capacity(events),
+            bytes: Vec::with_capacity(events),
+            consumer: None,
+            position: None,
+            aggregates: Vec::with_capacity(events),
+            chain: Vec::with_capacity(events),
+        }
+    }
+
+    /// Adds the streams and events of `request` after those already here.
+    fn push(&mut self, request: &'a AppendRequest, column: JsonColumn) -> Result<(), StoreError> {
+        for append in &request.streams {
+            self.streams.push(append.stream_id);
+            self.expected.push(to_db(append.expected_version));
+            for (event, version) in append.events.iter().zip(append.expected_version + 1..) {
+                self.event_streams.push(append.stream_id);
+                self.versions.push(to_db(version));
+                self.event_ids.push(event.event_id);
+                self.types.push(&event.event_type);
+                self.aggregates.push(&event.aggregate_type);
+                self.chain
+                    .push(event.chain_hash.as_ref().map(|hash| &hash.as_bytes()[..]));
+                self.schema_versions.push(i64::from(event.schema_version));
+                self.times.push(PgTime(event.timestamp));
+                self.metadata.push(metadata_to_json(&event.metadata)?);
+                let (json, bytes) = split_payload(&event.payload, column);
+                self.json.push(json);
+                self.bytes.push(bytes);
+            }
+        }
+        Ok(())
     }
 
     /// The parameters of `Sql::append`, in order.
@@ -215,30 +206,38 @@ static NO_CONSUMERS: Option<Vec<Option<&str>>> = None;
 static NO_POSITIONS: Option<Vec<Option<i64>>> = None;
 
 impl<'a> TogetherParams<'a> {
-    /// The parameters of `appends` side by side.
-    pub(super) fn new(appends: impl IntoIterator<Item = AppendParams<'a>>) -> Self {
-        let mut appends = appends.into_iter();
+    /// The parameters of `appends` (each a request, its tracking record and
+    /// where its payloads go) side by side, each array made once at its
+    /// full length.
+    pub(super) fn new<I>(appends: I) -> Result<Self, StoreError>
+    where
+        I: Iterator<Item = (&'a AppendRequest, Option<&'a Tracking>, JsonColumn)> + Clone,
+    {
+        let (streams, events, count) =
+            appends
+                .clone()
+                .fold((0, 0, 0), |(streams, events, count), (request, ..)| {
+                    (
+                        streams + request.streams.len(),
+                        events + request.event_count(),
+                        count + 1,
+                    )
+                });
         let mut together = TogetherParams {
-            appends: appends.next().unwrap_or_default(),
-            consumers: Vec::new(),
-            positions: Vec::new(),
-            event_counts: Vec::new(),
+            appends: AppendParams::with_capacity(streams, events),
+            consumers: Vec::with_capacity(count),
+            positions: Vec::with_capacity(count),
+            event_counts: Vec::with_capacity(count),
         };
-        together.take_tracking();
-        for append in appends {
-            together.appends.extend(append);
-            together.take_tracking();
+        for (request, tracking, column) in appends {
+            together.appends.push(request, column)?;
+            together.event_counts.push(request.event_count());
+            together
+                .consumers
+                .push(tracking.map(|t| t.consumer.as_str()));
+            together.positions.push(tracking.map(|t| to_db(t.position)));
         }
-        together
-    }
-
-    /// Moves the tracking record of the append last added into the arrays.
-    fn take_tracking(&mut self) {
-        let counted: usize = self.event_counts.iter().sum();
-        self.event_counts
-            .push(self.appends.versions.len() - counted);
-        self.consumers.push(self.appends.consumer.take());
-        self.positions.push(self.appends.position.take());
+        Ok(together)
     }
 
     /// The last position each append wrote (none for an append of no
@@ -658,11 +657,15 @@ mod tests {
                 events: vec![event(b"{}")],
             },
         ]);
-        let together = TogetherParams::new([
-            AppendParams::new(&two, None, JsonColumn::Checked).unwrap(),
-            AppendParams::new(&tracked_only, Some(&tracking), JsonColumn::Checked).unwrap(),
-            AppendParams::new(&one_each, None, JsonColumn::Checked).unwrap(),
-        ]);
+        let together = TogetherParams::new(
+            [
+                (&two, None, JsonColumn::Checked),
+                (&tracked_only, Some(&tracking), JsonColumn::Checked),
+                (&one_each, None, JsonColumn::Checked),
+            ]
+            .into_iter(),
+        )
+        .unwrap();
         assert_eq!(together.appends.streams, [a, b, c]);
         assert_eq!(together.appends.expected, [1, 0, 4]);
         assert_eq!(together.appends.event_streams, [a, a, b, c]);
@@ -677,12 +680,23 @@ mod tests {
         );
         assert_eq!(together.last_positions(&[10, 11, 14]), None);
         assert_eq!(together.as_params().len(), 15);
-        let untracked = TogetherParams::new([
-            AppendParams::new(&two, None, JsonColumn::Checked).unwrap(),
-            AppendParams::new(&one_each, None, JsonColumn::Checked).unwrap(),
-        ]);
+        let untracked = TogetherParams::new(
+            [
+                (&two, None, JsonColumn::Checked),
+                (&one_each, None, JsonColumn::Unused),
+            ]
+            .into_iter(),
+        )
+        .unwrap();
         assert!(!untracked.tracked());
         assert_eq!(untracked.consumers, [None, None]);
+        // Each append's payloads go where its own column says.
+        assert_eq!(untracked.appends.json, [Some("{}"), Some("{}"), None, None]);
+        assert_eq!(
+            untracked.appends.bytes,
+            [None, None, Some(&b"{}"[..]), Some(&b"{}"[..])]
+        );
+        assert_eq!(untracked.event_counts, [2, 2]);
     }
 
     #[test]

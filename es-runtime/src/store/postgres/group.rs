@@ -214,13 +214,15 @@ impl PostgresStore {
     /// not JSON...) and nothing was written.
     async fn commit_in_one_call(&self, jobs: &[Job]) -> Option<Vec<Result<Attempt, StoreError>>> {
         let json_payloads = self.inner.json_payloads;
-        let params = jobs
-            .iter()
-            .map(|job| job.params(json_payloads))
-            .collect::<Result<Vec<_>, _>>()
-            // A job whose parameters fail gets its error from the other way.
-            .ok()?;
-        let params = TogetherParams::new(params);
+        let params = TogetherParams::new(jobs.iter().map(|job| {
+            (
+                &*job.request,
+                job.tracking.as_ref(),
+                job.column(json_payloads),
+            )
+        }))
+        // A job whose parameters fail gets its error from the other way.
+        .ok()?;
         let count = jobs.len();
         let (client, statement) = match self.prepared(Hot::AppendTogether).await {
             Ok(prepared) => prepared,
