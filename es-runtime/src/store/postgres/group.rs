@@ -1,15 +1,16 @@
 //! Group commit: appends that arrive while another is committing share the
 //! next transaction, and so its one WAL flush.
 //!
-//! Every append's fast-path attempt (one `chronicle_append` call) joins a
-//! queue. Whoever holds the leader lock takes the queue and commits it: a
-//! lone attempt as today's single autocommit statement (a single writer
-//! pays nothing for the queue); several as one `chronicle_append_together`
-//! call, one autocommit statement that checks and writes every attempt's
-//! streams, events and tracking records together and notifies once. The
-//! others wait for their answer or for the lock, whichever comes first, so
-//! attempts that arrive during a commit are committed by the next leader,
-//! together.
+//! An append's fast-path attempt (one `chronicle_append` call) that finds
+//! the leader lock free and nobody waiting commits at once, alone, as a
+//! single autocommit statement (a single writer pays nothing for the
+//! queue). Any other attempt joins a queue. Whoever holds the leader lock
+//! takes the queue and commits it: a lone attempt as that single
+//! statement; several as one `chronicle_append_together` call, one
+//! autocommit statement that checks and writes every attempt's streams,
+//! events and tracking records together and notifies once. The others wait
+//! for their answer or for the lock, whichever comes first, so attempts
+//! that arrive during a commit are committed by the next leader, together.
 //!
 //! Each attempt keeps its own outcome. When anything in the shared call is
 //! refused (a stream not at its expected version, two attempts racing for
