@@ -3,15 +3,14 @@
 //! and when one of its checks fails or a concurrent writer wins, a second
 //! look at what is stored, decided with the rules every store shares.
 
-use std::sync::Arc;
-
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use super::connection::{retrying, Failure};
+use super::connection::{retrying, Failure, Hot};
 use super::failover::settle_error;
-use super::rows::{split_payload, PgTime};
+use super::group::Request;
+use super::rows::{split_payload, JsonColumn, PgTime};
 use super::{PostgresStore, BACKEND};
 use crate::store::decision::{decide, StreamCheck};
 use crate::store::encoding::{
@@ -48,100 +47,58 @@ impl<'a> AppendParams<'a> {
     pub(super) fn new(
         request: &'a AppendRequest,
         tracking: Option<&'a Tracking>,
-        json_payloads: bool,
+        column: JsonColumn,
     ) -> Result<Self, StoreError> {
-        let count = request.event_count();
-        let mut params = AppendParams {
-            streams: Vec::with_capacity(request.streams.len()),
-            expected: Vec::with_capacity(request.streams.len()),
-            event_streams: Vec::with_capacity(count),
-            versions: Vec::with_capacity(count),
-            event_ids: Vec::with_capacity(count),
-            types: Vec::with_capacity(count),
-            schema_versions: Vec::with_capacity(count),
-            times: Vec::with_capacity(count),
-            metadata: Vec::with_capacity(count),
-            json: Vec::with_capacity(count),
-            bytes: Vec::with_capacity(count),
-            consumer: tracking.map(|t| t.consumer.as_str()),
-            position: tracking.map(|t| to_db(t.position)),
-            aggregates: Vec::with_capacity(count),
-            chain: Vec::with_capacity(count),
-        };
-        for append in &request.streams {
-            params.streams.push(append.stream_id);
-            params.expected.push(to_db(append.expected_version));
-            for (event, version) in append.events.iter().zip(append.expected_version + 1..) {
-                params.event_streams.push(append.stream_id);
-                params.versions.push(to_db(version));
-                params.event_ids.push(event.event_id);
-                params.types.push(&event.event_type);
-                params.aggregates.push(&event.aggregate_type);
-                params
-                    .chain
-                    .push(event.chain_hash.as_ref().map(|hash| &hash.as_bytes()[..]));
-                params.schema_versions.push(i64::from(event.schema_version));
-                params.times.push(PgTime(event.timestamp));
-                params.metadata.push(metadata_to_json(&event.metadata)?);
-                let (json, bytes) = split_payload(&event.payload, json_payloads);
-                params.json.push(json);
-                params.bytes.push(bytes);
-            }
-        }
+        let mut params = Self::with_capacity(request.streams.len(), request.event_count());
+        params.consumer = tracking.map(|t| t.consumer.as_str());
+        params.position = tracking.map(|t| to_db(t.position));
+        params.push(request, column)?;
         Ok(params)
     }
 
-    /// Adds `other`'s streams and events after these; its tracking record
-    /// replaces this one's (see `TogetherParams`, which moves each out first).
-    fn extend(&mut self, other: AppendParams<'a>) {
-        self.streams.extend(other.streams);
-        self.expected.extend(other.expected);
-        self.event_streams.extend(other.event_streams);
-        self.versions.extend(other.versions);
-        self.event_ids.extend(other.event_ids);
-        self.types.extend(other.types);
-        self.schema_versions.extend(other.schema_versions);
-        self.times.extend(other.times);
-        self.metadata.extend(other.metadata);
-        self.json.extend(other.json);
-        self.bytes.extend(other.bytes);
-        self.consumer = other.consumer;
-        self.position = other.position;
-        self.aggregates.extend(other.aggregates);
-        self.chain.extend(other.chain);
-    }
-
-    /// Stores every payload as bytes (for a database that refused one as JSON).
-    pub(super) fn all_bytes(&mut self, request: &'a AppendRequest) {
-        self.json.iter_mut().for_each(|json| *json = None);
-        self.bytes = request
-            .streams
-            .iter()
-            .flat_map(|append| &append.events)
-            .map(|event| Some(event.payload.as_slice()))
-            .collect();
-    }
-
-    /// The parameters of `Sql::append_one`, in order, when this is one
-    /// event appended to one stream without a tracking record.
-    pub(super) fn as_one_event(&self) -> Option<[&(dyn ToSql + Sync); 12]> {
-        if self.streams.len() != 1 || self.versions.len() != 1 || self.consumer.is_some() {
-            return None;
+    /// No streams yet, with room for `streams` streams and `events` events.
+    fn with_capacity(streams: usize, events: usize) -> Self {
+        AppendParams {
+            streams: Vec::with_capacity(streams),
+            expected: Vec::with_capacity(streams),
+            event_streams: Vec::with_capacity(events),
+            versions: Vec::with_capacity(events),
+            event_ids: Vec::with_capacity(events),
+            types: Vec::with_capacity(events),
+            schema_versions: Vec::with_capacity(events),
+            times: Vec::with_capacity(events),
+            metadata: Vec::with_capacity(events),
+            json: Vec::with_capacity(events),
+            bytes: Vec::with_capacity(events),
+            consumer: None,
+            position: None,
+            aggregates: Vec::with_capacity(events),
+            chain: Vec::with_capacity(events),
         }
-        Some([
-            &self.streams[0],
-            &self.versions[0],
-            &self.event_ids[0],
-            &self.types[0],
-            &self.schema_versions[0],
-            &self.times[0],
-            &self.metadata[0],
-            &self.json[0],
-            &self.bytes[0],
-            &self.aggregates[0],
-            &self.chain[0],
-            &self.expected[0],
-        ])
+    }
+
+    /// Adds the streams and events of `request` after those already here.
+    fn push(&mut self, request: &'a AppendRequest, column: JsonColumn) -> Result<(), StoreError> {
+        for append in &request.streams {
+            self.streams.push(append.stream_id);
+            self.expected.push(to_db(append.expected_version));
+            for (event, version) in append.events.iter().zip(append.expected_version + 1..) {
+                self.event_streams.push(append.stream_id);
+                self.versions.push(to_db(version));
+                self.event_ids.push(event.event_id);
+                self.types.push(&event.event_type);
+                self.aggregates.push(&event.aggregate_type);
+                self.chain
+                    .push(event.chain_hash.as_ref().map(|hash| &hash.as_bytes()[..]));
+                self.schema_versions.push(i64::from(event.schema_version));
+                self.times.push(PgTime(event.timestamp));
+                self.metadata.push(metadata_to_json(&event.metadata)?);
+                let (json, bytes) = split_payload(&event.payload, column);
+                self.json.push(json);
+                self.bytes.push(bytes);
+            }
+        }
+        Ok(())
     }
 
     /// The parameters of `Sql::append`, in order.
@@ -166,6 +123,73 @@ impl<'a> AppendParams<'a> {
     }
 }
 
+/// The parameters of `Sql::append_one`: one event appended to one stream
+/// without a tracking record, as plain values (no array per column).
+pub(super) struct OneEvent<'a> {
+    stream: Uuid,
+    version: i64,
+    event_id: Uuid,
+    event_type: &'a str,
+    schema_version: i64,
+    time: PgTime,
+    metadata: Option<String>,
+    json: Option<&'a str>,
+    bytes: Option<&'a [u8]>,
+    aggregate: &'a str,
+    chain: Option<&'a [u8]>,
+    expected: i64,
+}
+
+impl<'a> OneEvent<'a> {
+    /// The one event of `request`, or `None` when it is not one event to
+    /// one stream without a tracking record.
+    pub(super) fn new(
+        request: &'a AppendRequest,
+        tracking: Option<&Tracking>,
+        column: JsonColumn,
+    ) -> Result<Option<Self>, StoreError> {
+        let ([append], None) = (request.streams.as_slice(), tracking) else {
+            return Ok(None);
+        };
+        let [event] = append.events.as_slice() else {
+            return Ok(None);
+        };
+        let (json, bytes) = split_payload(&event.payload, column);
+        Ok(Some(OneEvent {
+            stream: append.stream_id,
+            version: to_db(append.expected_version + 1),
+            event_id: event.event_id,
+            event_type: &event.event_type,
+            schema_version: i64::from(event.schema_version),
+            time: PgTime(event.timestamp),
+            metadata: metadata_to_json(&event.metadata)?,
+            json,
+            bytes,
+            aggregate: &event.aggregate_type,
+            chain: event.chain_hash.as_ref().map(|hash| &hash.as_bytes()[..]),
+            expected: to_db(append.expected_version),
+        }))
+    }
+
+    /// The parameters of `Sql::append_one`, in order.
+    pub(super) fn as_params(&self) -> [&(dyn ToSql + Sync); 12] {
+        [
+            &self.stream,
+            &self.version,
+            &self.event_id,
+            &self.event_type,
+            &self.schema_version,
+            &self.time,
+            &self.metadata,
+            &self.json,
+            &self.bytes,
+            &self.aggregate,
+            &self.chain,
+            &self.expected,
+        ]
+    }
+}
+
 /// The appends of a group as the parameters of one
 /// `chronicle_append_together` call: every append's arrays one after the
 /// other, and the tracking records as arrays too, one element per append.
@@ -182,30 +206,38 @@ static NO_CONSUMERS: Option<Vec<Option<&str>>> = None;
 static NO_POSITIONS: Option<Vec<Option<i64>>> = None;
 
 impl<'a> TogetherParams<'a> {
-    /// The parameters of `appends` side by side.
-    pub(super) fn new(appends: impl IntoIterator<Item = AppendParams<'a>>) -> Self {
-        let mut appends = appends.into_iter();
+    /// The parameters of `appends` (each a request, its tracking record and
+    /// where its payloads go) side by side, each array made once at its
+    /// full length.
+    pub(super) fn new<I>(appends: I) -> Result<Self, StoreError>
+    where
+        I: Iterator<Item = (&'a AppendRequest, Option<&'a Tracking>, JsonColumn)> + Clone,
+    {
+        let (streams, events, count) =
+            appends
+                .clone()
+                .fold((0, 0, 0), |(streams, events, count), (request, ..)| {
+                    (
+                        streams + request.streams.len(),
+                        events + request.event_count(),
+                        count + 1,
+                    )
+                });
         let mut together = TogetherParams {
-            appends: appends.next().unwrap_or_default(),
-            consumers: Vec::new(),
-            positions: Vec::new(),
-            event_counts: Vec::new(),
+            appends: AppendParams::with_capacity(streams, events),
+            consumers: Vec::with_capacity(count),
+            positions: Vec::with_capacity(count),
+            event_counts: Vec::with_capacity(count),
         };
-        together.take_tracking();
-        for append in appends {
-            together.appends.extend(append);
-            together.take_tracking();
+        for (request, tracking, column) in appends {
+            together.appends.push(request, column)?;
+            together.event_counts.push(request.event_count());
+            together
+                .consumers
+                .push(tracking.map(|t| t.consumer.as_str()));
+            together.positions.push(tracking.map(|t| to_db(t.position)));
         }
-        together
-    }
-
-    /// Moves the tracking record of the append last added into the arrays.
-    fn take_tracking(&mut self) {
-        let counted: usize = self.event_counts.iter().sum();
-        self.event_counts
-            .push(self.appends.versions.len() - counted);
-        self.consumers.push(self.appends.consumer.take());
-        self.positions.push(self.appends.position.take());
+        Ok(together)
     }
 
     /// The last position each append wrote (none for an append of no
@@ -277,10 +309,14 @@ pub(super) fn attempt_after(code: &str) -> Option<Attempt> {
 impl PostgresStore {
     /// Appends with `chronicle_append`, one round trip in the common case;
     /// when a check fails, decides again on what is stored.
+    /// `payloads` says which payloads may go into the `json` column
+    /// (`Checked` or `Trusted`); after the server refused one as JSON,
+    /// every payload goes as bytes.
     pub(super) async fn append_now(
         &self,
         request: AppendRequest,
         tracking: Option<Tracking>,
+        payloads: JsonColumn,
     ) -> Result<AppendOutcome, StoreError> {
         check_append(&request, tracking.as_ref())?;
         if request.streams.is_empty() && tracking.is_none() {
@@ -294,14 +330,14 @@ impl PostgresStore {
         for event in request.streams.iter().flat_map(|append| &append.events) {
             metadata_to_json(&event.metadata)?;
         }
-        let request = Arc::new(request);
-        let mut as_bytes = false;
+        let mut request = Request::Owned(request);
+        let mut column = payloads;
         // In a cluster, "not fresh" may stand for an attempt whose outcome
         // was lost (see `group`): decide from what the standby confirms.
         let settle = self.inner.cluster;
         for _ in 0..APPEND_ROUNDS {
             match self
-                .attempt_in_group(&request, tracking.as_ref(), as_bytes)
+                .attempt_in_group(&mut request, tracking.as_ref(), column)
                 .await?
             {
                 Attempt::Written(position) => {
@@ -310,12 +346,12 @@ impl PostgresStore {
                         written: true,
                     })
                 }
-                Attempt::NotJson if !as_bytes => as_bytes = true,
+                Attempt::NotJson if column != JsonColumn::Unused => column = JsonColumn::Unused,
                 Attempt::NotJson => {
                     return Err(backend(BACKEND, "the server refused the payloads as bytes"))
                 }
                 Attempt::NotFresh => match self
-                    .decide_again(&request, tracking.as_ref(), settle)
+                    .decide_again(request.get(), tracking.as_ref(), settle)
                     .await
                     .map_err(|error| settle_error(settle, error))?
                 {
@@ -336,17 +372,19 @@ impl PostgresStore {
     /// when that writes nothing, `chronicle_append` decides.
     pub(super) async fn try_append(
         &self,
-        params: &AppendParams<'_>,
+        request: &AppendRequest,
+        tracking: Option<&Tracking>,
+        column: JsonColumn,
         in_doubt: &mut bool,
     ) -> Result<Attempt, StoreError> {
-        if let Some(values) = params.as_one_event() {
-            if let Some(attempt) = self.try_append_one(&values, in_doubt).await? {
+        if let Some(one) = OneEvent::new(request, tracking, column)? {
+            if let Some(attempt) = self.try_append_one(&one.as_params(), in_doubt).await? {
                 return Ok(attempt);
             }
         }
-        let sql = &self.inner.sql.append;
+        let params = AppendParams::new(request, tracking, column)?;
         retrying!(self, |client| {
-            let statement = client.prepare_cached(sql).await?;
+            let statement = self.prepare_hot(&client, Hot::Append).await?;
             let values = params.as_params();
             let answer = client.query_one(&statement, &values);
             match self.committed(in_doubt, answer).await? {
@@ -366,9 +404,8 @@ impl PostgresStore {
         values: &[&(dyn ToSql + Sync); 12],
         in_doubt: &mut bool,
     ) -> Result<Option<Attempt>, StoreError> {
-        let sql = &self.inner.sql.append_one;
         retrying!(self, |client| {
-            let statement = client.prepare_cached(sql).await?;
+            let statement = self.prepare_hot(&client, Hot::AppendOne).await?;
             let answer = client.query_opt(&statement, values);
             match self.committed(in_doubt, answer).await? {
                 Ok(Some(row)) => Ok(Some(Attempt::Written(row.try_get(0)?))),
@@ -507,7 +544,7 @@ mod tests {
             },
         ]);
         let tracking = Tracking::new("process", 42);
-        let mut params = AppendParams::new(&request, Some(&tracking), true).unwrap();
+        let params = AppendParams::new(&request, Some(&tracking), JsonColumn::Checked).unwrap();
         assert_eq!(params.streams, [a, b]);
         assert_eq!(params.expected, [3, 0]);
         assert_eq!(params.event_streams, [a, a, b]);
@@ -524,15 +561,78 @@ mod tests {
             (params.consumer, params.position),
             (Some("process"), Some(42))
         );
-        params.all_bytes(&request);
+        assert_eq!(params.aggregates, ["Thing"; 3]);
+        assert_eq!(params.chain, [None; 3]);
+        assert_eq!(params.as_params().len(), 15);
+        // A database that refused one as JSON: every payload as bytes.
+        let params = AppendParams::new(&request, Some(&tracking), JsonColumn::Unused).unwrap();
         assert_eq!(params.json, [None; 3]);
         assert_eq!(
             params.bytes,
             [Some(&b"{}"[..]), Some(&b"\x00"[..]), Some(&b"[1]"[..])]
         );
-        assert_eq!(params.aggregates, ["Thing"; 3]);
-        assert_eq!(params.chain, [None; 3]);
-        assert_eq!(params.as_params().len(), 15);
+    }
+
+    #[test]
+    fn one_event_to_one_stream_untracked_is_plain_values() {
+        let stream = Uuid::new_v4();
+        let one = |events: Vec<NewEvent>| {
+            AppendRequest::new(vec![crate::store::StreamAppend {
+                stream_id: stream,
+                expected_version: 6,
+                events,
+            }])
+        };
+        let request = one(vec![event(b"[1]")]);
+        let plain = OneEvent::new(&request, None, JsonColumn::Checked)
+            .unwrap()
+            .unwrap();
+        let sent = &request.streams[0].events[0];
+        assert_eq!(
+            (plain.stream, plain.version, plain.expected),
+            (stream, 7, 6)
+        );
+        assert_eq!(plain.event_id, sent.event_id);
+        assert_eq!(
+            (plain.event_type, plain.aggregate, plain.schema_version),
+            ("Happened", "Thing", 2)
+        );
+        assert_eq!(
+            plain.metadata.as_deref(),
+            Some(r#"{"extra":{"user":"ann"}}"#)
+        );
+        assert_eq!((plain.json, plain.bytes), (Some("[1]"), None));
+        assert_eq!(plain.chain, None);
+        assert_eq!(plain.as_params().len(), 12);
+        let bytes = OneEvent::new(&request, None, JsonColumn::Unused)
+            .unwrap()
+            .unwrap();
+        assert_eq!((bytes.json, bytes.bytes), (None, Some(&b"[1]"[..])));
+
+        // Anything else goes to `chronicle_append`.
+        let tracking = Tracking::new("process", 1);
+        assert!(
+            OneEvent::new(&request, Some(&tracking), JsonColumn::Checked)
+                .unwrap()
+                .is_none()
+        );
+        let two = one(vec![event(b"{}"), event(b"{}")]);
+        assert!(OneEvent::new(&two, None, JsonColumn::Checked)
+            .unwrap()
+            .is_none());
+        let mut streams = one(vec![event(b"{}")]);
+        streams.streams.push(crate::store::StreamAppend {
+            stream_id: Uuid::new_v4(),
+            expected_version: 0,
+            events: vec![event(b"{}")],
+        });
+        assert!(OneEvent::new(&streams, None, JsonColumn::Checked)
+            .unwrap()
+            .is_none());
+        let none = AppendRequest::new(Vec::new());
+        assert!(OneEvent::new(&none, None, JsonColumn::Checked)
+            .unwrap()
+            .is_none());
     }
 
     #[test]
@@ -557,11 +657,15 @@ mod tests {
                 events: vec![event(b"{}")],
             },
         ]);
-        let together = TogetherParams::new([
-            AppendParams::new(&two, None, true).unwrap(),
-            AppendParams::new(&tracked_only, Some(&tracking), true).unwrap(),
-            AppendParams::new(&one_each, None, true).unwrap(),
-        ]);
+        let together = TogetherParams::new(
+            [
+                (&two, None, JsonColumn::Checked),
+                (&tracked_only, Some(&tracking), JsonColumn::Checked),
+                (&one_each, None, JsonColumn::Checked),
+            ]
+            .into_iter(),
+        )
+        .unwrap();
         assert_eq!(together.appends.streams, [a, b, c]);
         assert_eq!(together.appends.expected, [1, 0, 4]);
         assert_eq!(together.appends.event_streams, [a, a, b, c]);
@@ -576,12 +680,23 @@ mod tests {
         );
         assert_eq!(together.last_positions(&[10, 11, 14]), None);
         assert_eq!(together.as_params().len(), 15);
-        let untracked = TogetherParams::new([
-            AppendParams::new(&two, None, true).unwrap(),
-            AppendParams::new(&one_each, None, true).unwrap(),
-        ]);
+        let untracked = TogetherParams::new(
+            [
+                (&two, None, JsonColumn::Checked),
+                (&one_each, None, JsonColumn::Unused),
+            ]
+            .into_iter(),
+        )
+        .unwrap();
         assert!(!untracked.tracked());
         assert_eq!(untracked.consumers, [None, None]);
+        // Each append's payloads go where its own column says.
+        assert_eq!(untracked.appends.json, [Some("{}"), Some("{}"), None, None]);
+        assert_eq!(
+            untracked.appends.bytes,
+            [None, None, Some(&b"{}"[..]), Some(&b"{}"[..])]
+        );
+        assert_eq!(untracked.event_counts, [2, 2]);
     }
 
     #[test]

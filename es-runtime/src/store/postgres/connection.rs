@@ -2,16 +2,17 @@
 //! one retry loop every operation of the store goes through.
 
 use std::error::Error as StdError;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{
-    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
+    Manager, ManagerConfig, Object, ObjectId, Pool, PoolError, RecyclingMethod, Runtime,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 #[cfg(feature = "encryption")]
 use tokio_postgres::NoTls;
-use tokio_postgres::{Row, RowStream};
+use tokio_postgres::{Row, RowStream, Statement};
 
 use super::cluster::ClusterConnect;
 use super::{PostgresStore, BACKEND};
@@ -241,6 +242,81 @@ macro_rules! retrying {
 }
 pub(super) use retrying;
 
+/// The statements of the append path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Hot {
+    /// `Sql::append_one`.
+    AppendOne,
+    /// `Sql::append`.
+    Append,
+    /// `Sql::append_together`.
+    AppendTogether,
+    /// `Sql::append_in_group`.
+    AppendInGroup,
+}
+
+impl Hot {
+    /// How many there are.
+    const COUNT: usize = 4;
+}
+
+/// The append path's statements as prepared on each connection, found by
+/// the connection's id in the pool. deadpool's statement cache finds a
+/// statement by hashing its whole text (SipHash, about two instructions a
+/// byte: more than the rest of an append's client work but the driver's
+/// own), on every call; the append statements run once per append.
+///
+/// Ids are unique in a pool and grow with each connection made, so an
+/// entry never serves another connection than its own. Entries of
+/// connections that were closed since stay until evicted, oldest id first,
+/// once the cache holds one per statement and possible connection; an
+/// entry evicted too early only sends its connection to deadpool's cache
+/// again.
+///
+/// Generic only so that it can be tested without a server (neither
+/// `ObjectId` nor `Statement` can be made by hand).
+pub(super) struct HotStatements<K = ObjectId, V = Statement> {
+    capacity: usize,
+    prepared: Mutex<Vec<(K, Hot, V)>>,
+}
+
+impl<K: Copy + Ord, V: Clone> HotStatements<K, V> {
+    /// A cache for a pool of at most `connections` connections.
+    pub(super) fn new(connections: usize) -> Self {
+        HotStatements {
+            capacity: connections.max(1) * Hot::COUNT,
+            prepared: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn get(&self, connection: K, hot: Hot) -> Option<V> {
+        self.lock()
+            .iter()
+            .find(|(id, kind, _)| *id == connection && *kind == hot)
+            .map(|(.., statement)| statement.clone())
+    }
+
+    fn keep(&self, connection: K, hot: Hot, statement: V) {
+        let mut prepared = self.lock();
+        if prepared.len() >= self.capacity {
+            let oldest = prepared
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, (id, ..))| *id)
+                .map(|(index, _)| index);
+            if let Some(oldest) = oldest {
+                prepared.swap_remove(oldest);
+            }
+        }
+        prepared.push((connection, hot, statement));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(K, Hot, V)>> {
+        // A list of prepared statements holds no invariant a panic could break.
+        self.prepared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// Connections for the store's own statements.
 impl PostgresStore {
     /// A pooled connection, for work that must not be retried.
@@ -248,6 +324,29 @@ impl PostgresStore {
         self.checkout()
             .await
             .map_err(|error| backend(BACKEND, error))
+    }
+
+    /// The append path's statement `hot`, prepared on `client` once (see
+    /// `HotStatements`).
+    pub(super) async fn prepare_hot(
+        &self,
+        client: &Object,
+        hot: Hot,
+    ) -> Result<Statement, tokio_postgres::Error> {
+        let connection = Object::id(client);
+        if let Some(statement) = self.inner.hot.get(connection, hot) {
+            return Ok(statement);
+        }
+        let sql = &self.inner.sql;
+        let text = match hot {
+            Hot::AppendOne => &sql.append_one,
+            Hot::Append => &sql.append,
+            Hot::AppendTogether => &sql.append_together,
+            Hot::AppendInGroup => &sql.append_in_group,
+        };
+        let statement = client.prepare_cached(text).await?;
+        self.inner.hot.keep(connection, hot, statement.clone());
+        Ok(statement)
     }
 
     /// Starts one of the store's queries and returns its rows as they come,
@@ -337,6 +436,31 @@ mod tests {
         ] {
             assert!(!is_transient_code(&code), "{code:?}");
         }
+    }
+
+    #[test]
+    fn hot_statements_are_kept_per_connection_and_evicted_oldest_first() {
+        let hot = HotStatements::<u32, &str>::new(1);
+        assert_eq!(hot.get(1, Hot::AppendOne), None);
+        hot.keep(1, Hot::AppendOne, "one on 1");
+        hot.keep(1, Hot::Append, "append on 1");
+        hot.keep(2, Hot::AppendOne, "one on 2");
+        assert_eq!(hot.get(1, Hot::AppendOne), Some("one on 1"));
+        assert_eq!(hot.get(1, Hot::Append), Some("append on 1"));
+        assert_eq!(hot.get(2, Hot::AppendOne), Some("one on 2"));
+        assert_eq!(hot.get(2, Hot::Append), None);
+        assert_eq!(hot.get(3, Hot::AppendOne), None);
+        // Full (4 statements for 1 connection): the oldest connection's go first.
+        hot.keep(3, Hot::AppendOne, "one on 3");
+        hot.keep(3, Hot::Append, "append on 3");
+        assert_eq!(hot.lock().len(), 4);
+        assert_eq!(hot.get(1, Hot::AppendOne), None);
+        assert_eq!(hot.get(1, Hot::Append), Some("append on 1"));
+        hot.keep(4, Hot::AppendTogether, "together on 4");
+        assert_eq!(hot.get(1, Hot::Append), None);
+        assert_eq!(hot.get(2, Hot::AppendOne), Some("one on 2"));
+        assert_eq!(hot.get(4, Hot::AppendTogether), Some("together on 4"));
+        assert_eq!(hot.lock().len(), 4);
     }
 
     #[test]

@@ -16,10 +16,11 @@
 //! twice (a stream version is unique).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use deadpool_postgres::{Object, PoolError};
+use deadpool_postgres::{Object, PoolError, TimeoutType, Timeouts};
 
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
@@ -141,7 +142,7 @@ impl PostgresStore {
     /// connections.
     pub(super) async fn checkout(&self) -> Result<Object, PoolError> {
         loop {
-            let client = self.inner.pool.get().await?;
+            let client = self.pooled().await?;
             if self
                 .inner
                 .forgotten
@@ -155,21 +156,46 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// A connection from the pool: one that is free at once when there is
+    /// one (or room to open one), else the first freed, waiting up to the
+    /// pool's wait timeout. Asking without waiting first spares the common
+    /// case the timer of that wait, which the pool sets up before it looks.
+    async fn pooled(&self) -> Result<Object, PoolError> {
+        let pool = &self.inner.pool;
+        let at_once = Timeouts {
+            wait: Some(Duration::ZERO),
+            ..pool.timeouts()
+        };
+        match pool.timeout_get(&at_once).await {
+            Err(PoolError::Timeout(TimeoutType::Wait)) => pool.get().await,
+            pooled => pooled,
+        }
+    }
+}
+
 /// When the store last forgot its connections.
 #[derive(Debug, Default)]
-pub(super) struct Forgotten(Mutex<Option<Instant>>);
+pub(super) struct Forgotten {
+    /// Whether it ever did: until then a checkout needs no lock.
+    ever: AtomicBool,
+    at: Mutex<Option<Instant>>,
+}
 
 impl Forgotten {
     fn set(&self, at: Instant) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(at);
+        *self.at.lock().unwrap_or_else(PoisonError::into_inner) = Some(at);
+        self.ever.store(true, Ordering::Release);
     }
 
     /// Whether a connection made at `created` was forgotten.
     fn covers(&self, created: Instant) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some_and(|at| created <= at)
+        self.ever.load(Ordering::Acquire)
+            && self
+                .at
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_some_and(|at| created <= at)
     }
 }
 

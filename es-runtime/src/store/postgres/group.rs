@@ -1,15 +1,16 @@
 //! Group commit: appends that arrive while another is committing share the
 //! next transaction, and so its one WAL flush.
 //!
-//! Every append's fast-path attempt (one `chronicle_append` call) joins a
-//! queue. Whoever holds the leader lock takes the queue and commits it: a
-//! lone attempt as today's single autocommit statement (a single writer
-//! pays nothing for the queue); several as one `chronicle_append_together`
-//! call, one autocommit statement that checks and writes every attempt's
-//! streams, events and tracking records together and notifies once. The
-//! others wait for their answer or for the lock, whichever comes first, so
-//! attempts that arrive during a commit are committed by the next leader,
-//! together.
+//! An append's fast-path attempt (one `chronicle_append` call) that finds
+//! the leader lock free and nobody waiting commits at once, alone, as a
+//! single autocommit statement (a single writer pays nothing for the
+//! queue). Any other attempt joins a queue. Whoever holds the leader lock
+//! takes the queue and commits it: a lone attempt as that single
+//! statement; several as one `chronicle_append_together` call, one
+//! autocommit statement that checks and writes every attempt's streams,
+//! events and tracking records together and notifies once. The others wait
+//! for their answer or for the lock, whichever comes first, so attempts
+//! that arrive during a commit are committed by the next leader, together.
 //!
 //! Each attempt keeps its own outcome. When anything in the shared call is
 //! refused (a stream not at its expected version, two attempts racing for
@@ -42,7 +43,8 @@ use tokio::sync::{oneshot, Mutex as AsyncMutex};
 use tokio_postgres::{Row, Statement};
 
 use super::append::{attempt_after, AppendParams, Attempt, TogetherParams};
-use super::connection::{is_transient, Failure};
+use super::connection::{is_transient, Failure, Hot};
+use super::rows::JsonColumn;
 use super::{PostgresStore, BACKEND};
 use crate::store::encoding::backend;
 use crate::store::error::StoreError;
@@ -62,8 +64,9 @@ pub(super) struct GroupCommit {
 pub(super) struct Job {
     pub(super) request: Arc<AppendRequest>,
     pub(super) tracking: Option<Tracking>,
-    /// Every payload as bytes (the server refused one as JSON).
-    pub(super) as_bytes: bool,
+    /// Which payloads may go into the `json` column, if the database
+    /// can hold JSON text: none after the server refused one as JSON.
+    pub(super) payloads: JsonColumn,
     reply: oneshot::Sender<Result<Attempt, StoreError>>,
 }
 
@@ -73,13 +76,45 @@ impl Job {
         let _ = self.reply.send(attempt);
     }
 
+    /// Which payloads go into the `json` column.
+    fn column(&self, json_payloads: bool) -> JsonColumn {
+        payload_column(self.payloads, json_payloads)
+    }
+
     /// The parameters of its `chronicle_append` call.
     fn params(&self, json_payloads: bool) -> Result<AppendParams<'_>, StoreError> {
-        let mut params = AppendParams::new(&self.request, self.tracking.as_ref(), json_payloads)?;
-        if self.as_bytes {
-            params.all_bytes(&self.request);
+        AppendParams::new(
+            &self.request,
+            self.tracking.as_ref(),
+            self.column(json_payloads),
+        )
+    }
+}
+
+/// An append's request: owned while its attempts commit alone, shared once
+/// one waits in the queue (a leader may commit it after its appender is
+/// gone).
+pub(super) enum Request {
+    Owned(AppendRequest),
+    Shared(Arc<AppendRequest>),
+}
+
+impl Request {
+    pub(super) fn get(&self) -> &AppendRequest {
+        match self {
+            Request::Owned(request) => request,
+            Request::Shared(request) => request,
         }
-        Ok(params)
+    }
+
+    /// The request, shared from now on.
+    fn share(&mut self) -> Arc<AppendRequest> {
+        let shared = match self {
+            Request::Shared(shared) => return Arc::clone(shared),
+            Request::Owned(owned) => Arc::new(std::mem::take(owned)),
+        };
+        *self = Request::Shared(Arc::clone(&shared));
+        shared
     }
 }
 
@@ -88,18 +123,38 @@ impl PostgresStore {
     /// other attempts are waiting.
     pub(super) async fn attempt_in_group(
         &self,
-        request: &Arc<AppendRequest>,
+        request: &mut Request,
         tracking: Option<&Tracking>,
-        as_bytes: bool,
+        payloads: JsonColumn,
     ) -> Result<Attempt, StoreError> {
         let group = &self.inner.group;
+        // Nobody committing: lead at once. With nobody waiting either, the
+        // attempt commits alone, as it would as the only job of a group,
+        // without a job, a reply channel or a batch.
+        let leading = group.leader.try_lock().ok();
+        if leading.is_some() && lock(&group.queue).is_empty() {
+            let column = payload_column(payloads, self.inner.json_payloads);
+            // An in-doubt attempt that is not settled by its retries ends
+            // as "not fresh" or `InDoubt`: the appender decides.
+            return self
+                .try_append(request.get(), tracking, column, &mut false)
+                .await;
+        }
         let (reply, mut answer) = oneshot::channel();
         lock(&group.queue).push(Job {
-            request: Arc::clone(request),
+            request: request.share(),
             tracking: tracking.cloned(),
-            as_bytes,
+            payloads,
             reply,
         });
+        if let Some(_leading) = leading {
+            // Others waiting for the lock it took first: this attempt
+            // leads them, before its answer is ever polled (a receiver
+            // polled first registers the task's waker, and answering its
+            // own job would then wake the task that is running: one more
+            // pass of the scheduler and of this whole future).
+            self.commit_group(take_batch(&group.queue)).await;
+        }
         loop {
             tokio::select! {
                 biased;
@@ -109,12 +164,7 @@ impl PostgresStore {
                     return answer.unwrap_or(Ok(Attempt::NotFresh));
                 }
                 _leading = group.leader.lock() => {
-                    let batch = {
-                        let mut queue = lock(&group.queue);
-                        let take = queue.len().min(MAX_GROUP);
-                        queue.drain(..take).collect::<Vec<_>>()
-                    };
-                    self.commit_group(batch).await;
+                    self.commit_group(take_batch(&group.queue)).await;
                 }
             }
         }
@@ -135,20 +185,27 @@ impl PostgresStore {
             return;
         }
         for job in batch {
-            let attempt = match job.params(json_payloads) {
-                // An in-doubt attempt that is not settled by its retries
-                // ends as "not fresh" or `InDoubt`: the appender decides.
-                Ok(params) => self.try_append(&params, &mut false).await,
-                Err(error) => Err(error),
-            };
+            // An in-doubt attempt that is not settled by its retries ends
+            // as "not fresh" or `InDoubt`: the appender decides.
+            let attempt = self
+                .try_append(
+                    &job.request,
+                    job.tracking.as_ref(),
+                    job.column(json_payloads),
+                    &mut false,
+                )
+                .await;
             job.answer(attempt);
         }
     }
 
-    /// A connection and `sql` prepared on it, before anything is sent.
-    async fn prepared(&self, sql: &str) -> Result<(Object, Statement), Failure> {
+    /// A connection and `hot` prepared on it, before anything is sent.
+    async fn prepared(&self, hot: Hot) -> Result<(Object, Statement), Failure> {
         let client = self.checkout().await.map_err(Failure::from)?;
-        let statement = client.prepare_cached(sql).await.map_err(Failure::from)?;
+        let statement = self
+            .prepare_hot(&client, hot)
+            .await
+            .map_err(Failure::from)?;
         Ok((client, statement))
     }
 
@@ -158,15 +215,17 @@ impl PostgresStore {
     /// not JSON...) and nothing was written.
     async fn commit_in_one_call(&self, jobs: &[Job]) -> Option<Vec<Result<Attempt, StoreError>>> {
         let json_payloads = self.inner.json_payloads;
-        let params = jobs
-            .iter()
-            .map(|job| job.params(json_payloads))
-            .collect::<Result<Vec<_>, _>>()
-            // A job whose parameters fail gets its error from the other way.
-            .ok()?;
-        let params = TogetherParams::new(params);
+        let params = TogetherParams::new(jobs.iter().map(|job| {
+            (
+                &*job.request,
+                job.tracking.as_ref(),
+                job.column(json_payloads),
+            )
+        }))
+        // A job whose parameters fail gets its error from the other way.
+        .ok()?;
         let count = jobs.len();
-        let (client, statement) = match self.prepared(&self.inner.sql.append_together).await {
+        let (client, statement) = match self.prepared(Hot::AppendTogether).await {
             Ok(prepared) => prepared,
             Err(failure) => return Some(nothing_sent(count, failure)),
         };
@@ -213,7 +272,7 @@ impl PostgresStore {
         let json_payloads = self.inner.json_payloads;
         let params: Vec<_> = jobs.iter().map(|job| job.params(json_payloads)).collect();
         let count = jobs.len();
-        let (client, statement) = match self.prepared(&self.inner.sql.append_in_group).await {
+        let (client, statement) = match self.prepared(Hot::AppendInGroup).await {
             Ok(prepared) => prepared,
             Err(failure) => return nothing_sent(count, failure),
         };
@@ -325,6 +384,23 @@ fn attempt_from_row(row: &Row) -> Result<Attempt, StoreError> {
             format!("{} (SQLSTATE {code})", message.unwrap_or("append failed")),
         )
     })
+}
+
+/// Which payloads go into the `json` column: those `payloads` says, when
+/// the database can hold JSON text (`json_payloads`).
+fn payload_column(payloads: JsonColumn, json_payloads: bool) -> JsonColumn {
+    if json_payloads {
+        payloads
+    } else {
+        JsonColumn::Unused
+    }
+}
+
+/// The next group: up to `MAX_GROUP` jobs from the front of the queue.
+fn take_batch(queue: &Mutex<Vec<Job>>) -> Vec<Job> {
+    let mut queue = lock(queue);
+    let take = queue.len().min(MAX_GROUP);
+    queue.drain(..take).collect()
 }
 
 fn lock(queue: &Mutex<Vec<Job>>) -> std::sync::MutexGuard<'_, Vec<Job>> {

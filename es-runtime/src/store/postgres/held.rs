@@ -5,6 +5,7 @@
 use deadpool_postgres::Object;
 
 use super::append::AppendParams;
+use super::rows::JsonColumn;
 use super::{PostgresStore, BACKEND};
 use crate::store::encoding::{backend, check_append};
 use crate::store::error::StoreError;
@@ -20,7 +21,8 @@ impl PostgresStore {
         request: &AppendRequest,
     ) -> Result<HeldAppend, StoreError> {
         check_append(request, None)?;
-        let params = AppendParams::new(request, None, self.inner.json_payloads)?;
+        let column = JsonColumn::checked_if(self.inner.json_payloads);
+        let params = AppendParams::new(request, None, column)?;
         let client = self.client().await?;
         let result = async {
             client.batch_execute("BEGIN").await?;

@@ -37,13 +37,14 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use self::cluster::{ClusterConnect, CommitWarnings};
-use self::connection::{cluster_pool, retrying, Failure, DEFAULT_RETRY_BUDGET};
+use self::connection::{cluster_pool, retrying, Failure, HotStatements, DEFAULT_RETRY_BUDGET};
 use self::failover::Forgotten;
 use self::group::GroupCommit;
 use self::notify::{channel, Listener};
 use self::replicas::Replicas;
 use self::rows::{
-    events_from_rows, snapshot_from_row, split_payload, EventDecoder, FoldDecoder, PgTime,
+    events_from_rows, snapshot_from_row, split_payload, EventDecoder, FoldDecoder, JsonColumn,
+    PgTime,
 };
 use self::statements::{Sql, LATEST_LAYOUT};
 use super::capability::{LogStore, ReadModelStore, SnapshotStore, StreamStore, TrackingStore};
@@ -206,6 +207,7 @@ impl PostgresStoreBuilder {
                 cluster,
                 replicas,
                 group: GroupCommit::default(),
+                hot: HotStatements::new(self.max_connections),
             }),
         };
         let json_payloads = store.set_up(self.migrate).await?;
@@ -493,6 +495,8 @@ struct Inner {
     replicas: Option<Replicas>,
     /// Concurrent appends, committed together.
     group: GroupCommit,
+    /// The append path's statements, by connection.
+    hot: HotStatements,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -605,7 +609,16 @@ impl PostgresStore {
 
 impl StreamStore for PostgresStore {
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
-        let outcome = self.append_now(request, None).await?;
+        let outcome = self.append_now(request, None, JsonColumn::Checked).await?;
+        self.wrote();
+        Ok(outcome)
+    }
+
+    /// Sends the payloads as JSON without parsing each first: the server
+    /// parses them anyway, and should it refuse one, the append is sent
+    /// again with every payload as bytes.
+    async fn append_json(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        let outcome = self.append_now(request, None, JsonColumn::Trusted).await?;
         self.wrote();
         Ok(outcome)
     }
@@ -761,7 +774,9 @@ impl TrackingStore for PostgresStore {
         request: AppendRequest,
         tracking: Tracking,
     ) -> Result<AppendOutcome, StoreError> {
-        let outcome = self.append_now(request, Some(tracking)).await?;
+        let outcome = self
+            .append_now(request, Some(tracking), JsonColumn::Checked)
+            .await?;
         self.wrote();
         Ok(outcome)
     }
@@ -786,7 +801,10 @@ impl TrackingStore for PostgresStore {
 impl SnapshotStore for PostgresStore {
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         check_snapshot_fits(&snapshot)?;
-        let (json, bytes) = split_payload(&snapshot.payload, self.inner.json_payloads);
+        let (json, bytes) = split_payload(
+            &snapshot.payload,
+            JsonColumn::checked_if(self.inner.json_payloads),
+        );
         let version = to_db(snapshot.version);
         let schema_version = i64::from(snapshot.schema_version);
         let time = PgTime(snapshot.timestamp);

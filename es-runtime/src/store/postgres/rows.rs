@@ -75,10 +75,41 @@ pub(super) fn jsonb_text(raw: &[u8]) -> Result<&[u8], BoxError> {
     }
 }
 
-/// A payload for the `json` column when it is JSON (and the database's
-/// encoding is UTF-8), else for `payload_bytes`.
-pub(super) fn split_payload(payload: &[u8], json_payloads: bool) -> (Option<&str>, Option<&[u8]>) {
-    if json_payloads && is_json(payload) {
+/// Which payloads go into the `json` column (the others go into
+/// `payload_bytes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum JsonColumn {
+    /// None: the database's encoding is not UTF-8, or it refused one of
+    /// the append's payloads as JSON.
+    Unused,
+    /// Those that parse as JSON.
+    Checked,
+    /// Every UTF-8 payload, not parsed again: they are JSON as `serde_json`
+    /// writes it (`StreamStore::append_json`). The server parses each one
+    /// all the same, and an append it refuses is sent again as bytes, so a
+    /// payload that is not JSON still reads back byte for byte.
+    Trusted,
+}
+
+impl JsonColumn {
+    /// Payloads checked one by one, when the database can hold JSON text.
+    pub(super) fn checked_if(json_payloads: bool) -> Self {
+        if json_payloads {
+            JsonColumn::Checked
+        } else {
+            JsonColumn::Unused
+        }
+    }
+}
+
+/// A payload for the `json` column or for `payload_bytes`, as `column` says.
+pub(super) fn split_payload(payload: &[u8], column: JsonColumn) -> (Option<&str>, Option<&[u8]>) {
+    let json = match column {
+        JsonColumn::Unused => false,
+        JsonColumn::Checked => is_json(payload),
+        JsonColumn::Trusted => true,
+    };
+    if json {
         if let Ok(text) = std::str::from_utf8(payload) {
             return (Some(text), None);
         }
@@ -447,15 +478,30 @@ mod tests {
     #[test]
     fn payloads_split_by_kind_and_join_from_one_column() {
         assert_eq!(
-            split_payload(br#"{"a":1}"#, true),
+            split_payload(br#"{"a":1}"#, JsonColumn::Checked),
             (Some(r#"{"a":1}"#), None)
         );
         // Not JSON, or a database that cannot hold JSON text: bytes.
         assert_eq!(
-            split_payload(b"\x00\x01", true),
+            split_payload(b"\x00\x01", JsonColumn::Checked),
             (None, Some(&b"\x00\x01"[..]))
         );
-        assert_eq!(split_payload(b"{}", false), (None, Some(&b"{}"[..])));
+        assert_eq!(
+            split_payload(b"{}", JsonColumn::Unused),
+            (None, Some(&b"{}"[..]))
+        );
+        assert_eq!(JsonColumn::checked_if(true), JsonColumn::Checked);
+        assert_eq!(JsonColumn::checked_if(false), JsonColumn::Unused);
+        // Trusted: not parsed (the server checks), but never text that is
+        // not UTF-8.
+        assert_eq!(
+            split_payload(b"[1", JsonColumn::Trusted),
+            (Some("[1"), None)
+        );
+        assert_eq!(
+            split_payload(b"\xff", JsonColumn::Trusted),
+            (None, Some(&b"\xff"[..]))
+        );
 
         assert_eq!(join_payload(Some(b"{}"), None).unwrap(), b"{}");
         assert_eq!(join_payload(None, Some(b"\x00")).unwrap(), b"\x00");
