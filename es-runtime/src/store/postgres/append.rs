@@ -123,8 +123,12 @@ impl<'a> AppendParams<'a> {
     }
 
     /// The parameters of `Sql::append_one`, in order, when this is one
-    /// event appended to one stream without a tracking record.
-    pub(super) fn as_one_event(&self) -> Option<[&(dyn ToSql + Sync); 12]> {
+    /// event appended to one stream without a tracking record; `listen_key`
+    /// is its listener-registry key (`Sql::listen_key`).
+    pub(super) fn as_one_event<'s>(
+        &'s self,
+        listen_key: &'s i32,
+    ) -> Option<[&'s (dyn ToSql + Sync); 13]> {
         if self.streams.len() != 1 || self.versions.len() != 1 || self.consumer.is_some() {
             return None;
         }
@@ -141,6 +145,7 @@ impl<'a> AppendParams<'a> {
             &self.aggregates[0],
             &self.chain[0],
             &self.expected[0],
+            listen_key,
         ])
     }
 
@@ -339,7 +344,12 @@ impl PostgresStore {
         params: &AppendParams<'_>,
         in_doubt: &mut bool,
     ) -> Result<Attempt, StoreError> {
-        if let Some(values) = params.as_one_event() {
+        let listen_key = self.inner.sql.listen_key(
+            self.inner
+                .listen_turn
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        );
+        if let Some(values) = params.as_one_event(&listen_key) {
             if let Some(attempt) = self.try_append_one(&values, in_doubt).await? {
                 return Ok(attempt);
             }
@@ -363,7 +373,7 @@ impl PostgresStore {
     /// (the stream not at the expected version, or the floor's lock busy).
     async fn try_append_one(
         &self,
-        values: &[&(dyn ToSql + Sync); 12],
+        values: &[&(dyn ToSql + Sync); 13],
         in_doubt: &mut bool,
     ) -> Result<Option<Attempt>, StoreError> {
         let sql = &self.inner.sql.append_one;
