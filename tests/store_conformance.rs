@@ -1641,16 +1641,28 @@ mod pg {
         harness.finish().await;
     }
 
-    /// The schema's advisory-lock namespace, as the store computes it
-    /// (64-bit FNV-1a of `chronicle:<schema>`, folded to 16 bits), to find
-    /// its listener-registry keys in `pg_locks`.
+    /// 64-bit FNV-1a, as the store hashes names derived from the schema.
+    fn fnv1a(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
+            (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+
+    /// The schema's advisory-lock namespace, as the store computes it, to
+    /// find its listener-registry keys in `pg_locks`.
     fn namespace(schema: &str) -> i64 {
-        let hash = format!("chronicle:{schema}")
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
-                (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-            });
+        let hash = fnv1a(format!("chronicle:{schema}").as_bytes());
         i64::from((hash ^ (hash >> 16) ^ (hash >> 32) ^ (hash >> 48)) as u16)
+    }
+
+    /// The schema's channel, as the store names it (hashed when too long
+    /// for a PostgreSQL name, as the test schemas' are).
+    fn channel(schema: &str) -> String {
+        let channel = format!("chronicle_events_{schema}");
+        if channel.len() <= 63 {
+            return channel;
+        }
+        format!("chronicle_events_{:016x}", fnv1a(schema.as_bytes()))
     }
 
     /// A connection of its own that forwards the payloads of the
@@ -1692,15 +1704,7 @@ mod pg {
         let store = &harness.store;
         let url = url().unwrap();
         let schema = store.schema().to_owned();
-        let (registered, mut heard) =
-            notifications(&url, &format!("SELECT \"{schema}\".chronicle_listen()")).await;
-        // The channel, as the store names it (hashed when long).
-        let channel: String = registered
-            .query_one("SELECT pg_catalog.pg_listening_channels()", &[])
-            .await
-            .unwrap()
-            .get(0);
-        drop((registered, heard));
+        let channel = channel(&schema);
         let (_plain, mut heard_plain) =
             notifications(&url, &format!("LISTEN \"{channel}\"")).await;
         store
@@ -1718,8 +1722,14 @@ mod pg {
             "no listener registered, no notification: {quiet:?}"
         );
 
-        let (_registered, mut heard) =
+        let (registered, mut heard) =
             notifications(&url, &format!("SELECT \"{schema}\".chronicle_listen()")).await;
+        let listening: String = registered
+            .query_one("SELECT pg_catalog.pg_listening_channels()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(listening, channel, "chronicle_listen() listens");
         let single = store
             .append(one(Uuid::new_v4(), 0, events(1)))
             .await
