@@ -1705,8 +1705,7 @@ mod pg {
         let url = url().unwrap();
         let schema = store.schema().to_owned();
         let channel = channel(&schema);
-        let (_plain, mut heard_plain) =
-            notifications(&url, &format!("LISTEN \"{channel}\"")).await;
+        let (_plain, mut heard_plain) = notifications(&url, &format!("LISTEN \"{channel}\"")).await;
         store
             .append(one(Uuid::new_v4(), 0, events(1)))
             .await
