@@ -900,7 +900,7 @@ mod pg {
             let listening: i64 = killer
                 .query_one(
                     "SELECT count(*) FROM pg_catalog.pg_stat_activity
-                      WHERE application_name = $1 AND query LIKE 'LISTEN%'",
+                      WHERE application_name = $1 AND query LIKE '%chronicle_listen()%'",
                     &[&schema],
                 )
                 .await

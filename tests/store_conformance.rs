@@ -1641,6 +1641,232 @@ mod pg {
         harness.finish().await;
     }
 
+    /// 64-bit FNV-1a, as the store hashes names derived from the schema.
+    fn fnv1a(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
+            (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+
+    /// The schema's advisory-lock namespace, as the store computes it, to
+    /// find its listener-registry keys in `pg_locks`.
+    fn namespace(schema: &str) -> i64 {
+        let hash = fnv1a(format!("chronicle:{schema}").as_bytes());
+        i64::from((hash ^ (hash >> 16) ^ (hash >> 32) ^ (hash >> 48)) as u16)
+    }
+
+    /// The schema's channel, as the store names it (hashed when too long
+    /// for a PostgreSQL name, as the test schemas' are).
+    fn channel(schema: &str) -> String {
+        let channel = format!("chronicle_events_{schema}");
+        if channel.len() <= 63 {
+            return channel;
+        }
+        format!("chronicle_events_{:016x}", fnv1a(schema.as_bytes()))
+    }
+
+    /// A connection of its own that forwards the payloads of the
+    /// notifications it receives; it runs `setup` first (`LISTEN` or
+    /// `chronicle_listen()`).
+    async fn notifications(
+        url: &str,
+        setup: &str,
+    ) -> (
+        chronicle_es::store::tokio_postgres::Client,
+        tokio::sync::mpsc::UnboundedReceiver<String>,
+    ) {
+        use chronicle_es::store::tokio_postgres::{self, AsyncMessage, NoTls};
+        let (client, mut connection) = tokio_postgres::connect(url, NoTls).await.unwrap();
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(Ok(message)) =
+                std::future::poll_fn(|cx| connection.poll_message(cx)).await
+            {
+                if let AsyncMessage::Notification(notification) = message {
+                    let _ = sender.send(notification.payload().to_owned());
+                }
+            }
+        });
+        client.batch_execute(setup).await.unwrap();
+        (client, receiver)
+    }
+
+    /// Appends notify only while a listener is registered: a session that
+    /// merely `LISTEN`s hears nothing; once one registers with
+    /// `chronicle_listen()`, every append notifies (the single-event
+    /// statement, `chronicle_append` for several events), and every
+    /// listening session hears it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn appends_notify_only_while_a_listener_is_registered() {
+        let Some(harness) = store().await else {
+            return;
+        };
+        let store = &harness.store;
+        let url = url().unwrap();
+        let schema = store.schema().to_owned();
+        let channel = channel(&schema);
+        let (_plain, mut heard_plain) = notifications(&url, &format!("LISTEN \"{channel}\"")).await;
+        store
+            .append(one(Uuid::new_v4(), 0, events(1)))
+            .await
+            .unwrap();
+        store
+            .append(one(Uuid::new_v4(), 0, events(2)))
+            .await
+            .unwrap();
+        let quiet =
+            tokio::time::timeout(std::time::Duration::from_millis(300), heard_plain.recv()).await;
+        assert!(
+            quiet.is_err(),
+            "no listener registered, no notification: {quiet:?}"
+        );
+
+        let (registered, mut heard) =
+            notifications(&url, &format!("SELECT \"{schema}\".chronicle_listen()")).await;
+        let listening: String = registered
+            .query_one("SELECT pg_catalog.pg_listening_channels()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(listening, channel, "chronicle_listen() listens");
+        let single = store
+            .append(one(Uuid::new_v4(), 0, events(1)))
+            .await
+            .unwrap();
+        let several = store
+            .append(one(Uuid::new_v4(), 0, events(2)))
+            .await
+            .unwrap();
+        let expected = [single.last_position, several.last_position]
+            .map(|position| position.unwrap().to_string());
+        for receiver in [&mut heard, &mut heard_plain] {
+            for position in &expected {
+                let payload =
+                    tokio::time::timeout(std::time::Duration::from_secs(10), receiver.recv())
+                        .await
+                        .expect("a registered listener makes appends notify")
+                        .unwrap();
+                assert_eq!(&payload, position);
+            }
+        }
+        // The registry keys take objsubid 2: the horizon passes over them.
+        assert_eq!(
+            store.last_position().await.unwrap(),
+            several.last_position.unwrap()
+        );
+        harness.finish().await;
+    }
+
+    /// No wake-up is missed: an append that found no listener registered
+    /// holds its registry key until it commits, so the store's listener,
+    /// starting meanwhile, waits for it before it listens; the waiter wakes
+    /// on the new `LISTEN` after the commit and the log then shows the
+    /// append. Later appends wake the waiter by notification.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_listener_registers_after_appends_that_did_not_notify() {
+        let Some(harness) = store().await else {
+            return;
+        };
+        let store = Arc::new(harness.store.clone());
+        let url = url().unwrap();
+        let watcher = raw_client(&url).await;
+        let namespace = namespace(store.schema());
+        let registry_locks = |granted: bool, mode: &'static str| {
+            let watcher = &watcher;
+            async move {
+                watcher
+                    .query_one(
+                        "SELECT count(*) FROM pg_catalog.pg_locks
+                          WHERE locktype = 'advisory' AND objsubid = 2
+                            AND classid = 1667789361 AND objid::bigint % 65536 = $1
+                            AND granted = $2 AND mode = $3",
+                        &[&namespace, &granted, &mode],
+                    )
+                    .await
+                    .unwrap()
+                    .get::<_, i64>(0)
+            }
+        };
+        let held = store
+            .begin_held_append(&one(Uuid::new_v4(), 0, events(2)))
+            .await
+            .unwrap();
+        assert_eq!(held.last_position, Some(2));
+        assert_eq!(
+            registry_locks(true, "ExclusiveLock").await,
+            1,
+            "the append found no listener and holds its key"
+        );
+
+        let waiting = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .wait_for_events(0, std::time::Duration::from_secs(60))
+                    .await;
+                std::time::Instant::now()
+            })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while registry_locks(false, "ShareLock").await == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the listener waits for the append's key"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(
+            !waiting.is_finished(),
+            "not listening before the append ends"
+        );
+        assert_eq!(store.last_position().await.unwrap(), 0);
+
+        let committed = std::time::Instant::now();
+        held.commit().await.unwrap();
+        let woken = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+            .await
+            .expect("the new LISTEN wakes the waiter")
+            .unwrap();
+        assert!(woken >= committed);
+        assert_eq!(
+            positions(&store.read_log(LogQuery::after(0, 100)).await.unwrap()),
+            [1, 2],
+            "the read after the wake-up sees the append"
+        );
+        assert_eq!(registry_locks(true, "ShareLock").await, 16);
+
+        // Registered: appends notify, a waiter wakes at once.
+        for request in [
+            one(Uuid::new_v4(), 0, events(1)),
+            one(Uuid::new_v4(), 0, events(3)),
+        ] {
+            let last = store.last_position().await.unwrap();
+            let waiting = {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .wait_for_events(last, std::time::Duration::from_secs(60))
+                        .await;
+                })
+            };
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let started = std::time::Instant::now();
+            store.append(request).await.unwrap();
+            tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+                .await
+                .expect("woken by the notification")
+                .unwrap();
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "woken in {:?}",
+                started.elapsed()
+            );
+        }
+        drop(store);
+        harness.finish().await;
+    }
+
     /// Rows decode the same (log, stream and fold reads) whether the column
     /// types are the ones the store created (checked once per statement) or others the driver
     /// reads as the same values (checked on every value): here `varchar`

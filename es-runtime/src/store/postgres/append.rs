@@ -172,7 +172,8 @@ impl<'a> OneEvent<'a> {
     }
 
     /// The parameters of `Sql::append_one`, in order.
-    pub(super) fn as_params(&self) -> [&(dyn ToSql + Sync); 12] {
+    /// `listen_key` is its listener-registry key (`Sql::listen_key`).
+    pub(super) fn as_params<'s>(&'s self, listen_key: &'s i32) -> [&'s (dyn ToSql + Sync); 13] {
         [
             &self.stream,
             &self.version,
@@ -186,6 +187,7 @@ impl<'a> OneEvent<'a> {
             &self.aggregate,
             &self.chain,
             &self.expected,
+            listen_key,
         ]
     }
 }
@@ -378,7 +380,15 @@ impl PostgresStore {
         in_doubt: &mut bool,
     ) -> Result<Attempt, StoreError> {
         if let Some(one) = OneEvent::new(request, tracking, column)? {
-            if let Some(attempt) = self.try_append_one(&one.as_params(), in_doubt).await? {
+            let listen_key = self.inner.sql.listen_key(
+                self.inner
+                    .listen_turn
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            );
+            if let Some(attempt) = self
+                .try_append_one(&one.as_params(&listen_key), in_doubt)
+                .await?
+            {
                 return Ok(attempt);
             }
         }
@@ -401,7 +411,7 @@ impl PostgresStore {
     /// (the stream not at the expected version, or the floor's lock busy).
     async fn try_append_one(
         &self,
-        values: &[&(dyn ToSql + Sync); 12],
+        values: &[&(dyn ToSql + Sync); 13],
         in_doubt: &mut bool,
     ) -> Result<Option<Attempt>, StoreError> {
         retrying!(self, |client| {
@@ -603,7 +613,7 @@ mod tests {
         );
         assert_eq!((plain.json, plain.bytes), (Some("[1]"), None));
         assert_eq!(plain.chain, None);
-        assert_eq!(plain.as_params().len(), 12);
+        assert_eq!(plain.as_params(&0).len(), 13);
         let bytes = OneEvent::new(&request, None, JsonColumn::Unused)
             .unwrap()
             .unwrap();

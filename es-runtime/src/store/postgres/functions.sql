@@ -9,8 +9,10 @@
 -- computed values only: schema (the quoted schema name), namespace (the
 -- schema's 16-bit namespace, as pg_locks shows it: classid >> 16), key_base
 -- (the namespace in the top 16 bits of an advisory-lock key), position_mask
--- (the low 48 bits of a key, which carry a position) and channel (the
--- schema's NOTIFY channel).
+-- (the low 48 bits of a key, which carry a position), channel (the
+-- schema's NOTIFY channel), listen_class and listen_slots (the listener
+-- registry's keys, below) and listen_key (the registry key of the calling
+-- session's slot, as the two int4 arguments of an advisory-lock function).
 
 -- The lowest position that may still commit, minus one (see the Rust docs of
 -- chronicle_es_runtime::store::postgres): S = last allocated position, read first;
@@ -29,6 +31,31 @@ BEGIN
                           WHERE d.datname = pg_catalog.current_database())
        AND (l.classid::bigint >> 16) = {namespace};
     RETURN least(v_allocated, v_in_flight);
+END
+$fn$;
+
+-- The listener registry (see "Notifications" on PostgresStore): appends
+-- notify {channel} only while a session is registered. A session registers by
+-- taking, for the rest of the session, a shared advisory lock on each of the
+-- schema's {listen_slots} registry keys, the int4 pairs ({listen_class},
+-- {namespace} + 65536 * slot), then listens. An append notifies unless it
+-- takes the key of its own slot (its backend's pid modulo {listen_slots})
+-- exclusively, without waiting, for its transaction: taken, no session was
+-- registered or registering, and one that starts to register waits for this
+-- append to end, then re-reads after its LISTEN; refused, a session holds the
+-- key or waits for it (or another append of the same slot holds it), and the
+-- append notifies. Slots keep appends of different connections from refusing
+-- each other. The int4-pair form shows objsubid 2 in pg_locks, so
+-- chronicle_horizon (objsubid 1) never takes a registry key for a floor; the
+-- set-up lock is the pair (1667789360, namespace).
+CREATE OR REPLACE FUNCTION {schema}.chronicle_listen() RETURNS void
+LANGUAGE plpgsql VOLATILE AS $fn$
+BEGIN
+    PERFORM pg_catalog.pg_advisory_lock_shared({listen_class}, {namespace} + 65536 * s.slot)
+       FROM pg_catalog.generate_series(0, {listen_slots} - 1) AS s(slot);
+    -- Takes effect when the calling transaction commits, after the keys
+    -- are held.
+    LISTEN "{channel}";
 END
 $fn$;
 
@@ -85,8 +112,11 @@ BEGIN
             RAISE EXCEPTION 'chronicle: stream % is not at version %',
                 p_streams[1], p_expected[1] USING ERRCODE = 'CH001';
         END IF;
-        -- Wakes followers (LISTEN {channel}); delivered only if this commits.
-        PERFORM pg_catalog.pg_notify('{channel}', v_position::text);
+        -- Wakes followers (LISTEN {channel}) while any are registered;
+        -- delivered only if this commits.
+        IF NOT pg_catalog.pg_try_advisory_xact_lock({listen_key}) THEN
+            PERFORM pg_catalog.pg_notify('{channel}', v_position::text);
+        END IF;
         RETURN v_position;
     END IF;
     FOR i IN 1 .. coalesce(array_length(p_streams, 1), 0) LOOP
@@ -112,8 +142,11 @@ BEGIN
                                 recorded_at, metadata, payload, payload_bytes, aggregate_type,
                                 chain_hash, ord)
      ORDER BY u.ord;
-    -- Wakes followers (LISTEN {channel}); delivered only if this commits.
-    PERFORM pg_catalog.pg_notify('{channel}', currval('{schema}.events_position_seq')::text);
+    -- Wakes followers (LISTEN {channel}) while any are registered; delivered
+    -- only if this commits.
+    IF NOT pg_catalog.pg_try_advisory_xact_lock({listen_key}) THEN
+        PERFORM pg_catalog.pg_notify('{channel}', currval('{schema}.events_position_seq')::text);
+    END IF;
     RETURN currval('{schema}.events_position_seq');
 END
 $fn$;
@@ -213,8 +246,9 @@ BEGIN
          ORDER BY u.ord
         RETURNING position)
     SELECT array_agg(w.position ORDER BY w.position) INTO v_positions FROM written w;
-    IF v_positions IS NOT NULL THEN
-        -- Wakes followers (LISTEN {channel}); delivered only if this commits.
+    -- Wakes followers (LISTEN {channel}) while any are registered; delivered
+    -- only if this commits.
+    IF v_positions IS NOT NULL AND NOT pg_catalog.pg_try_advisory_xact_lock({listen_key}) THEN
         PERFORM pg_catalog.pg_notify('{channel}', v_positions[array_length(v_positions, 1)]::text);
     END IF;
     RETURN coalesce(v_positions, ARRAY[]::bigint[]);

@@ -1,7 +1,8 @@
-//! Wake-ups for followers: `chronicle_append` notifies the schema's channel
-//! when it commits events, and a lazily started task holds one dedicated
-//! connection with `LISTEN` and publishes the highest position it heard
-//! (documented on [`PostgresStore`](super::PostgresStore)).
+//! Wake-ups for followers: appends notify the schema's channel when they
+//! commit events while a listener is registered, and a lazily started task
+//! holds one dedicated connection, registered (`chronicle_listen`) and
+//! listening, and publishes the highest position it heard (documented on
+//! [`PostgresStore`](super::PostgresStore), "Notifications").
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -27,7 +28,8 @@ pub(super) struct Heard {
     /// The highest position notified.
     position: u64,
     /// How many times `LISTEN` has been established: a waiter that saw
-    /// another epoch may have missed notifications, and re-reads.
+    /// another epoch may have missed notifications (and appends that found
+    /// no listener registered sent none), and re-reads.
     epoch: u64,
     /// True while the listening connection is up.
     listening: bool,
@@ -36,7 +38,8 @@ pub(super) struct Heard {
 /// The lazily started `LISTEN` task and what it publishes.
 pub(super) struct Listener {
     config: tokio_postgres::Config,
-    channel: String,
+    /// Registers the connection and listens (`Sql::listen`).
+    listen_sql: String,
     heard: watch::Sender<Heard>,
     started: AtomicBool,
     /// Dropped with the store, which ends the task.
@@ -44,14 +47,16 @@ pub(super) struct Listener {
 }
 
 impl Listener {
-    /// A listener for `channel`, connecting with `config` once started.
-    pub(super) fn new(mut config: tokio_postgres::Config, channel: String) -> Self {
+    /// A listener that runs `listen_sql` (`Sql::listen`: registers the
+    /// session, then `LISTEN`s) on a connection made with `config`, once
+    /// started.
+    pub(super) fn new(mut config: tokio_postgres::Config, listen_sql: String) -> Self {
         // Find a silently dead connection in about a minute, not hours.
         config.keepalives(true);
         config.keepalives_idle(Duration::from_secs(30));
         Self {
             config,
-            channel,
+            listen_sql,
             heard: watch::Sender::new(Heard::default()),
             started: AtomicBool::new(false),
             alive: watch::Sender::new(()),
@@ -68,7 +73,7 @@ impl Listener {
         };
         runtime.spawn(listen(
             self.config.clone(),
-            format!("LISTEN \"{}\"", self.channel),
+            self.listen_sql.clone(),
             self.heard.clone(),
             self.alive.subscribe(),
         ));
@@ -145,6 +150,10 @@ async fn listen_once(
     let Ok((client, mut connection)) = connected else {
         return Ended::Lost { listened: false };
     };
+    // Registers first (waiting for appends that found no listener to end),
+    // then listens: the new epoch makes waiters re-read, and what they read
+    // includes those appends; every later append notifies. The session's
+    // locks end with the connection.
     let listen = client.batch_execute(listen_sql);
     tokio::pin!(listen);
     let mut listened = false;
@@ -200,7 +209,7 @@ mod tests {
     #[tokio::test]
     async fn a_waiter_wakes_on_a_higher_position_or_a_new_listen() {
         let config: tokio_postgres::Config = "postgres://u@127.0.0.1:1/db".parse().unwrap();
-        let listener = Listener::new(config, channel("x"));
+        let listener = Listener::new(config, "SELECT 1".to_owned());
         // No runtime listener task here (start needs none to be useful):
         // publish by hand what the task would.
         listener.started.store(true, Ordering::SeqCst);

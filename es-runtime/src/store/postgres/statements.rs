@@ -37,6 +37,18 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
 /// namespace takes the high 16.
 pub(super) const POSITION_BITS: u32 = 48;
 
+/// The first int4 of the listener registry's advisory-lock keys (`chr1`;
+/// the set-up lock's is `chr0`): `(LISTEN_CLASS, namespace + 65536 * slot)`.
+/// The int4-pair form shows `objsubid` 2 in `pg_locks`, which
+/// `chronicle_horizon` (floors: the bigint form, `objsubid` 1) passes over.
+pub(super) const LISTEN_CLASS: i32 = 1_667_789_361;
+
+/// The registry's keys per schema: a listening session holds all of them
+/// (shared), an append tries the one of its backend's pid modulo this
+/// (exclusive), so that appends on different connections seldom refuse
+/// each other (a refused append notifies, which is only wasted work).
+pub(super) const LISTEN_SLOTS: u32 = 16;
+
 /// The columns of an events row a fold reads, in the order
 /// `rows::event_ref_from_row` reads them.
 const FOLD_COLUMNS: &str =
@@ -70,7 +82,8 @@ pub(super) struct Sql {
     /// `$1` stream, `$2` version, `$3` event id, `$4` type, `$5` schema
     /// version, `$6` time, `$7` metadata, `$8` JSON payload, `$9` payload
     /// bytes, `$10` aggregate type, `$11` hash-chain link, `$12` expected
-    /// version: one event, the position written, or no row (see `APPEND_ONE`).
+    /// version, `$13` a listener-registry key (`Sql::listen_key`): one
+    /// event, the position written, or no row (see `APPEND_ONE`).
     pub(super) append_one: String,
     /// `chronicle_append_together`: the appends of a group in one call, the
     /// same parameters but the tracking records as arrays (`$12`
@@ -106,6 +119,9 @@ pub(super) struct Sql {
     pub(super) last_position: String,
     /// `$1` consumer: its tracked position (no row when none).
     pub(super) tracked: String,
+    /// Registers the session as a listener and `LISTEN`s on the channel
+    /// (`chronicle_listen`; see "Notifications" on `PostgresStore`).
+    pub(super) listen: String,
     /// `$1` .. `$7`: a snapshot, replacing one at the same version.
     pub(super) save_snapshot: String,
     /// `$1` stream, `$2` highest version.
@@ -119,6 +135,8 @@ pub(super) struct Sql {
     pub(super) delete_tracking: String,
     /// Every tracking record, by consumer.
     pub(super) consumers: String,
+    /// The schema's advisory-lock namespace (`super::namespace`).
+    namespace: u16,
 }
 
 /// One event appended to one stream without a tracking record, the common
@@ -128,10 +146,15 @@ pub(super) struct Sql {
 /// checked at `$12`, its expected version, in a one-time filter, which runs
 /// before the projection allocates the position. It returns no row when
 /// either fails, and the append then goes through `chronicle_append`, which
-/// waits for the lock or raises the conflict.
-const APPEND_ONE: &str = "WITH written AS (\
-     INSERT INTO {schema}.events (position, stream_id, version, event_id, event_type, \
-     schema_version, recorded_at, metadata, payload, payload_bytes, aggregate_type, chain_hash) \
+/// waits for the lock or raises the conflict. It notifies only when the
+/// listener-registry key `$13` (see `Sql::listen_key`) is refused, that is
+/// while a listener is registered, as the functions do (`functions.sql`,
+/// before `chronicle_listen`). `RETURNING` computes both columns, without a
+/// CTE scan over the written row: the CTE cost about 5k server instructions
+/// per append.
+const APPEND_ONE: &str = "INSERT INTO {schema}.events (position, stream_id, version, event_id, \
+     event_type, schema_version, recorded_at, metadata, payload, payload_bytes, aggregate_type, \
+     chain_hash) \
      SELECT nextval('{schema}.events_position_seq'), $1, $2, $3, $4, $5, $6, $7::text::jsonb, \
      $8::text::json, $9, $10, $11 \
      WHERE pg_catalog.pg_try_advisory_xact_lock_shared(({key_base}::bigint) | least(coalesce(\
@@ -139,8 +162,8 @@ const APPEND_ONE: &str = "WITH written AS (\
      {position_mask}::bigint)) \
      AND EXISTS (SELECT FROM {schema}.events e WHERE e.stream_id = $1 \
      AND e.version = greatest($12::bigint, 1)) = ($12::bigint > 0) \
-     RETURNING position) \
-     SELECT w.position, pg_catalog.pg_notify('{channel}', w.position::text) FROM written w";
+     RETURNING position, CASE WHEN pg_catalog.pg_try_advisory_xact_lock({listen_class}, $13) \
+     THEN NULL ELSE pg_catalog.pg_notify('{channel}', position::text) END";
 
 /// `template` with every `{name}` replaced by its value.
 fn render(template: &str, values: &[(&str, String)]) -> String {
@@ -166,6 +189,14 @@ impl Sql {
             ("key_base", key_base.to_string()),
             ("position_mask", position_mask.to_string()),
             ("channel", channel(schema)),
+            ("listen_class", LISTEN_CLASS.to_string()),
+            ("listen_slots", LISTEN_SLOTS.to_string()),
+            (
+                "listen_key",
+                format!(
+                    "{LISTEN_CLASS}, {namespace} + 65536 * (pg_catalog.pg_backend_pid() % {LISTEN_SLOTS})"
+                ),
+            ),
         ];
         // The set-up lock is keyed by the namespace: set-ups of one schema
         // take turns, other schemas' do not wait.
@@ -240,6 +271,7 @@ impl Sql {
             read_log_unfiltered: log_page(""),
             last_position: format!("SELECT {s}.chronicle_last_position()"),
             tracked: format!("SELECT position FROM {s}.tracking WHERE consumer = $1"),
+            listen: format!("SELECT {s}.chronicle_listen()"),
             save_snapshot: format!(
                 "INSERT INTO {s}.snapshots (stream_id, version, snapshot_type, schema_version, recorded_at, payload, payload_bytes) \
                  VALUES ($1, $2, $3, $4, $5, $6::text::json, $7) \
@@ -264,7 +296,17 @@ impl Sql {
             ),
             delete_tracking: format!("DELETE FROM {s}.tracking WHERE consumer = $1"),
             consumers: format!("SELECT consumer, position FROM {s}.tracking ORDER BY consumer"),
+            namespace,
         }
+    }
+
+    /// The second int4 of the listener-registry key of slot `turn` modulo
+    /// `LISTEN_SLOTS`, for `append_one`'s `$13`: appends that take turns
+    /// through the slots do not refuse each other's key (the functions
+    /// pick their slot by backend pid instead, keeping their signatures).
+    pub(super) fn listen_key(&self, turn: u32) -> i32 {
+        // At most 65535 + 65536 * 15, well within an int4.
+        i32::from(self.namespace) + 65536 * (turn % LISTEN_SLOTS) as i32
     }
 }
 
@@ -290,7 +332,7 @@ mod tests {
             ),
             (
                 &sql.append_one,
-                r#"WITH written AS (INSERT INTO "app".events (position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, payload_bytes, aggregate_type, chain_hash) SELECT nextval('"app".events_position_seq'), $1, $2, $3, $4, $5, $6, $7::text::jsonb, $8::text::json, $9, $10, $11 WHERE pg_catalog.pg_try_advisory_xact_lock_shared((KEY::bigint) | least(coalesce(pg_catalog.pg_sequence_last_value('"app".events_position_seq'::pg_catalog.regclass), 0), 281474976710655::bigint)) AND EXISTS (SELECT FROM "app".events e WHERE e.stream_id = $1 AND e.version = greatest($12::bigint, 1)) = ($12::bigint > 0) RETURNING position) SELECT w.position, pg_catalog.pg_notify('chronicle_events_app', w.position::text) FROM written w"#
+                r#"INSERT INTO "app".events (position, stream_id, version, event_id, event_type, schema_version, recorded_at, metadata, payload, payload_bytes, aggregate_type, chain_hash) SELECT nextval('"app".events_position_seq'), $1, $2, $3, $4, $5, $6, $7::text::jsonb, $8::text::json, $9, $10, $11 WHERE pg_catalog.pg_try_advisory_xact_lock_shared((KEY::bigint) | least(coalesce(pg_catalog.pg_sequence_last_value('"app".events_position_seq'::pg_catalog.regclass), 0), 281474976710655::bigint)) AND EXISTS (SELECT FROM "app".events e WHERE e.stream_id = $1 AND e.version = greatest($12::bigint, 1)) = ($12::bigint > 0) RETURNING position, CASE WHEN pg_catalog.pg_try_advisory_xact_lock(1667789361, $13) THEN NULL ELSE pg_catalog.pg_notify('chronicle_events_app', position::text) END"#
                     .replace("KEY", &((u64::from(namespace("app")) << POSITION_BITS) as i64).to_string()),
             ),
             (
@@ -337,6 +379,7 @@ mod tests {
                 &sql.last_position,
                 r#"SELECT "app".chronicle_last_position()"#.to_owned(),
             ),
+            (&sql.listen, r#"SELECT "app".chronicle_listen()"#.to_owned()),
             (
                 &sql.tracked,
                 r#"SELECT position FROM "app".tracking WHERE consumer = $1"#.to_owned(),
@@ -394,6 +437,8 @@ mod tests {
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_append_together("#,
             "p_consumers text[], p_positions bigint[], e_aggregate text[], e_chain bytea[])\nRETURNS bigint[]",
             r#"PERFORM pg_catalog.pg_notify('chronicle_events_app', v_positions[array_length(v_positions, 1)]::text);"#,
+            r#"CREATE OR REPLACE FUNCTION "app".chronicle_listen() RETURNS void"#,
+            "    LISTEN \"chronicle_events_app\";",
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_mark_horizon() RETURNS bigint"#,
             "PERFORM pg_catalog.set_config('chronicle.horizon', v_horizon::text, false);",
             r#"CREATE OR REPLACE FUNCTION "app".chronicle_read_log("#,
@@ -451,6 +496,43 @@ mod tests {
             assert_eq!(classid >> 16, u64::from(namespace));
             assert_eq!(((classid & 0xffff) << 32) | objid, floor as u64);
         }
+    }
+
+    #[test]
+    fn listener_registry_keys() {
+        let sql = Sql::new("app");
+        let namespace = i32::from(namespace("app"));
+        // A listener takes every slot's key (shared), an append one (exclusive).
+        assert!(sql.functions.contains(&format!(
+            "    PERFORM pg_catalog.pg_advisory_lock_shared(1667789361, {namespace} + 65536 * s.slot)\n       FROM pg_catalog.generate_series(0, 16 - 1) AS s(slot);"
+        )));
+        // Each function notifies only when its slot's key is refused.
+        let try_key = format!(
+            "pg_catalog.pg_try_advisory_xact_lock(1667789361, {namespace} + 65536 * (pg_catalog.pg_backend_pid() % 16))"
+        );
+        assert_eq!(sql.functions.matches(&try_key).count(), 3);
+        assert_eq!(
+            sql.functions.matches("pg_catalog.pg_notify(").count(),
+            3,
+            "every notification is behind a try of the registry key"
+        );
+        for guarded in [
+            format!("        IF NOT {try_key} THEN\n            PERFORM pg_catalog.pg_notify('chronicle_events_app', v_position::text);"),
+            format!("    IF NOT {try_key} THEN\n        PERFORM pg_catalog.pg_notify('chronicle_events_app', currval("),
+            format!("    IF v_positions IS NOT NULL AND NOT {try_key} THEN\n        PERFORM pg_catalog.pg_notify("),
+        ] {
+            assert!(sql.functions.contains(&guarded), "missing: {guarded}");
+        }
+        // The plain statement's `$13`: the slots in turn, wrapping around,
+        // each the second int4 of a key `chronicle_listen` takes.
+        assert_eq!(sql.listen_key(0), namespace);
+        assert_eq!(sql.listen_key(15), namespace + 65536 * 15);
+        assert_eq!(sql.listen_key(16), namespace);
+        assert_eq!(sql.listen_key(u32::MAX), namespace + 65536 * 15);
+        // Not the set-up lock's first int4; processes of different versions
+        // must agree on the keys: pinned.
+        assert_ne!(LISTEN_CLASS, 1667789360);
+        assert_eq!((LISTEN_CLASS, LISTEN_SLOTS), (1667789361, 16));
     }
 
     #[test]
