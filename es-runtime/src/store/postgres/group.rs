@@ -78,7 +78,7 @@ impl Job {
 
     /// Which payloads go into the `json` column.
     fn column(&self, json_payloads: bool) -> JsonColumn {
-        payload_column(self.payloads, json_payloads)
+        self.payloads.if_json_held(json_payloads)
     }
 
     /// The parameters of its `chronicle_append` call.
@@ -133,7 +133,7 @@ impl PostgresStore {
         // without a job, a reply channel or a batch.
         let leading = group.leader.try_lock().ok();
         if leading.is_some() && lock(&group.queue).is_empty() {
-            let column = payload_column(payloads, self.inner.json_payloads);
+            let column = payloads.if_json_held(self.inner.json_payloads);
             // An in-doubt attempt that is not settled by its retries ends
             // as "not fresh" or `InDoubt`: the appender decides.
             return self
@@ -384,16 +384,6 @@ fn attempt_from_row(row: &Row) -> Result<Attempt, StoreError> {
             format!("{} (SQLSTATE {code})", message.unwrap_or("append failed")),
         )
     })
-}
-
-/// Which payloads go into the `json` column: those `payloads` says, when
-/// the database can hold JSON text (`json_payloads`).
-fn payload_column(payloads: JsonColumn, json_payloads: bool) -> JsonColumn {
-    if json_payloads {
-        payloads
-    } else {
-        JsonColumn::Unused
-    }
 }
 
 /// The next group: up to `MAX_GROUP` jobs from the front of the queue.

@@ -21,7 +21,7 @@ impl PostgresStore {
         request: &AppendRequest,
     ) -> Result<HeldAppend, StoreError> {
         check_append(request, None)?;
-        let column = JsonColumn::checked_if(self.inner.json_payloads);
+        let column = JsonColumn::Checked.if_json_held(self.inner.json_payloads);
         let params = AppendParams::new(request, None, column)?;
         let client = self.client().await?;
         let result = async {

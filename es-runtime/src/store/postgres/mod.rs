@@ -871,7 +871,7 @@ impl SnapshotStore for PostgresStore {
         check_snapshot_fits(&snapshot)?;
         let (json, bytes) = split_payload(
             &snapshot.payload,
-            JsonColumn::checked_if(self.inner.json_payloads),
+            JsonColumn::Checked.if_json_held(self.inner.json_payloads),
         );
         let version = to_db(snapshot.version);
         let schema_version = i64::from(snapshot.schema_version);

@@ -92,10 +92,11 @@ pub(super) enum JsonColumn {
 }
 
 impl JsonColumn {
-    /// Payloads checked one by one, when the database can hold JSON text.
-    pub(super) fn checked_if(json_payloads: bool) -> Self {
+    /// These payloads, in a database that can hold JSON text when
+    /// `json_payloads` (else none goes into the `json` column).
+    pub(super) fn if_json_held(self, json_payloads: bool) -> Self {
         if json_payloads {
-            JsonColumn::Checked
+            self
         } else {
             JsonColumn::Unused
         }
@@ -490,8 +491,9 @@ mod tests {
             split_payload(b"{}", JsonColumn::Unused),
             (None, Some(&b"{}"[..]))
         );
-        assert_eq!(JsonColumn::checked_if(true), JsonColumn::Checked);
-        assert_eq!(JsonColumn::checked_if(false), JsonColumn::Unused);
+        assert_eq!(JsonColumn::Checked.if_json_held(true), JsonColumn::Checked);
+        assert_eq!(JsonColumn::Checked.if_json_held(false), JsonColumn::Unused);
+        assert_eq!(JsonColumn::Trusted.if_json_held(false), JsonColumn::Unused);
         // Trusted: not parsed (the server checks), but never text that is
         // not UTF-8.
         assert_eq!(
