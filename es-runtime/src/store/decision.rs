@@ -151,28 +151,13 @@ pub(crate) fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metadata::Metadata;
     use crate::store::NewEvent;
-    use crate::timestamp::Timestamp;
-
-    fn event() -> NewEvent {
-        NewEvent {
-            event_id: Uuid::new_v4(),
-            aggregate_type: "Thing".into(),
-            event_type: "Happened".into(),
-            schema_version: 1,
-            timestamp: Timestamp::from_unix_micros(0),
-            metadata: Metadata::new(),
-            payload: b"{}".to_vec(),
-            chain_hash: None,
-        }
-    }
 
     fn append(expected_version: u64, count: usize) -> StreamAppend {
         StreamAppend {
             stream_id: Uuid::new_v4(),
             expected_version,
-            events: (0..count).map(|_| event()).collect(),
+            events: (0..count).map(|_| NewEvent::happened()).collect(),
         }
     }
 

@@ -245,13 +245,7 @@ mod tests {
     fn appends_are_checked_before_they_reach_a_database() {
         let event = crate::store::NewEvent {
             event_id: Uuid::from_u128(1),
-            aggregate_type: "Thing".into(),
-            event_type: "Happened".into(),
-            schema_version: 1,
-            timestamp: crate::Timestamp::from_unix_micros(0),
-            metadata: Metadata::new(),
-            payload: b"{}".to_vec(),
-            chain_hash: None,
+            ..crate::store::NewEvent::happened()
         };
         let at = |expected_version| {
             AppendRequest::new(vec![StreamAppend {

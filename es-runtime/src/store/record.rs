@@ -69,6 +69,24 @@ pub struct StoredEvent {
     pub chain_hash: Option<ChainHash>,
 }
 
+#[cfg(test)]
+impl NewEvent {
+    /// A `Happened` event of a `Thing`, its payload an empty JSON object:
+    /// the event the store tests append when only its count matters.
+    pub(crate) fn happened() -> Self {
+        NewEvent {
+            event_id: Uuid::new_v4(),
+            aggregate_type: "Thing".into(),
+            event_type: "Happened".into(),
+            schema_version: 1,
+            timestamp: Timestamp::from_unix_micros(0),
+            metadata: Metadata::new(),
+            payload: b"{}".to_vec(),
+            chain_hash: None,
+        }
+    }
+}
+
 impl NewEvent {
     /// The event as `stream_id` stores it at `version` and `position`.
     pub(crate) fn into_stored(self, position: u64, stream_id: Uuid, version: u64) -> StoredEvent {

@@ -308,11 +308,14 @@ impl SqliteStore {
         continues: bool,
     ) -> Vec<StoredEvent> {
         if let Some(next) = next_page(&query, &page) {
-            let ahead = continues.then(|| next.clone()).and_then(|next| {
+            let ahead = if continues {
+                let query = next.clone();
                 self.inner
                     .threads
-                    .start_on_reader(move |connection, sql| read_log_page(connection, sql, &next))
-            });
+                    .start_on_reader(move |connection, sql| read_log_page(connection, sql, &query))
+            } else {
+                None
+            };
             self.inner.read_ahead.expect(next, ahead);
         }
         page
@@ -637,6 +640,21 @@ impl SnapshotStore for SqliteStore {
         })
         .await
     }
+}
+
+/// A store on a fresh database file named after `name`, with `readers`
+/// reader threads, and the directory to remove after the test.
+#[cfg(test)]
+async fn test_file_store(name: &str, readers: usize) -> (SqliteStore, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("chronicle-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = SqliteStore::builder(dir.join("store.db"))
+        .read_connections(readers)
+        .open()
+        .await
+        .unwrap();
+    (store, dir)
 }
 
 #[cfg(test)]

@@ -103,42 +103,18 @@ pub(super) fn next_page(query: &LogQuery, page: &[StoredEvent]) -> Option<LogQue
 mod tests {
     use uuid::Uuid;
 
-    use super::super::SqliteStore;
+    use super::super::{test_file_store, SqliteStore};
     use super::*;
-    use crate::metadata::Metadata;
     use crate::store::{AppendRequest, LogStore, NewEvent, StreamStore};
-    use crate::timestamp::Timestamp;
 
     /// A store on a fresh file, with reader threads.
     async fn store(name: &str) -> (SqliteStore, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!(
-            "chronicle-read-ahead-{name}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = SqliteStore::builder(dir.join("store.db"))
-            .read_connections(2)
-            .open()
-            .await
-            .unwrap();
-        (store, dir)
+        test_file_store(&format!("read-ahead-{name}"), 2).await
     }
 
     /// Appends `count` events to a new stream.
     async fn append(store: &SqliteStore, count: usize) {
-        let events = (0..count)
-            .map(|_| NewEvent {
-                event_id: Uuid::new_v4(),
-                aggregate_type: "Thing".into(),
-                event_type: "Happened".into(),
-                schema_version: 1,
-                timestamp: Timestamp::from_unix_micros(0),
-                metadata: Metadata::new(),
-                payload: b"{}".to_vec(),
-                chain_hash: None,
-            })
-            .collect();
+        let events = (0..count).map(|_| NewEvent::happened()).collect();
         store
             .append(AppendRequest::stream(Uuid::new_v4(), 0, events))
             .await

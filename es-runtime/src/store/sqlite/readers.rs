@@ -268,21 +268,12 @@ fn reader_loop(
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use super::super::SqliteStore;
+    use super::super::{test_file_store, SqliteStore};
     use super::*;
 
     /// A store on a fresh file with `readers` reader threads.
     async fn store(name: &str, readers: usize) -> (SqliteStore, std::path::PathBuf) {
-        let dir =
-            std::env::temp_dir().join(format!("chronicle-readers-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = SqliteStore::builder(dir.join("store.db"))
-            .read_connections(readers)
-            .open()
-            .await
-            .unwrap();
-        (store, dir)
+        test_file_store(&format!("readers-{name}"), readers).await
     }
 
     /// The reader thread a read runs on.
