@@ -37,8 +37,12 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
 /// namespace takes the high 16.
 pub(super) const POSITION_BITS: u32 = 48;
 
+/// The first int4 of the set-up lock's advisory-lock key (`chr0`):
+/// `(SETUP_CLASS, namespace)`.
+const SETUP_CLASS: i32 = 1_667_789_360;
+
 /// The first int4 of the listener registry's advisory-lock keys (`chr1`;
-/// the set-up lock's is `chr0`): `(LISTEN_CLASS, namespace + 65536 * slot)`.
+/// the set-up lock's is `SETUP_CLASS`): `(LISTEN_CLASS, namespace + 65536 * slot)`.
 /// The int4-pair form shows `objsubid` 2 in `pg_locks`, which
 /// `chronicle_horizon` (floors: the bigint form, `objsubid` 1) passes over.
 pub(super) const LISTEN_CLASS: i32 = 1_667_789_361;
@@ -220,7 +224,7 @@ impl Sql {
         };
         Self {
             lock_schema: format!(
-                "SELECT pg_catalog.pg_advisory_xact_lock(1667789360, {setup_key}); \
+                "SELECT pg_catalog.pg_advisory_xact_lock({SETUP_CLASS}, {setup_key}); \
                  CREATE SCHEMA IF NOT EXISTS {s};"
             ),
             layout_tables: format!(
@@ -531,7 +535,7 @@ mod tests {
         assert_eq!(sql.listen_key(u32::MAX), namespace + 65536 * 15);
         // Not the set-up lock's first int4; processes of different versions
         // must agree on the keys: pinned.
-        assert_ne!(LISTEN_CLASS, 1667789360);
+        assert_ne!(LISTEN_CLASS, SETUP_CLASS);
         assert_eq!((LISTEN_CLASS, LISTEN_SLOTS), (1667789361, 16));
     }
 
