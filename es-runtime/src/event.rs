@@ -65,6 +65,7 @@ pub trait DomainEvent: Debug + Clone + Send + Sync + Sized + 'static {
 
 /// Why a stored payload could not become an event.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PayloadError {
     /// No variant of the event enum has this name.
     #[error("unknown event type `{event_type}`")]

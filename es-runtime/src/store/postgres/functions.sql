@@ -7,9 +7,9 @@
 --
 -- `statements.rs` fills in the placeholders, in braces, with validated or
 -- computed values only: schema (the quoted schema name), namespace (the
--- schema's 16-bit namespace, as pg_locks shows it: classid >> 16), key_base
--- (the namespace in the top 16 bits of an advisory-lock key), position_mask
--- (the low 48 bits of a key, which carry a position), channel (the
+-- schema's 16-bit namespace, as pg_locks shows it: classid >> 16), floor_key
+-- (the advisory-lock key announcing this transaction's floor: the namespace
+-- in the top 16 bits, the last allocated position in the low 48), channel (the
 -- schema's NOTIFY channel), listen_class and listen_slots (the listener
 -- registry's keys, below) and listen_key (the registry key of the calling
 -- session's slot, as the two int4 arguments of an advisory-lock function).
@@ -75,9 +75,7 @@ BEGIN
     -- before allocating any. (Simple expressions, which PL/pgSQL evaluates
     -- without starting a query; pg_sequence_last_value is what the
     -- pg_sequences view reads: the last allocated value, NULL before the first.)
-    v_key := ({key_base}::bigint) | least(
-        coalesce(pg_catalog.pg_sequence_last_value('{schema}.events_position_seq'::pg_catalog.regclass), 0),
-        {position_mask}::bigint);
+    v_key := {floor_key};
     IF NOT pg_catalog.pg_try_advisory_xact_lock_shared(v_key) THEN
         PERFORM pg_catalog.pg_advisory_xact_lock_shared(v_key);
     END IF;
@@ -194,9 +192,7 @@ DECLARE
 BEGIN
     -- The floor, announced before any position is allocated (as in
     -- chronicle_append).
-    v_key := ({key_base}::bigint) | least(
-        coalesce(pg_catalog.pg_sequence_last_value('{schema}.events_position_seq'::pg_catalog.regclass), 0),
-        {position_mask}::bigint);
+    v_key := {floor_key};
     IF NOT pg_catalog.pg_try_advisory_xact_lock_shared(v_key) THEN
         PERFORM pg_catalog.pg_advisory_xact_lock_shared(v_key);
     END IF;

@@ -161,9 +161,7 @@ const APPEND_ONE: &str = "INSERT INTO {schema}.events (position, stream_id, vers
      chain_hash) \
      SELECT nextval('{schema}.events_position_seq'), $1, $2, $3, $4, $5, $6, $7::text::jsonb, \
      $8::text::json, $9, $10, $11 \
-     WHERE pg_catalog.pg_try_advisory_xact_lock_shared(({key_base}::bigint) | least(coalesce(\
-     pg_catalog.pg_sequence_last_value('{schema}.events_position_seq'::pg_catalog.regclass), 0), \
-     {position_mask}::bigint)) \
+     WHERE pg_catalog.pg_try_advisory_xact_lock_shared({floor_key}) \
      AND EXISTS (SELECT FROM {schema}.events e WHERE e.stream_id = $1 \
      AND e.version = greatest($12::bigint, 1)) = ($12::bigint > 0) \
      RETURNING position, CASE WHEN pg_catalog.pg_try_advisory_xact_lock({listen_class}, $13) \
@@ -187,11 +185,18 @@ impl Sql {
         // The namespace in the top 16 bits (its top bit becomes the sign bit).
         let key_base = (u64::from(namespace) << POSITION_BITS) as i64;
         let position_mask = (1i64 << POSITION_BITS) - 1;
+        // The floor an append announces before it allocates a position (see
+        // `PostgresStore`): one expression for the statement and both
+        // functions. `pg_sequence_last_value` is what the `pg_sequences` view
+        // reads: the last allocated value, NULL before the first.
+        let floor_key = format!(
+            "({key_base}::bigint) | least(coalesce(pg_catalog.pg_sequence_last_value(\
+             '{s}.events_position_seq'::pg_catalog.regclass), 0), {position_mask}::bigint)"
+        );
         let values = [
             ("schema", s.clone()),
             ("namespace", namespace.to_string()),
-            ("key_base", key_base.to_string()),
-            ("position_mask", position_mask.to_string()),
+            ("floor_key", floor_key),
             ("channel", channel(schema)),
             ("listen_class", LISTEN_CLASS.to_string()),
             ("listen_slots", LISTEN_SLOTS.to_string()),
