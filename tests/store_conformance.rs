@@ -1757,6 +1757,50 @@ mod pg {
         harness.finish().await;
     }
 
+    /// Concurrent appends, committed in groups, notify once per commit while
+    /// a listener is registered: every notification carries the last
+    /// position of one of the appends (never an event's inside an append),
+    /// and the highest is heard.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grouped_appends_notify_their_last_positions() {
+        let Some(harness) = store().await else {
+            return;
+        };
+        let store = Arc::new(harness.store.clone());
+        let url = url().unwrap();
+        let schema = store.schema().to_owned();
+        let (_registered, mut heard) =
+            notifications(&url, &format!("SELECT \"{schema}\".chronicle_listen()")).await;
+        let appends: Vec<_> = (0..32)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move { store.append(one(Uuid::new_v4(), 0, events(2))).await })
+            })
+            .collect();
+        let mut last_positions = Vec::new();
+        for append in appends {
+            let outcome = append.await.unwrap().unwrap();
+            last_positions.push(outcome.last_position.unwrap());
+        }
+        let highest = *last_positions.iter().max().unwrap();
+        let mut notified = Vec::new();
+        while notified.last() != Some(&highest) {
+            let payload = tokio::time::timeout(std::time::Duration::from_secs(10), heard.recv())
+                .await
+                .expect("the highest position is notified")
+                .unwrap();
+            notified.push(payload.parse::<u64>().unwrap());
+        }
+        for position in &notified {
+            assert!(
+                last_positions.contains(position),
+                "{position} is not the last position of an append: {last_positions:?}"
+            );
+        }
+        assert!(notified.len() <= last_positions.len());
+        harness.finish().await;
+    }
+
     /// No wake-up is missed: an append that found no listener registered
     /// holds its registry key until it commits, so the store's listener,
     /// starting meanwhile, waits for it before it listens; the waiter wakes

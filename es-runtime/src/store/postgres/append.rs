@@ -264,11 +264,12 @@ impl<'a> TogetherParams<'a> {
     /// Whether any append carries a tracking record: when none does, both
     /// tracking arrays are sent as NULL and the call skips the tracking
     /// statement altogether.
-    fn tracked(&self) -> bool {
+    pub(super) fn tracked(&self) -> bool {
         self.consumers.iter().any(Option::is_some)
     }
 
-    /// The parameters of `Sql::append_together`, in order.
+    /// The parameters of `Sql::append_together` and of
+    /// `Sql::append_untracked`, in order.
     pub(super) fn as_params(&self) -> [&(dyn ToSql + Sync); 15] {
         let mut params = self.appends.as_params();
         if self.tracked() {

@@ -251,13 +251,15 @@ pub(super) enum Hot {
     Append,
     /// `Sql::append_together`.
     AppendTogether,
+    /// `Sql::append_untracked`.
+    AppendUntracked,
     /// `Sql::append_in_group`.
     AppendInGroup,
 }
 
 impl Hot {
     /// How many there are.
-    const COUNT: usize = 4;
+    const COUNT: usize = 5;
 }
 
 /// The append path's statements as prepared on each connection, found by
@@ -342,6 +344,7 @@ impl PostgresStore {
             Hot::AppendOne => &sql.append_one,
             Hot::Append => &sql.append,
             Hot::AppendTogether => &sql.append_together,
+            Hot::AppendUntracked => &sql.append_untracked,
             Hot::AppendInGroup => &sql.append_in_group,
         };
         let statement = client.prepare_cached(text).await?;
@@ -450,17 +453,18 @@ mod tests {
         assert_eq!(hot.get(2, Hot::AppendOne), Some("one on 2"));
         assert_eq!(hot.get(2, Hot::Append), None);
         assert_eq!(hot.get(3, Hot::AppendOne), None);
-        // Full (4 statements for 1 connection): the oldest connection's go first.
+        // Full (5 statements for 1 connection): the oldest connection's go first.
         hot.keep(3, Hot::AppendOne, "one on 3");
         hot.keep(3, Hot::Append, "append on 3");
-        assert_eq!(hot.lock().len(), 4);
+        hot.keep(3, Hot::AppendUntracked, "untracked on 3");
+        assert_eq!(hot.lock().len(), 5);
         assert_eq!(hot.get(1, Hot::AppendOne), None);
         assert_eq!(hot.get(1, Hot::Append), Some("append on 1"));
         hot.keep(4, Hot::AppendTogether, "together on 4");
         assert_eq!(hot.get(1, Hot::Append), None);
         assert_eq!(hot.get(2, Hot::AppendOne), Some("one on 2"));
         assert_eq!(hot.get(4, Hot::AppendTogether), Some("together on 4"));
-        assert_eq!(hot.lock().len(), 4);
+        assert_eq!(hot.lock().len(), 5);
     }
 
     #[test]

@@ -6,9 +6,10 @@
 //! single autocommit statement (a single writer pays nothing for the
 //! queue). Any other attempt joins a queue. Whoever holds the leader lock
 //! takes the queue and commits it: a lone attempt as that single
-//! statement; several as one `chronicle_append_together` call, one
-//! autocommit statement that checks and writes every attempt's streams,
-//! events and tracking records together and notifies once. The others wait
+//! statement; several as one autocommit statement that checks and writes
+//! every attempt's streams and events together and notifies once (a
+//! `chronicle_append_together` call when an attempt carries a tracking
+//! record, which it writes too). The others wait
 //! for their answer or for the lock, whichever comes first, so attempts
 //! that arrive during a commit are committed by the next leader, together.
 //!
@@ -209,10 +210,11 @@ impl PostgresStore {
         Ok((client, statement))
     }
 
-    /// Commits several jobs with one `chronicle_append_together` call, one
-    /// autocommit statement; one answer per job, or `None` when the call
-    /// was refused (a conflict, a tracking record behind, a payload that is
-    /// not JSON...) and nothing was written.
+    /// Commits several jobs with one autocommit statement (the untracked
+    /// statement, or a `chronicle_append_together` call when an append is
+    /// tracked); one answer per job, or `None` when it was refused (a
+    /// conflict, a tracking record behind, a payload that is not JSON, the
+    /// floor lock taken...) and nothing was written.
     async fn commit_in_one_call(&self, jobs: &[Job]) -> Option<Vec<Result<Attempt, StoreError>>> {
         let json_payloads = self.inner.json_payloads;
         let params = TogetherParams::new(jobs.iter().map(|job| {
@@ -225,7 +227,12 @@ impl PostgresStore {
         // A job whose parameters fail gets its error from the other way.
         .ok()?;
         let count = jobs.len();
-        let (client, statement) = match self.prepared(Hot::AppendTogether).await {
+        let hot = if params.tracked() {
+            Hot::AppendTogether
+        } else {
+            Hot::AppendUntracked
+        };
+        let (client, statement) = match self.prepared(hot).await {
             Ok(prepared) => prepared,
             Err(failure) => return Some(nothing_sent(count, failure)),
         };
@@ -249,10 +256,12 @@ impl PostgresStore {
             Err(error) if error.code().is_some() => return None,
             Err(error) => return Some(everyone(count, &error)),
         };
-        let positions = row
-            .try_get::<_, Vec<i64>>(0)
-            .ok()
-            .and_then(|written| params.last_positions(&written));
+        let positions = match row.try_get::<_, Option<Vec<i64>>>(0) {
+            // The untracked statement's gate refused: nothing was written.
+            Ok(None) => return None,
+            Ok(Some(written)) => params.last_positions(&written),
+            Err(_) => None,
+        };
         let Some(positions) = positions else {
             // Committed, but the answer cannot be read: each appender finds
             // its events by their ids, as after a lost answer.

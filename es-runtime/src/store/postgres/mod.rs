@@ -270,8 +270,9 @@ fn namespace(schema: &str) -> u16 {
 /// every reader stops at an **in-flight horizon**:
 ///
 /// * **Writers.** Every append statement (`chronicle_append`, one PL/pgSQL
-///   call; the plain statement of a single event; `chronicle_append_together`
-///   for a group; each one round trip, one implicit transaction) first reads
+///   call; the plain statement of a single event; the plain statement of a
+///   group, or `chronicle_append_together` for a group that tracks; each
+///   one round trip, one implicit transaction) first reads
 ///   the sequence's last allocated value
 ///   `L` and takes a *shared*, transaction-scoped advisory lock whose key
 ///   encodes this store's namespace (16 bits hashed from the schema name) and
@@ -316,8 +317,9 @@ fn namespace(schema: &str) -> u16 {
 /// PL/pgSQL, whose condition (the floor's lock taken, the stream holds the
 /// expected version) is its check; when it writes nothing,
 /// `chronicle_append` decides. Appends that arrive while another commits
-/// share one `chronicle_append_together` call (see the group commit in
-/// `group.rs`). When a check fails, or a concurrent writer took the same
+/// share one statement guarded the same way for all their streams, or one
+/// `chronicle_append_together` call when one of them is tracked (see the
+/// group commit in `group.rs`). When a check fails, or a concurrent writer took the same
 /// version (unique violation on `(stream_id, version)`), nothing is written
 /// and the store reads the streams once more, in one statement and one
 /// snapshot, and decides with the same rules as every other store: a
