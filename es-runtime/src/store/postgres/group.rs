@@ -36,6 +36,7 @@
 //! commits. Notifications of a group are queued by PostgreSQL at its one
 //! commit.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use deadpool_postgres::Object;
@@ -200,6 +201,30 @@ impl PostgresStore {
         }
     }
 
+    /// Awaits `commit` (a group's statement or pipeline), bounded by the
+    /// commit timeout as single appends are (see `failover`): `None` when
+    /// whether it committed is unknown, because no answer came in time (the
+    /// store then forgets its connections, see `forget_connections`) or
+    /// because the server cut the commit's wait for the synchronous standby
+    /// short (committed locally only). The caller then drops its connection.
+    async fn outcome_known<T, E>(
+        &self,
+        commit: impl Future<Output = Result<T, E>>,
+    ) -> Option<Result<T, E>> {
+        let warnings = self.inner.commit_warnings.seen();
+        let answer = tokio::time::timeout(self.inner.commit_timeout, commit).await;
+        let Ok(answer) = answer else {
+            self.forget_connections();
+            return None;
+        };
+        if self.inner.commit_warnings.seen() != warnings {
+            // Also when it failed: a session terminated during the wait
+            // warns, then fails, after committing locally.
+            return None;
+        }
+        Some(answer)
+    }
+
     /// A connection and `hot` prepared on it, before anything is sent.
     async fn prepared(&self, hot: Hot) -> Result<(Object, Statement), Failure> {
         let client = self.checkout().await.map_err(Failure::from)?;
@@ -236,18 +261,12 @@ impl PostgresStore {
             Ok(prepared) => prepared,
             Err(failure) => return Some(nothing_sent(count, failure)),
         };
-        let warnings = self.inner.commit_warnings.seen();
         let arguments = params.as_params();
         let call = client.query_one(&statement, &arguments);
-        let Ok(answer) = tokio::time::timeout(self.inner.commit_timeout, call).await else {
-            self.forget_connections();
+        let Some(answer) = self.outcome_known(call).await else {
             drop(Object::take(client));
             return Some(unknown(count));
         };
-        if self.inner.commit_warnings.seen() != warnings {
-            // The commit's wait for the standby was cut short: local only.
-            return Some(unknown(count));
-        }
         let row = match answer {
             Ok(row) => row,
             // A lost connection: whether the call committed is unknown.
@@ -290,10 +309,8 @@ impl PostgresStore {
             .flatten()
             .map(AppendParams::as_params)
             .collect();
-        let warnings = self.inner.commit_warnings.seen();
         // Sent together in the first poll: the transaction is complete on
-        // the wire even if this future is dropped while it runs. Bounded by
-        // the commit timeout, as single appends are (see `failover`).
+        // the wire even if this future is dropped while it runs.
         let pipeline = join3(
             client.batch_execute("BEGIN"),
             join_all(
@@ -303,24 +320,20 @@ impl PostgresStore {
             ),
             client.batch_execute("COMMIT"),
         );
-        let Ok((begun, calls, committed)) =
-            tokio::time::timeout(self.inner.commit_timeout, pipeline).await
-        else {
-            self.forget_connections();
-            drop(Object::take(client));
-            return unknown(count);
+        let answers = async {
+            let (begun, calls, committed) = pipeline.await;
+            begun.and(committed).map(|()| calls)
         };
-        if self.inner.commit_warnings.seen() != warnings {
-            // The commit's wait for the standby was cut short: local only.
-            return unknown(count);
-        }
-        if let Err(error) = begun.and(committed) {
-            if !is_transient(&error) {
-                return everyone(count, &error);
+        let calls = match self.outcome_known(answers).await {
+            None => {
+                drop(Object::take(client));
+                return unknown(count);
             }
+            Some(Ok(calls)) => calls,
+            Some(Err(error)) if !is_transient(&error) => return everyone(count, &error),
             // A lost connection: the outcome of every call is unknown.
-            return unknown(count);
-        }
+            Some(Err(_)) => return unknown(count),
+        };
         // A call that raised aborted the transaction: nothing committed.
         let aborted = calls.iter().any(Result::is_err);
         let mut calls = calls.into_iter();
