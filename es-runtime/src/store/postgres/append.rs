@@ -192,9 +192,10 @@ impl<'a> OneEvent<'a> {
     }
 }
 
-/// The appends of a group as the parameters of one
-/// `chronicle_append_together` call: every append's arrays one after the
-/// other, and the tracking records as arrays too, one element per append.
+/// The appends of a group as the parameters of one statement (the
+/// untracked statement, or a `chronicle_append_together` call): every
+/// append's arrays one after the other, and the tracking records as arrays
+/// too, one element per append.
 pub(super) struct TogetherParams<'a> {
     appends: AppendParams<'a>,
     consumers: Vec<Option<&'a str>>,
@@ -261,9 +262,9 @@ impl<'a> TogetherParams<'a> {
         )
     }
 
-    /// Whether any append carries a tracking record: when none does, both
-    /// tracking arrays are sent as NULL and the call skips the tracking
-    /// statement altogether.
+    /// Whether any append carries a tracking record: when none does, the
+    /// group goes as the untracked statement, both tracking arrays NULL
+    /// (which its gate requires).
     pub(super) fn tracked(&self) -> bool {
         self.consumers.iter().any(Option::is_some)
     }

@@ -13,11 +13,12 @@
 //! for their answer or for the lock, whichever comes first, so attempts
 //! that arrive during a commit are committed by the next leader, together.
 //!
-//! Each attempt keeps its own outcome. When anything in the shared call is
-//! refused (a stream not at its expected version, two attempts racing for
-//! one stream, a tracking record behind, a payload that is not JSON), it
-//! raises and writes nothing, and the group is committed again the careful
-//! way: one transaction, `BEGIN`, one `chronicle_append_in_group` call per
+//! Each attempt keeps its own outcome. When anything in the shared
+//! statement is refused (a stream not at its expected version, two attempts
+//! racing for one stream, a tracking record behind, a payload that is not
+//! JSON, the floor lock busy), it writes nothing (it raises, or the
+//! untracked statement's gate answers NULL), and the group is committed
+//! again the careful way: one transaction, `BEGIN`, one `chronicle_append_in_group` call per
 //! attempt and `COMMIT` sent together in one pipeline. That function runs
 //! its `chronicle_append` in a subtransaction (a PL/pgSQL exception block)
 //! and returns its error instead of raising it, so a request that conflicts
@@ -176,7 +177,7 @@ impl PostgresStore {
     async fn commit_group(&self, batch: Vec<Job>) {
         let json_payloads = self.inner.json_payloads;
         if batch.len() > 1 {
-            let answers = match self.commit_in_one_call(&batch).await {
+            let answers = match self.commit_in_one_statement(&batch).await {
                 Some(answers) => answers,
                 // Refused: one call at a time, each failing alone.
                 None => self.commit_together(&batch).await,
@@ -202,27 +203,24 @@ impl PostgresStore {
     }
 
     /// Awaits `commit` (a group's statement or pipeline), bounded by the
-    /// commit timeout as single appends are (see `failover`): `None` when
-    /// whether it committed is unknown, because no answer came in time (the
-    /// store then forgets its connections, see `forget_connections`) or
-    /// because the server cut the commit's wait for the synchronous standby
-    /// short (committed locally only). The caller then drops its connection.
+    /// commit timeout as single appends are (see `failover`); `Err` when
+    /// whether it committed is unknown.
     async fn outcome_known<T, E>(
         &self,
         commit: impl Future<Output = Result<T, E>>,
-    ) -> Option<Result<T, E>> {
+    ) -> Result<Result<T, E>, Unknown> {
         let warnings = self.inner.commit_warnings.seen();
         let answer = tokio::time::timeout(self.inner.commit_timeout, commit).await;
         let Ok(answer) = answer else {
             self.forget_connections();
-            return None;
+            return Err(Unknown::TimedOut);
         };
         if self.inner.commit_warnings.seen() != warnings {
             // Also when it failed: a session terminated during the wait
             // warns, then fails, after committing locally.
-            return None;
+            return Err(Unknown::Warned);
         }
-        Some(answer)
+        Ok(answer)
     }
 
     /// A connection and `hot` prepared on it, before anything is sent.
@@ -239,8 +237,11 @@ impl PostgresStore {
     /// statement, or a `chronicle_append_together` call when an append is
     /// tracked); one answer per job, or `None` when it was refused (a
     /// conflict, a tracking record behind, a payload that is not JSON, the
-    /// floor lock taken...) and nothing was written.
-    async fn commit_in_one_call(&self, jobs: &[Job]) -> Option<Vec<Result<Attempt, StoreError>>> {
+    /// floor lock busy...) and nothing was written.
+    async fn commit_in_one_statement(
+        &self,
+        jobs: &[Job],
+    ) -> Option<Vec<Result<Attempt, StoreError>>> {
         let json_payloads = self.inner.json_payloads;
         let params = TogetherParams::new(jobs.iter().map(|job| {
             (
@@ -263,9 +264,12 @@ impl PostgresStore {
         };
         let arguments = params.as_params();
         let call = client.query_one(&statement, &arguments);
-        let Some(answer) = self.outcome_known(call).await else {
-            drop(Object::take(client));
-            return Some(unknown(count));
+        let answer = match self.outcome_known(call).await {
+            Ok(answer) => answer,
+            Err(lost) => {
+                lost.release(client);
+                return Some(unknown(count));
+            }
         };
         let row = match answer {
             Ok(row) => row,
@@ -276,7 +280,9 @@ impl PostgresStore {
             Err(error) => return Some(everyone(count, &error)),
         };
         let positions = match row.try_get::<_, Option<Vec<i64>>>(0) {
-            // The untracked statement's gate refused: nothing was written.
+            // The untracked statement's gate refused: nothing was written
+            // (every append has events: requests with an empty stream are
+            // refused before, so NULL is never an empty group's answer).
             Ok(None) => return None,
             Ok(Some(written)) => params.last_positions(&written),
             Err(_) => None,
@@ -325,14 +331,14 @@ impl PostgresStore {
             begun.and(committed).map(|()| calls)
         };
         let calls = match self.outcome_known(answers).await {
-            None => {
-                drop(Object::take(client));
+            Ok(Ok(calls)) => calls,
+            Ok(Err(error)) if !is_transient(&error) => return everyone(count, &error),
+            // A lost connection: the outcome of every call is unknown.
+            Ok(Err(_)) => return unknown(count),
+            Err(lost) => {
+                lost.release(client);
                 return unknown(count);
             }
-            Some(Ok(calls)) => calls,
-            Some(Err(error)) if !is_transient(&error) => return everyone(count, &error),
-            // A lost connection: the outcome of every call is unknown.
-            Some(Err(_)) => return unknown(count),
         };
         // A call that raised aborted the transaction: nothing committed.
         let aborted = calls.iter().any(Result::is_err);
@@ -349,6 +355,27 @@ impl PostgresStore {
                 }
             })
             .collect()
+    }
+}
+
+/// Why a group's commit has an unknown outcome.
+enum Unknown {
+    /// No answer within the commit timeout: the store forgot its
+    /// connections (see `forget_connections`).
+    TimedOut,
+    /// The server cut the commit's wait for the synchronous standby short
+    /// (committed locally only; a store-wide count, so possibly another
+    /// connection's commit).
+    Warned,
+}
+
+impl Unknown {
+    /// Gives `client` back: closed after a timeout (its answer may still
+    /// come), to the pool otherwise.
+    fn release(self, client: Object) {
+        if let Unknown::TimedOut = self {
+            drop(Object::take(client));
+        }
     }
 }
 

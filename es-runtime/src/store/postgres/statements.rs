@@ -91,8 +91,9 @@ pub(super) struct Sql {
     pub(super) append_one: String,
     /// `chronicle_append_together`: the appends of a group in one call, the
     /// same parameters but the tracking records as arrays (`$12`
-    /// consumers, `$13` positions; both NULL when no append is tracked);
-    /// the positions written, in order.
+    /// consumers, `$13` positions); the positions written, in order. Used
+    /// for groups with a tracking record (`append_untracked` otherwise;
+    /// clients before it sent both arrays NULL for untracked groups).
     pub(super) append_together: String,
     /// `append_together` as one statement, for a group that tracks
     /// nothing: the positions written, in order, or NULL when it wrote
@@ -351,7 +352,8 @@ impl Sql {
     /// The second int4 of the listener-registry key of slot `turn` modulo
     /// `LISTEN_SLOTS`, for `append_one`'s `$13`: appends that take turns
     /// through the slots do not refuse each other's key (the functions
-    /// pick their slot by backend pid instead, keeping their signatures).
+    /// pick their slot by backend pid instead, keeping their signatures,
+    /// and so does `append_untracked`, which shares their parameters).
     pub(super) fn listen_key(&self, turn: u32) -> i32 {
         // At most 65535 + 65536 * 15, well within an int4.
         i32::from(self.namespace) + 65536 * (turn % LISTEN_SLOTS) as i32
