@@ -68,9 +68,8 @@ impl PostgresStore {
         statement: impl Future<Output = Result<T, tokio_postgres::Error>>,
     ) -> Result<Result<T, tokio_postgres::Error>, Failure> {
         let warnings = self.inner.commit_warnings.seen();
-        let Ok(result) = tokio::time::timeout(self.inner.commit_timeout, statement).await else {
+        let Some(result) = self.within_commit_timeout(statement).await else {
             *in_doubt = true;
-            self.forget_connections();
             return Err(doubtful(format!(
                 "no answer to the commit within {:?}: the primary may be cut off from its synchronous standby",
                 self.inner.commit_timeout
@@ -112,21 +111,33 @@ impl PostgresStore {
             }
             let statement = transaction.prepare_cached(sql).await?;
             let rows = transaction.query(&statement, params).await?;
-            match tokio::time::timeout(self.inner.commit_timeout, transaction.commit()).await {
-                Err(_) => {
-                    self.forget_connections();
-                    Err(doubtful(format!(
-                        "settling: no answer to the commit within {:?}",
-                        self.inner.commit_timeout
-                    )))
-                }
-                Ok(Err(error)) => Err(Failure::from(error)),
-                Ok(Ok(())) if self.inner.commit_warnings.seen() != warnings => Err(doubtful(
+            match self.within_commit_timeout(transaction.commit()).await {
+                None => Err(doubtful(format!(
+                    "settling: no answer to the commit within {:?}",
+                    self.inner.commit_timeout
+                ))),
+                Some(Err(error)) => Err(Failure::from(error)),
+                Some(Ok(())) if self.inner.commit_warnings.seen() != warnings => Err(doubtful(
                     "settling: the server ended the commit's wait for synchronous replication early",
                 )),
-                Ok(Ok(())) => Ok(rows),
+                Some(Ok(())) => Ok(rows),
             }
         })
+    }
+
+    /// Awaits `commit`, bounded by the commit timeout; `None` when no
+    /// answer came in time, after forgetting every connection (a primary
+    /// cut off from its synchronous standby never answers; see
+    /// `forget_connections`). Every path that commits goes through here.
+    pub(super) async fn within_commit_timeout<T>(
+        &self,
+        commit: impl Future<Output = T>,
+    ) -> Option<T> {
+        let answer = tokio::time::timeout(self.inner.commit_timeout, commit).await;
+        if answer.is_err() {
+            self.forget_connections();
+        }
+        answer.ok()
     }
 
     /// Forgets every connection made so far (idle ones now, busy ones when

@@ -9,7 +9,9 @@
 -- computed values only: schema (the quoted schema name), namespace (the
 -- schema's 16-bit namespace, as pg_locks shows it: classid >> 16), floor_key
 -- (the advisory-lock key announcing this transaction's floor: the namespace
--- in the top 16 bits, the last allocated position in the low 48), channel (the
+-- in the top 16 bits, the last allocated position in the low 48),
+-- stale_stream (whether stream c.stream_id is not at version c.expected, for
+-- a row c of the streams and their expected versions), channel (the
 -- schema's NOTIFY channel), listen_class and listen_slots (the listener
 -- registry's keys, below) and listen_key (the registry key of the calling
 -- session's slot, as the two int4 arguments of an advisory-lock function).
@@ -211,17 +213,11 @@ BEGIN
                 USING ERRCODE = 'CH002';
         END IF;
     END IF;
-    -- Each stream at its expected version E: holding E (or, for E = 0, not
-    -- holding 1); the unique constraint refuses E + 1 if it is there. All
-    -- streams in one statement, each by one lookup of its stream and
-    -- version: the lookup is a scalar subquery with a LIMIT, which the
-    -- planner can neither turn into a join nor hash, so no plan scans the
-    -- whole table (an EXISTS over all streams was planned as a hashed scan).
+    -- Each stream at its expected version, all in one statement (see
+    -- stale_stream).
     SELECT c.stream_id, c.expected INTO v_stream, v_expected
       FROM unnest(p_streams, p_expected) AS c(stream_id, expected)
-     WHERE (SELECT true FROM {schema}.events e
-             WHERE e.stream_id = c.stream_id AND e.version = greatest(c.expected, 1)
-             LIMIT 1) IS NOT NULL <> (c.expected > 0)
+     WHERE {stale_stream}
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'chronicle: stream % is not at version %',

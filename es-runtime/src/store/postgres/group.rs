@@ -9,17 +9,18 @@
 //! statement; several as one autocommit statement that checks and writes
 //! every attempt's streams and events together and notifies once (a
 //! `chronicle_append_together` call when an attempt carries a tracking
-//! record, which it writes too). The others wait
-//! for their answer or for the lock, whichever comes first, so attempts
-//! that arrive during a commit are committed by the next leader, together.
+//! record, which it writes too). The others wait for their answer or for
+//! the lock, whichever comes first, so attempts that arrive during a commit
+//! are committed by the next leader, together.
 //!
 //! Each attempt keeps its own outcome. When anything in the shared
 //! statement is refused (a stream not at its expected version, two attempts
 //! racing for one stream, a tracking record behind, a payload that is not
 //! JSON, the floor lock busy), it writes nothing (it raises, or the
 //! untracked statement's gate answers NULL), and the group is committed
-//! again the careful way: one transaction, `BEGIN`, one `chronicle_append_in_group` call per
-//! attempt and `COMMIT` sent together in one pipeline. That function runs
+//! again the careful way: one transaction, `BEGIN`, one
+//! `chronicle_append_in_group` call per attempt and `COMMIT` sent together
+//! in one pipeline. That function runs
 //! its `chronicle_append` in a subtransaction (a PL/pgSQL exception block)
 //! and returns its error instead of raising it, so a request that conflicts
 //! rolls back alone and its neighbours commit. An error the function could
@@ -210,9 +211,7 @@ impl PostgresStore {
         commit: impl Future<Output = Result<T, E>>,
     ) -> Result<Result<T, E>, Unknown> {
         let warnings = self.inner.commit_warnings.seen();
-        let answer = tokio::time::timeout(self.inner.commit_timeout, commit).await;
-        let Ok(answer) = answer else {
-            self.forget_connections();
+        let Some(answer) = self.within_commit_timeout(commit).await else {
             return Err(Unknown::TimedOut);
         };
         if self.inner.commit_warnings.seen() != warnings {

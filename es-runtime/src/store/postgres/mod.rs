@@ -272,11 +272,10 @@ fn namespace(schema: &str) -> u16 {
 /// * **Writers.** Every append statement (`chronicle_append`, one PL/pgSQL
 ///   call; the plain statement of a single event; the plain statement of a
 ///   group, or `chronicle_append_together` for a group that tracks; each
-///   one round trip, one implicit transaction) first reads
-///   the sequence's last allocated value
-///   `L` and takes a *shared*, transaction-scoped advisory lock whose key
-///   encodes this store's namespace (16 bits hashed from the schema name) and
-///   `L` (48 bits). Only then does it call `nextval`, so every position it
+///   one round trip, one implicit transaction) first reads the sequence's
+///   last allocated value `L` and takes a *shared*, transaction-scoped
+///   advisory lock whose key encodes this store's namespace (16 bits hashed
+///   from the schema name) and `L` (48 bits). Only then does it call `nextval`, so every position it
 ///   allocates is greater than `L`. The lock is released when the transaction
 ///   ends, after its commit is visible to new snapshots. Shared locks never
 ///   block each other, so writers to different streams run in parallel.
@@ -319,8 +318,8 @@ fn namespace(schema: &str) -> u16 {
 /// `chronicle_append` decides. Appends that arrive while another commits
 /// share one statement guarded the same way for all their streams, or one
 /// `chronicle_append_together` call when one of them is tracked (see the
-/// group commit in `group.rs`). When a check fails, or a concurrent writer took the same
-/// version (unique violation on `(stream_id, version)`), nothing is written
+/// group commit in `group.rs`). When a check fails, or a concurrent writer
+/// took the same version (unique violation on `(stream_id, version)`), nothing is written
 /// and the store reads the streams once more, in one statement and one
 /// snapshot, and decides with the same rules as every other store: a
 /// conflict, a tracking conflict, an idempotent retry (`written: false`), or

@@ -188,8 +188,7 @@ const APPEND_UNTRACKED: &str = "WITH gate AS MATERIALIZED (\
      SELECT $12::text[] IS NULL AND $13::bigint[] IS NULL \
      AND pg_catalog.pg_try_advisory_xact_lock_shared({floor_key}) \
      AND NOT EXISTS (SELECT FROM unnest($1::uuid[], $2::bigint[]) AS c(stream_id, expected) \
-     WHERE (SELECT true FROM {schema}.events e WHERE e.stream_id = c.stream_id \
-     AND e.version = greatest(c.expected, 1) LIMIT 1) IS NOT NULL <> (c.expected > 0)) AS open), \
+     WHERE {stale_stream}) AS open), \
      written AS (INSERT INTO {schema}.events (position, stream_id, version, event_id, \
      event_type, schema_version, recorded_at, metadata, payload, payload_bytes, aggregate_type, \
      chain_hash) \
@@ -232,10 +231,22 @@ impl Sql {
             "({key_base}::bigint) | least(coalesce(pg_catalog.pg_sequence_last_value(\
              '{s}.events_position_seq'::pg_catalog.regclass), 0), {position_mask}::bigint)"
         );
+        // Whether stream `c.stream_id` is not at version `c.expected`: it
+        // holds E (or, for E = 0, does not hold 1); the unique constraint
+        // refuses E + 1 if it is there. One lookup of its stream and version
+        // as a scalar subquery with a LIMIT, which the planner can neither
+        // turn into a join nor hash, so no plan scans the whole table (an
+        // EXISTS over all streams was planned as a hashed scan). For the
+        // group statement and `chronicle_append_together`.
+        let stale_stream = format!(
+            "(SELECT true FROM {s}.events e WHERE e.stream_id = c.stream_id \
+             AND e.version = greatest(c.expected, 1) LIMIT 1) IS NOT NULL <> (c.expected > 0)"
+        );
         let values = [
             ("schema", s.clone()),
             ("namespace", namespace.to_string()),
             ("floor_key", floor_key),
+            ("stale_stream", stale_stream),
             ("channel", channel(schema)),
             ("listen_class", LISTEN_CLASS.to_string()),
             ("listen_slots", LISTEN_SLOTS.to_string()),
